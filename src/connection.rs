@@ -1,0 +1,547 @@
+//! One connection carrying one request: an enum of states, one method per
+//! event. The reactor owns every `Connection` in a slab and calls
+//! `on_resolved`, `on_ready` and `on_timeout`; each returns a [`Step`], and
+//! the connection keeps its mio registration in line with its state.
+//!
+//! ```text
+//!  Resolving ──on_resolved──▶ Connecting ──connected──▶ Sending ──all written──▶ Receiving ──response done──▶ Closed
+//!      │                       │    ▲                      │                        │
+//!      │                       └────┘ next address         │                        │
+//!      └──────── DNS error, connect failure, timeout, I/O error, bad response ─────┴──────────▶ Closed
+//! ```
+//!
+//! The HTTP/1.1 work is in [`crate::h1`], which sees only bytes; this module
+//! moves bytes between the socket and it, following mio's rules: a
+//! non-blocking connect is finished when `take_error()` is clean and
+//! `peer_addr()` answers, reads and writes go on until `WouldBlock`,
+//! `Interrupted` is retried, and any other error ends this connection only.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use url::Position;
+
+use crate::client::Config;
+use crate::dns::{Addrs, DnsError};
+use crate::error::{Error, Phase, Reason};
+use crate::h1::{self, ResponseReader};
+use crate::origin::Origin;
+use crate::reactor::{Completion, RequestId};
+use crate::request::Request;
+use crate::response::{Response, Timings};
+
+/// A request waiting for, or bound to, a connection.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub id: RequestId,
+    pub request: Request,
+    pub submitted: Instant,
+}
+
+/// What the reactor passes to every event handler.
+pub(crate) struct Ctx<'a> {
+    pub registry: &'a Registry,
+    pub config: &'a Config,
+    pub now: Instant,
+    /// The reactor's one read buffer, shared by all connections.
+    pub scratch: &'a mut [u8],
+}
+
+/// What an event led to.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Still working; wait for the next event or deadline.
+    Pending,
+    /// The request finished (either way) and the connection is closed.
+    Done(Completion),
+}
+
+/// The states of a connection, named after what it is waiting for.
+enum State {
+    /// Waiting for the resolver.
+    Resolving,
+    /// A non-blocking connect is in progress.
+    Connecting(Connecting),
+    /// Writing the request head and body.
+    Sending(TcpStream),
+    /// Reading the response head and body.
+    Receiving(TcpStream),
+    /// Finished; the socket, if any, is gone.
+    Closed,
+}
+
+/// The address being tried and the ones left to try.
+struct Connecting {
+    socket: TcpStream,
+    addr: SocketAddr,
+    rest: VecDeque<SocketAddr>,
+    /// When to give up on this address and try the next one.
+    attempt_deadline: Option<Instant>,
+}
+
+/// One request's progress on this connection.
+struct Exchange {
+    job: Job,
+    started: Instant,
+    deadline: Option<Instant>,
+    /// The request head, then `written` counts head and body bytes sent.
+    head: Vec<u8>,
+    written: usize,
+    reader: ResponseReader,
+    body: Vec<u8>,
+    dns: Option<Duration>,
+    connect_started: Option<Instant>,
+    connect: Option<Duration>,
+    first_byte: Option<Instant>,
+}
+
+/// A connection to one origin and the request it carries.
+pub(crate) struct Connection {
+    pub origin: Origin,
+    /// Distinguishes this connection from later ones in the same slab slot.
+    pub generation: u64,
+    /// The connection's live timer entry (see [`crate::timer`]).
+    pub timer_at: Option<Instant>,
+    token: Token,
+    state: State,
+    exchange: Option<Exchange>,
+    registered: Option<Interest>,
+    /// Deadline for DNS plus TCP connect.
+    connect_deadline: Option<Instant>,
+    peer: Option<SocketAddr>,
+    tried: usize,
+    last_error: Option<(SocketAddr, io::Error)>,
+}
+
+impl Connection {
+    /// A new connection for `job`, waiting for DNS; the request's clocks
+    /// start now.
+    pub(crate) fn new(origin: Origin, job: Job, token: Token, generation: u64, ctx: &Ctx<'_>) -> Connection {
+        let now = ctx.now;
+        let reader = ResponseReader::new(job.request.method().clone(), ctx.config.limits);
+        let mut head = Vec::with_capacity(256);
+        write_head(&mut head, &job.request, &ctx.config.default_headers);
+        let exchange = Exchange {
+            started: now,
+            deadline: ctx.config.timeout.map(|t| now + t),
+            head,
+            written: 0,
+            reader,
+            body: Vec::new(),
+            dns: None,
+            connect_started: None,
+            connect: None,
+            first_byte: None,
+            job,
+        };
+        Connection {
+            origin,
+            generation,
+            timer_at: None,
+            token,
+            state: State::Resolving,
+            exchange: Some(exchange),
+            registered: None,
+            connect_deadline: ctx.config.connect_timeout.map(|t| now + t),
+            peer: None,
+            tried: 0,
+            last_error: None,
+        }
+    }
+
+    /// True once the connection has finished and can be removed.
+    pub(crate) fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// The earliest moment something must happen without an I/O event.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let request = self.exchange.as_ref().and_then(|ex| ex.deadline);
+        let connect = match &self.state {
+            State::Resolving => self.connect_deadline,
+            State::Connecting(c) => earliest(self.connect_deadline, c.attempt_deadline),
+            _ => None,
+        };
+        earliest(request, connect)
+    }
+
+    /// The resolver answered.
+    pub(crate) fn on_resolved(&mut self, answer: Result<Addrs, DnsError>, ctx: &mut Ctx<'_>) -> Step {
+        if !matches!(self.state, State::Resolving) {
+            return Step::Pending;
+        }
+        let Some(ex) = self.exchange.as_mut() else { return Step::Pending };
+        ex.dns = Some(ctx.now.saturating_duration_since(ex.started));
+        match answer {
+            Ok(ips) => {
+                let port = self.origin.port;
+                let addrs = ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
+                ex.connect_started = Some(ctx.now);
+                self.connect_next(addrs, ctx)
+            }
+            Err(error) => {
+                let host = self.origin.host.to_string();
+                let reason = match error.to_io() {
+                    Some(source) => Reason::Dns { host, source },
+                    None => Reason::NoAddresses { host },
+                };
+                self.fail(Error::new(reason), ctx)
+            }
+        }
+    }
+
+    /// The socket became ready (or mio reported an error or hang-up, which
+    /// shows up as readiness and is found out by the read or write itself).
+    pub(crate) fn on_ready(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        match self.state {
+            State::Connecting(_) => self.check_connect(ctx),
+            State::Sending(_) => self.send(ctx),
+            State::Receiving(_) => self.receive(ctx),
+            // Sporadic events happen; a closed or resolving connection has no socket.
+            State::Resolving | State::Closed => Step::Pending,
+        }
+    }
+
+    /// A deadline may have passed.
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let now = ctx.now;
+        if let Some(ex) = &self.exchange {
+            if ex.deadline.is_some_and(|d| d <= now) {
+                let after = ctx.config.timeout.unwrap_or_default();
+                return self.time_out(after, ctx);
+            }
+        }
+        let connecting = matches!(self.state, State::Resolving | State::Connecting(_));
+        if connecting && self.connect_deadline.is_some_and(|d| d <= now) {
+            let after = ctx.config.connect_timeout.unwrap_or_default();
+            return self.time_out(after, ctx);
+        }
+        if let State::Connecting(c) = &mut self.state {
+            if c.attempt_deadline.is_some_and(|d| d <= now) {
+                // This address is too slow: give the rest of the time to the others.
+                let rest = std::mem::take(&mut c.rest);
+                let addr = c.addr;
+                self.drop_socket(ctx.registry);
+                self.last_error = Some((addr, io::Error::from(io::ErrorKind::TimedOut)));
+                return self.connect_next(rest, ctx);
+            }
+        }
+        Step::Pending
+    }
+
+    fn time_out(&mut self, after: Duration, ctx: &mut Ctx<'_>) -> Step {
+        let (phase, target) = match &self.state {
+            State::Resolving => (Phase::Resolve, self.origin.host.to_string()),
+            State::Connecting(c) => (Phase::Connect, c.addr.to_string()),
+            State::Sending(_) => (Phase::SendRequest, self.peer_name()),
+            State::Receiving(_) => {
+                let head_done = self.exchange.as_ref().is_some_and(|ex| ex.reader.head().is_some());
+                (if head_done { Phase::ReadBody } else { Phase::ReadHead }, self.peer_name())
+            }
+            State::Closed => (Phase::Queued, self.origin.to_string()),
+        };
+        self.fail(Error::new(Reason::Timeout { phase, after, target }), ctx)
+    }
+
+    fn peer_name(&self) -> String {
+        self.peer.map_or_else(|| self.origin.to_string(), |p| p.to_string())
+    }
+
+    /// Starts a non-blocking connect to the next address that accepts one.
+    fn connect_next(&mut self, mut rest: VecDeque<SocketAddr>, ctx: &mut Ctx<'_>) -> Step {
+        while let Some(addr) = rest.pop_front() {
+            self.tried += 1;
+            match TcpStream::connect(addr) {
+                Ok(mut socket) => {
+                    if let Err(error) = ctx.registry.register(&mut socket, self.token, Interest::WRITABLE) {
+                        return self.fail(Error::new(Reason::Socket { source: error }), ctx);
+                    }
+                    self.registered = Some(Interest::WRITABLE);
+                    // With more addresses to go, this one gets its share of the time left.
+                    let attempt_deadline = match (self.connect_deadline, rest.len()) {
+                        (Some(deadline), left) if left > 0 => {
+                            let share = deadline.saturating_duration_since(ctx.now) / (left as u32 + 1);
+                            Some(ctx.now + share)
+                        }
+                        _ => None,
+                    };
+                    self.state = State::Connecting(Connecting { socket, addr, rest, attempt_deadline });
+                    return Step::Pending;
+                }
+                Err(error) if is_out_of_sockets(&error) => {
+                    return self.fail(Error::new(Reason::Socket { source: error }), ctx);
+                }
+                Err(error) => self.last_error = Some((addr, error)),
+            }
+        }
+        let error = match self.last_error.take() {
+            Some((addr, source)) => Reason::Connect { addr, tried: self.tried, source },
+            None => Reason::NoAddresses { host: self.origin.host.to_string() },
+        };
+        self.fail(Error::new(error), ctx)
+    }
+
+    /// Finishes a non-blocking connect, following mio's `TcpStream::connect`
+    /// notes: an error in `take_error` means this address failed,
+    /// `NotConnected` from `peer_addr` means not yet.
+    fn check_connect(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let State::Connecting(c) = &mut self.state else { return Step::Pending };
+        let failed = match c.socket.take_error() {
+            Ok(Some(error)) | Err(error) => Some(error),
+            Ok(None) => match c.socket.peer_addr() {
+                Ok(_) => None,
+                Err(error) if error.kind() == io::ErrorKind::NotConnected => return Step::Pending,
+                Err(error) => Some(error),
+            },
+        };
+        if let Some(error) = failed {
+            let (addr, rest) = (c.addr, std::mem::take(&mut c.rest));
+            self.drop_socket(ctx.registry);
+            self.last_error = Some((addr, error));
+            return self.connect_next(rest, ctx);
+        }
+        let State::Connecting(c) = std::mem::replace(&mut self.state, State::Closed) else {
+            return Step::Pending;
+        };
+        // Small requests must not wait for Nagle; a failure here only costs latency.
+        let _ = c.socket.set_nodelay(true);
+        self.peer = Some(c.addr);
+        self.connect_deadline = None;
+        if let Some(ex) = self.exchange.as_mut() {
+            ex.connect = ex.connect_started.map(|t| ctx.now.saturating_duration_since(t));
+        }
+        self.state = State::Sending(c.socket);
+        // The socket is writable now: no need to wait for another event.
+        self.send(ctx)
+    }
+
+    /// Writes the request head and body until done or `WouldBlock`.
+    fn send(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let (State::Sending(socket), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
+            return Step::Pending;
+        };
+        let body = ex.job.request.body_bytes().unwrap_or_default();
+        let total = ex.head.len() + body.len();
+        while ex.written < total {
+            let (head_rest, body_rest) = if ex.written < ex.head.len() {
+                (&ex.head[ex.written..], body)
+            } else {
+                (&[][..], &body[ex.written - ex.head.len()..])
+            };
+            match socket.write_vectored(&[IoSlice::new(head_rest), IoSlice::new(body_rest)]) {
+                Ok(0) => {
+                    let source = io::Error::from(io::ErrorKind::WriteZero);
+                    return self.fail_io(Phase::SendRequest, source, ctx);
+                }
+                Ok(n) => ex.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail_io(Phase::SendRequest, e, ctx),
+            }
+        }
+        let State::Sending(socket) = std::mem::replace(&mut self.state, State::Closed) else {
+            return Step::Pending;
+        };
+        self.state = State::Receiving(socket);
+        if let Err(error) = self.set_interest(Interest::READABLE, ctx.registry) {
+            return self.fail_io(Phase::ReadHead, error, ctx);
+        }
+        Step::Pending
+    }
+
+    /// Reads until `WouldBlock`, feeding the bytes to the response reader.
+    fn receive(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        loop {
+            let (State::Receiving(socket), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
+                return Step::Pending;
+            };
+            let phase = if ex.reader.head().is_some() { Phase::ReadBody } else { Phase::ReadHead };
+            match socket.read(ctx.scratch) {
+                Ok(0) => {
+                    return match ex.reader.on_eof() {
+                        Ok(()) => self.finish(ctx),
+                        Err(error) => self.fail_protocol(error, ctx),
+                    };
+                }
+                Ok(n) => {
+                    ex.first_byte.get_or_insert(ctx.now);
+                    let Some(input) = ctx.scratch.get(..n) else { return Step::Pending };
+                    match ex.reader.read(input, &mut ex.body) {
+                        Ok(_) if ex.reader.is_done() => return self.finish(ctx),
+                        Ok(_) => {}
+                        Err(error) => return self.fail_protocol(error, ctx),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail_io(phase, e, ctx),
+            }
+        }
+    }
+
+    /// The response is complete: hand it over and close.
+    fn finish(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let Some(mut ex) = self.exchange.take() else { return Step::Pending };
+        self.close(ctx.registry);
+        let Some(head) = ex.reader.take_head() else {
+            let error = h1::ProtocolError::IncompleteHead { received: 0 };
+            return self.done(ex.job, Err(Error::new(Reason::Protocol { peer: self.peer, source: error })));
+        };
+        let now = ctx.now;
+        let timings = Timings {
+            queued: ex.started.saturating_duration_since(ex.job.submitted),
+            dns: ex.dns,
+            connect: ex.connect,
+            first_byte: ex.first_byte.unwrap_or(now).saturating_duration_since(ex.started),
+            total: now.saturating_duration_since(ex.started),
+        };
+        let id = ex.job.id;
+        let response = Response {
+            status: head.status,
+            version: head.version,
+            headers: head.headers,
+            body: std::mem::take(&mut ex.body),
+            url: ex.job.request.into_url(),
+            remote_addr: self.peer,
+            timings,
+        };
+        Step::Done(Completion { id, result: Ok(response) })
+    }
+
+    fn fail_io(&mut self, during: Phase, source: io::Error, ctx: &mut Ctx<'_>) -> Step {
+        self.fail(Error::new(Reason::Io { peer: self.peer, during, source }), ctx)
+    }
+
+    fn fail_protocol(&mut self, source: h1::ProtocolError, ctx: &mut Ctx<'_>) -> Step {
+        self.fail(Error::new(Reason::Protocol { peer: self.peer, source }), ctx)
+    }
+
+    /// Ends the request with `error` and closes the connection.
+    fn fail(&mut self, error: Error, ctx: &mut Ctx<'_>) -> Step {
+        self.close(ctx.registry);
+        match self.exchange.take() {
+            Some(ex) => self.done(ex.job, Err(error)),
+            None => Step::Pending,
+        }
+    }
+
+    fn done(&self, job: Job, result: Result<Response, Error>) -> Step {
+        let result = result.map_err(|e| e.with_url(job.request.url().as_str()));
+        Step::Done(Completion { id: job.id, result })
+    }
+
+    /// Deregisters and drops the socket; the connection is finished.
+    pub(crate) fn close(&mut self, registry: &Registry) {
+        self.drop_socket(registry);
+        self.state = State::Closed;
+    }
+
+    /// Drops the socket of the current state (deregistered first, so no
+    /// event for it can reach whatever uses this slot next).
+    fn drop_socket(&mut self, registry: &Registry) {
+        let socket = match std::mem::replace(&mut self.state, State::Closed) {
+            State::Connecting(c) => Some(c.socket),
+            State::Sending(s) | State::Receiving(s) => Some(s),
+            State::Resolving | State::Closed => None,
+        };
+        if let Some(mut socket) = socket {
+            if self.registered.take().is_some() {
+                // Deregistering a socket we are about to close cannot usefully fail.
+                let _ = registry.deregister(&mut socket);
+            }
+        }
+    }
+
+    fn set_interest(&mut self, want: Interest, registry: &Registry) -> io::Result<()> {
+        if self.registered == Some(want) {
+            return Ok(());
+        }
+        let socket = match &mut self.state {
+            State::Connecting(c) => &mut c.socket,
+            State::Sending(s) | State::Receiving(s) => s,
+            State::Resolving | State::Closed => return Ok(()),
+        };
+        match self.registered {
+            Some(_) => registry.reregister(socket, self.token, want)?,
+            None => registry.register(socket, self.token, want)?,
+        }
+        self.registered = Some(want);
+        Ok(())
+    }
+}
+
+/// Builds the request head: the request's own headers first, then the
+/// client's defaults for names the request does not set.
+fn write_head(out: &mut Vec<u8>, request: &Request, defaults: &HeaderMap) {
+    let url = request.url();
+    let target = &url[Position::BeforePath..Position::AfterQuery];
+    let target = if target.is_empty() { "/" } else { target };
+    let host = &url[Position::BeforeHost..Position::AfterPort];
+    let body_len = request.body_bytes().map(|b| b.len() as u64);
+    let missing = defaults.keys().any(|name| !request.headers().contains_key(name));
+    if missing {
+        let mut headers = request.headers().clone();
+        for (name, value) in defaults {
+            if !headers.contains_key(name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        h1::write_request_head(out, request.method(), target, host, &headers, body_len);
+    } else {
+        h1::write_request_head(out, request.method(), target, host, request.headers(), body_len);
+    }
+}
+
+/// EMFILE / ENFILE (and Windows' WSAEMFILE): the process or system is out of
+/// descriptors. Checked by number because `io::ErrorKind` has no stable kind
+/// for it.
+pub(crate) fn is_out_of_sockets(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(23 | 24 | 10024))
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_carries_defaults_without_overriding_the_request() {
+        let mut defaults = HeaderMap::new();
+        defaults.insert("user-agent", "multifetch/test".parse().unwrap());
+        defaults.insert("accept", "*/*".parse().unwrap());
+        let req = Request::get("http://example.com:8080/a/b?c=d#frag").unwrap().header("accept", "text/html").unwrap();
+        let mut out = Vec::new();
+        write_head(&mut out, &req, &defaults);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"), "{text}");
+        assert!(text.contains("accept: text/html\r\n"), "{text}");
+        assert!(!text.contains("*/*"), "{text}");
+        assert!(text.contains("user-agent: multifetch/test\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn default_ports_are_left_out_of_host() {
+        let req = Request::get("http://example.com:80").unwrap();
+        let mut out = Vec::new();
+        write_head(&mut out, &req, &HeaderMap::new());
+        assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    }
+
+    #[test]
+    fn descriptor_exhaustion_is_recognised() {
+        assert!(is_out_of_sockets(&io::Error::from_raw_os_error(24)));
+        assert!(!is_out_of_sockets(&io::Error::from(io::ErrorKind::ConnectionRefused)));
+    }
+}

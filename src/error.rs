@@ -1,0 +1,355 @@
+//! The crate's one error type: a matchable [`ErrorKind`], the URL it concerns,
+//! and a message that says what happened and where.
+//!
+//! ```text
+//! timeout after 5s connecting to 10.0.0.1:80 (http://x/)
+//! └──────────── what and where ────────────┘ └─ URL ──┘
+//! ```
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::ProtocolError;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure an [`Error`] is. Match on it to decide what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The URL could not be parsed, has no host, or has a scheme other than
+    /// `http` / `https`.
+    InvalidUrl,
+    /// The request could not be built: an invalid header name or value.
+    InvalidRequest,
+    /// The host name could not be resolved to any address.
+    Dns,
+    /// No TCP connection could be made to any resolved address.
+    Connect,
+    /// A deadline passed: the connect timeout or the whole-request timeout.
+    /// [`Error::timeout_phase`] says which phase was running.
+    Timeout,
+    /// The server's response is not valid HTTP/1.1 (see [`ProtocolError`]).
+    Protocol,
+    /// The connection ended before the response was complete.
+    Truncated,
+    /// The response went over a configured limit (head size, header count,
+    /// body size).
+    TooLarge,
+    /// Any other I/O failure on an established connection, such as a reset, or
+    /// the operating system refusing a socket.
+    Io,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::InvalidUrl => "invalid URL",
+            ErrorKind::InvalidRequest => "invalid request",
+            ErrorKind::Dns => "DNS",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::TooLarge => "too large",
+            ErrorKind::Io => "I/O",
+        })
+    }
+}
+
+/// The phase of a request that was running when a deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Waiting in the queue for a connection slot (only the whole-request
+    /// timeout never runs here; this phase appears when a request could not
+    /// even start, e.g. waiting for a file descriptor).
+    Queued,
+    /// Resolving the host name.
+    Resolve,
+    /// Opening the TCP connection.
+    Connect,
+    /// Writing the request.
+    SendRequest,
+    /// Waiting for, or reading, the response head.
+    ReadHead,
+    /// Reading the response body.
+    ReadBody,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Queued => "waiting for a connection slot",
+            Phase::Resolve => "resolving",
+            Phase::Connect => "connecting to",
+            Phase::SendRequest => "sending the request to",
+            Phase::ReadHead => "waiting for the response from",
+            Phase::ReadBody => "reading the response body from",
+        })
+    }
+}
+
+/// An error for one request. Other requests of the same batch are unaffected.
+///
+/// `Display` gives the full message: what happened, where, and the URL in
+/// parentheses, e.g. `connect to 127.0.0.1:9 failed: Connection refused (os
+/// error 111) (http://127.0.0.1:9/)`.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    url: Option<String>,
+    reason: Reason,
+}
+
+/// The detailed cause; private so that it can grow without breaking users.
+#[derive(Debug)]
+pub(crate) enum Reason {
+    InvalidUrl { input: String, message: String },
+    UnsupportedScheme(String),
+    InvalidHeader(String),
+    Dns { host: String, source: io::Error },
+    NoAddresses { host: String },
+    Connect { addr: SocketAddr, tried: usize, source: io::Error },
+    Timeout { phase: Phase, after: Duration, target: String },
+    Protocol { peer: Option<SocketAddr>, source: ProtocolError },
+    Io { peer: Option<SocketAddr>, during: Phase, source: io::Error },
+    Socket { source: io::Error },
+}
+
+impl Reason {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Reason::InvalidUrl { .. } | Reason::UnsupportedScheme(_) => ErrorKind::InvalidUrl,
+            Reason::InvalidHeader(_) => ErrorKind::InvalidRequest,
+            Reason::Dns { .. } | Reason::NoAddresses { .. } => ErrorKind::Dns,
+            Reason::Connect { .. } => ErrorKind::Connect,
+            Reason::Timeout { .. } => ErrorKind::Timeout,
+            Reason::Protocol { source, .. } if source.is_too_large() => ErrorKind::TooLarge,
+            Reason::Protocol { source, .. } if source.is_truncated() => ErrorKind::Truncated,
+            Reason::Protocol { .. } => ErrorKind::Protocol,
+            Reason::Io { .. } | Reason::Socket { .. } => ErrorKind::Io,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::InvalidUrl { input, message } => write!(f, "invalid URL `{input}`: {message}"),
+            Reason::UnsupportedScheme(scheme) => {
+                write!(f, "unsupported URL scheme `{scheme}` (expected http or https)")
+            }
+            Reason::InvalidHeader(message) => write!(f, "invalid header: {message}"),
+            Reason::Dns { host, source } => write!(f, "DNS lookup of {host} failed: {source}"),
+            Reason::NoAddresses { host } => write!(f, "DNS lookup of {host} found no addresses"),
+            Reason::Connect { addr, tried, source } => {
+                write!(f, "connect to {addr} failed: {source}")?;
+                if *tried > 1 {
+                    write!(f, " ({tried} addresses tried)")?;
+                }
+                Ok(())
+            }
+            Reason::Timeout { phase, after, target } => {
+                write!(f, "timeout after {} {phase} {target}", DisplayDuration(*after))
+            }
+            Reason::Protocol { peer: Some(peer), source } => write!(f, "{source} from {peer}"),
+            Reason::Protocol { peer: None, source } => write!(f, "{source}"),
+            Reason::Io { peer, during, source } => {
+                let action = match during {
+                    Phase::SendRequest => "writing to",
+                    _ => "reading from",
+                };
+                match peer {
+                    Some(peer) => write!(f, "I/O error {action} {peer}: {source}"),
+                    None => write!(f, "I/O error: {source}"),
+                }
+            }
+            Reason::Socket { source } => write!(f, "could not open a socket: {source}"),
+        }
+    }
+}
+
+/// Formats a duration the way people write timeouts: `5s`, `250ms`, `1.5s`.
+struct DisplayDuration(Duration);
+
+impl fmt::Display for DisplayDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() == 0 {
+            write!(f, "{}s", d.as_secs())
+        } else if d < Duration::from_secs(1) {
+            write!(f, "{}ms", d.as_millis())
+        } else {
+            write!(f, "{:.3}s", d.as_secs_f64())
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn new(reason: Reason) -> Error {
+        Error { inner: Box::new(Inner { url: None, reason }) }
+    }
+
+    /// Attaches the URL this error concerns (keeps one already attached).
+    pub(crate) fn with_url(mut self, url: &str) -> Error {
+        if self.inner.url.is_none() {
+            self.inner.url = Some(url.to_owned());
+        }
+        self
+    }
+
+    pub(crate) fn reason(&self) -> &Reason {
+        &self.inner.reason
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.reason.kind()
+    }
+
+    /// The URL of the request that failed, as given (for an invalid URL, the
+    /// input text).
+    pub fn url(&self) -> Option<&str> {
+        self.inner.url.as_deref()
+    }
+
+    /// For a [`ErrorKind::Timeout`], the phase that ran out of time.
+    pub fn timeout_phase(&self) -> Option<Phase> {
+        match &self.inner.reason {
+            Reason::Timeout { phase, .. } => Some(*phase),
+            _ => None,
+        }
+    }
+
+    /// For protocol, truncation and size-limit errors, the HTTP/1.1 detail.
+    pub fn protocol_error(&self) -> Option<&ProtocolError> {
+        match &self.inner.reason {
+            Reason::Protocol { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The underlying I/O error, for DNS, connect and I/O errors.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match &self.inner.reason {
+            Reason::Dns { source, .. }
+            | Reason::Connect { source, .. }
+            | Reason::Io { source, .. }
+            | Reason::Socket { source } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.inner.reason)?;
+        match &self.inner.url {
+            // An invalid URL already quotes its input.
+            Some(url) if !matches!(self.inner.reason, Reason::InvalidUrl { .. }) => {
+                write!(f, " ({url})")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind())
+            .field("url", &self.inner.url)
+            .field("reason", &self.inner.reason)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.inner.reason {
+            Reason::Dns { source, .. }
+            | Reason::Connect { source, .. }
+            | Reason::Io { source, .. }
+            | Reason::Socket { source } => Some(source),
+            Reason::Protocol { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(reason: Reason) -> (ErrorKind, String) {
+        let e = Error::new(reason).with_url("http://x/");
+        (e.kind(), e.to_string())
+    }
+
+    #[test]
+    fn timeout_message_names_phase_target_and_url() {
+        let (kind, text) = msg(Reason::Timeout {
+            phase: Phase::Connect,
+            after: Duration::from_secs(5),
+            target: "10.0.0.1:80".into(),
+        });
+        assert_eq!(kind, ErrorKind::Timeout);
+        assert_eq!(text, "timeout after 5s connecting to 10.0.0.1:80 (http://x/)");
+    }
+
+    #[test]
+    fn durations_print_as_people_write_them() {
+        assert_eq!(DisplayDuration(Duration::from_millis(250)).to_string(), "250ms");
+        assert_eq!(DisplayDuration(Duration::from_millis(1500)).to_string(), "1.500s");
+    }
+
+    #[test]
+    fn each_reason_maps_to_its_kind() {
+        let io = || io::Error::from(io::ErrorKind::ConnectionReset);
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let cases = [
+            (Reason::InvalidUrl { input: "x".into(), message: "m".into() }, ErrorKind::InvalidUrl),
+            (Reason::UnsupportedScheme("ftp".into()), ErrorKind::InvalidUrl),
+            (Reason::InvalidHeader("bad".into()), ErrorKind::InvalidRequest),
+            (Reason::Dns { host: "h".into(), source: io() }, ErrorKind::Dns),
+            (Reason::NoAddresses { host: "h".into() }, ErrorKind::Dns),
+            (Reason::Connect { addr, tried: 2, source: io() }, ErrorKind::Connect),
+            (
+                Reason::Protocol { peer: None, source: ProtocolError::InvalidChunkSize },
+                ErrorKind::Protocol,
+            ),
+            (
+                Reason::Protocol {
+                    peer: None,
+                    source: ProtocolError::IncompleteBody { received: 1, expected: Some(2) },
+                },
+                ErrorKind::Truncated,
+            ),
+            (
+                Reason::Protocol { peer: None, source: ProtocolError::BodyTooLarge { limit: 1 } },
+                ErrorKind::TooLarge,
+            ),
+            (Reason::Io { peer: Some(addr), during: Phase::ReadHead, source: io() }, ErrorKind::Io),
+            (Reason::Socket { source: io() }, ErrorKind::Io),
+        ];
+        for (reason, kind) in cases {
+            let text = reason.to_string();
+            assert_eq!(reason.kind(), kind, "{text}");
+            assert!(!text.is_empty() && !text.ends_with('.'), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_url_is_not_repeated() {
+        let e = Error::new(Reason::InvalidUrl { input: "ht!tp".into(), message: "bad".into() })
+            .with_url("ht!tp");
+        assert_eq!(e.to_string(), "invalid URL `ht!tp`: bad");
+        assert_eq!(e.url(), Some("ht!tp"));
+    }
+}

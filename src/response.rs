@@ -1,0 +1,96 @@
+//! [`Response`]: status, headers and the whole body of a finished request,
+//! with its [`Timings`].
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::header::{AsHeaderName, HeaderMap, HeaderValue};
+use http::{StatusCode, Version};
+use url::Url;
+
+/// A complete response: the body has been read to its end.
+///
+/// A non-2xx status is still a `Response`, not an error: the server answered.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) url: Url,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) timings: Timings,
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The HTTP version the server answered with.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// All response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first value of a header, if present.
+    pub fn header<K: AsHeaderName>(&self, name: K) -> Option<&HeaderValue> {
+        self.headers.get(name)
+    }
+
+    /// The body bytes (transfer coding removed).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Takes the body, dropping the rest of the response.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// The body as text: UTF-8, with invalid sequences replaced by U+FFFD.
+    /// Other charsets are not converted.
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// The URL this response came from.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The address of the server that answered.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// Where the time went.
+    pub fn timings(&self) -> &Timings {
+        &self.timings
+    }
+}
+
+/// Where the time of one request went. Phases that did not happen (no DNS
+/// lookup for an IP address or a cached name, no connect on a reused
+/// connection) are `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timings {
+    /// Time spent waiting for a connection slot before the request started.
+    /// It never counts against the timeouts.
+    pub queued: Duration,
+    /// Time spent resolving the host name (zero for a cache hit).
+    pub dns: Option<Duration>,
+    /// Time from the first `connect` call until the TCP connection was up.
+    pub connect: Option<Duration>,
+    /// Time from the start of the request until the first response byte.
+    pub first_byte: Duration,
+    /// Time from the start of the request until the last body byte.
+    pub total: Duration,
+}
