@@ -101,7 +101,11 @@ impl Drop for OpenGuard {
 
 /// A hyper HTTP/1.1 server on 127.0.0.1, running until dropped.
 ///
-/// Routes (every response closes its connection, like the client does):
+/// [`HttpServer::start`] closes every connection after its response
+/// (`Connection: close`), so connections and requests are one to one;
+/// [`HttpServer::start_keep_alive`] keeps connections open for more requests.
+///
+/// Routes:
 ///
 /// | path | response |
 /// |---|---|
@@ -121,8 +125,18 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Binds 127.0.0.1:0 and starts serving.
+    /// Binds 127.0.0.1:0 and starts serving; one request per connection.
     pub fn start() -> HttpServer {
+        HttpServer::spawn(false)
+    }
+
+    /// Binds 127.0.0.1:0 and starts serving; connections stay open for
+    /// further requests until the client closes them.
+    pub fn start_keep_alive() -> HttpServer {
+        HttpServer::spawn(true)
+    }
+
+    fn spawn(keep_alive: bool) -> HttpServer {
         let stats = Arc::new(Stats::default());
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (addr_tx, addr_rx) = mpsc::channel();
@@ -145,7 +159,7 @@ impl HttpServer {
                         addr_tx
                             .send(listener.local_addr().expect("local addr"))
                             .unwrap();
-                        serve(listener, stats, stopped).await;
+                        serve(listener, stats, stopped, keep_alive).await;
                     });
                     // Dropping the runtime cancels every connection task and closes its socket.
                 }
@@ -224,6 +238,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     stats: Arc<Stats>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
+    keep_alive: bool,
 ) {
     loop {
         // `select!` without the macros feature: stop first, then accept.
@@ -248,7 +263,7 @@ async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(req, Arc::clone(&stats)));
             let _ = http1::Builder::new()
-                .keep_alive(false)
+                .keep_alive(keep_alive)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             drop(guard);
@@ -549,6 +564,20 @@ pub fn read_request_head(conn: &mut TcpStream) -> Option<String> {
         match conn.read(&mut buf) {
             Ok(0) | Err(_) => return None,
             Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Answers request after request on one connection (keep-alive): `answer`
+/// gets each request head and returns the bytes to send, or `None` to stop
+/// and close. Requests must not have bodies.
+pub fn serve_each(conn: &mut TcpStream, mut answer: impl FnMut(&str) -> Option<Vec<u8>>) {
+    while let Some(head) = read_request_head(conn) {
+        let Some(response) = answer(&head) else {
+            return;
+        };
+        if conn.write_all(&response).is_err() {
+            return;
         }
     }
 }
