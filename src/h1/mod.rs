@@ -41,8 +41,10 @@
 
 pub(crate) mod body;
 mod chunked;
+pub(crate) mod request;
 
 pub(crate) use body::BodyDecoder;
+pub(crate) use request::write_request_head;
 
 /// Default limit on the size of a response head (status line + headers), in bytes.
 pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
