@@ -5,3 +5,7 @@
 mod h1;
 
 pub use h1::ProtocolError;
+
+/// Not public API: used by benches and fuzz targets.
+#[doc(hidden)]
+pub use h1::private as __private;

@@ -41,10 +41,13 @@
 
 pub(crate) mod body;
 mod chunked;
+pub mod private;
 pub(crate) mod request;
+pub(crate) mod response;
 
 pub(crate) use body::BodyDecoder;
 pub(crate) use request::write_request_head;
+pub(crate) use response::{ResponseHead, ResponseReader};
 
 /// Default limit on the size of a response head (status line + headers), in bytes.
 pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;

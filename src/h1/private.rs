@@ -1,0 +1,98 @@
+//! Not public API: thin wrappers over the sans-IO core, used by benches
+//! and fuzz targets. Reached as `multifetch::__private`.
+
+use http::Method;
+
+use super::response::{Parsed, parse_head};
+use super::{BodyDecoder, Limits, ProtocolError, ResponseReader};
+use crate::h1::body::ChunkedDecoder;
+
+/// Reads one response to a `method` request from `input` with default
+/// limits, then EOF; returns the status code and body.
+///
+/// An unknown `method` is read as GET. Bytes after the response are ignored.
+///
+/// # Errors
+///
+/// Whatever the reader reports.
+pub fn read_response(method: &str, input: &[u8]) -> Result<(u16, Vec<u8>), ProtocolError> {
+    read_response_split(method, input, 0)
+}
+
+/// [`read_response`] with `input` handed over in two reads, split at
+/// `split` (clamped to the input length).
+///
+/// # Errors
+///
+/// Whatever the reader reports.
+pub fn read_response_split(
+    method: &str,
+    input: &[u8],
+    split: usize,
+) -> Result<(u16, Vec<u8>), ProtocolError> {
+    let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+    let (first, second) = input.split_at(split.min(input.len()));
+    let mut reader = ResponseReader::new(method, Limits::default());
+    let mut body = Vec::new();
+    let used = reader.read(first, &mut body)?;
+    if used == first.len() {
+        reader.read(second, &mut body)?;
+    }
+    reader.on_eof()?;
+    let status = reader.head().map_or(0, |head| head.status.as_u16());
+    Ok((status, body))
+}
+
+/// Parses a response head with default limits: `Some(head_len)` when
+/// complete, `None` when more bytes are needed.
+///
+/// # Errors
+///
+/// Whatever the head parser reports.
+pub fn parse_head_len(input: &[u8]) -> Result<Option<usize>, ProtocolError> {
+    Ok(match parse_head(input, &Limits::default())? {
+        Parsed::Partial => None,
+        Parsed::Complete { head_len, .. } => Some(head_len),
+    })
+}
+
+/// Decodes a chunked body handed over in two pieces split at `split`
+/// (clamped); returns the payload and whether the body was complete.
+///
+/// # Errors
+///
+/// Whatever the chunked decoder reports.
+pub fn decode_chunked(input: &[u8], split: usize) -> Result<(Vec<u8>, bool), ProtocolError> {
+    let (first, second) = input.split_at(split.min(input.len()));
+    let mut decoder = BodyDecoder::Chunked(ChunkedDecoder::new());
+    let mut out = Vec::with_capacity(input.len());
+    let (used, done) = decoder.decode(first, &mut out)?;
+    if done || used < first.len() {
+        return Ok((out, done));
+    }
+    let (_, done) = decoder.decode(second, &mut out)?;
+    Ok((out, done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrappers() {
+        let response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        assert_eq!(read_response("GET", response), Ok((200, b"hi".to_vec())));
+        assert_eq!(
+            read_response_split("nonsense method", response, 99),
+            Ok((200, b"hi".to_vec()))
+        );
+        assert_eq!(read_response("HEAD", response), Ok((200, Vec::new())));
+        assert_eq!(parse_head_len(response), Ok(Some(38)));
+        assert_eq!(parse_head_len(b"HTTP/1.1"), Ok(None));
+        assert_eq!(
+            decode_chunked(b"2\r\nhi\r\n0\r\n\r\n", 4),
+            Ok((b"hi".to_vec(), true))
+        );
+        assert_eq!(decode_chunked(b"2\r\nhi", 1), Ok((b"hi".to_vec(), false)));
+    }
+}
