@@ -20,18 +20,19 @@
 //! [`ResponseReader`] drives one response through these states:
 //!
 //! ```text
-//!            bytes                     bytes
-//!   ┌──────────────────┐        ┌──────────────────┐
-//!   │                  ▼        │                  ▼
-//!   └──── ReadingHead ─┴─ head ─┴─► ReadingBody ───┴─ framing done ─► Done
-//!          │  ▲    │       │                │                          ▲
-//!          │  └────┘       │                │ EOF, close-delimited     │
-//!          │  1xx head     │                └──────────────────────────┤
-//!          │  (skipped)    │ HEAD, 1xx/204/304, Content-Length: 0      │
-//!          │               └───────────────────────────────────────────┘
-//!          │
-//!          └─ 101, malformed, too large, EOF ─► Failed(ProtocolError)
-//!             (ReadingBody fails the same way on bad framing or early EOF)
+//!             1xx but 101: skipped
+//!                ┌─────┐
+//!                ▼     │
+//! new ──► ReadingHead ─┴─ final head ─► body_decoder (RFC 9112 §6.3)
+//!                │                        │
+//!                │                        ├─ no body (HEAD, 204, 304, Content-Length: 0) ─► Done
+//!                │                        └─ Length, Chunked, CloseDelimited ─► ReadingBody
+//!                │                                                                │
+//!                │                   framing complete, or EOF when close-delimited │
+//!                │                                                                ▼
+//!                │                                                               Done
+//!                └─ 101, malformed, over a limit, EOF ─► Failed(ProtocolError)
+//!                   (ReadingBody fails the same way on bad framing or an early EOF)
 //! ```
 
 // The engine that drives these types is built separately; until it lands,
