@@ -21,6 +21,7 @@ fn sequential_fetches_reuse_one_connection() {
     for n in 0..10 {
         let response = client.fetch(server.url(&format!("/item/{n}"))).unwrap();
         assert_body(response.body(), &item_body(n), "item");
+        assert_eq!(response.timings().reused, n > 0, "{:?}", response.timings());
         if n > 0 {
             assert_eq!(
                 response.timings().connect,
