@@ -274,7 +274,10 @@ impl Connection {
         let Some(ex) = self.exchange.as_mut() else {
             return Step::Pending;
         };
-        ex.dns = Some(ctx.now.saturating_duration_since(ex.started()));
+        // An IP literal is never looked up, so it has no DNS phase (see `Timings`).
+        if crate::dns::parse_ip_literal(&self.origin.host).is_none() {
+            ex.dns = Some(ctx.now.saturating_duration_since(ex.started()));
+        }
         match answer {
             Ok(ips) => {
                 let port = self.origin.port;
