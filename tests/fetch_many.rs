@@ -410,3 +410,118 @@ fn queued_time_is_measured_when_the_limit_holds_requests_back() {
         "queueing does not count in total: {second:?}"
     );
 }
+
+/// A body far larger than the socket buffers: the request goes out over many
+/// partial writes.
+#[test]
+fn large_request_body_is_sent_whole() {
+    let server = HttpServer::start();
+    let body: Vec<u8> = (0..8_000_000u32).map(|i| (i % 251) as u8).collect();
+    let request = Request::put(&server.url("/echo"))
+        .unwrap()
+        .body(body.clone());
+    let response = Client::new().fetch(request).unwrap();
+    let echo = Echo::parse(response.body());
+    assert_eq!(echo.one("content-length"), "8000000");
+    assert_body(&echo.body, &body, "echoed PUT body");
+}
+
+/// The whole-request timeout starts when a request leaves the queue: one
+/// stuck request does not make the ones queued behind it time out.
+#[test]
+fn time_in_the_queue_does_not_count_against_the_timeout() {
+    let server = HttpServer::start();
+    let client = Client::builder()
+        .max_connections(1)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let results = client.fetch_many([
+        server.url("/item/1?delay=2000"),
+        server.url("/item/2?delay=100"),
+        server.url("/item/3?delay=100"),
+    ]);
+    let error = results[0].as_ref().unwrap_err();
+    assert_eq!(error.kind(), multifetch::ErrorKind::Timeout, "{error}");
+    assert_eq!(error.timeout_phase(), Some(multifetch::Phase::ReadHead));
+    assert_body(results[1].as_ref().unwrap().body(), &item_body(2), "second");
+    assert_body(results[2].as_ref().unwrap().body(), &item_body(3), "third");
+}
+
+/// Clones of one client used from several threads at once.
+#[test]
+fn one_client_from_several_threads() {
+    let server = HttpServer::start();
+    let client = Client::builder().max_connections(16).build().unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..4u64 {
+            let client = client.clone();
+            let server = &server;
+            scope.spawn(move || {
+                let urls: Vec<String> = (0..100).map(|i| item_url(server, t * 1000 + i)).collect();
+                for (i, result) in (0..100).zip(client.fetch_many(&urls)) {
+                    let n = t * 1000 + i;
+                    assert_body(result.unwrap().body(), &item_body(n), &urls[i as usize]);
+                }
+            });
+        }
+    });
+    assert_eq!(server.requests(), 400);
+}
+
+/// `fetch_each` hands every input position over exactly once, with its own
+/// result, and counts what happened.
+#[test]
+fn fetch_each_reports_every_position_once() {
+    let server = HttpServer::start();
+    let client = Client::builder().max_connections(8).build().unwrap();
+    let inputs: Vec<String> = (0..500u64)
+        .map(|n| {
+            if n % 50 == 7 {
+                "not a url".to_owned()
+            } else {
+                item_url(&server, n)
+            }
+        })
+        .collect();
+    let mut seen = vec![false; inputs.len()];
+    let summary = client.fetch_each(&inputs, |index, result| {
+        assert!(!seen[index], "position {index} reported twice");
+        seen[index] = true;
+        if index % 50 == 7 {
+            assert_eq!(
+                result.unwrap_err().kind(),
+                multifetch::ErrorKind::InvalidUrl
+            );
+        } else {
+            assert_body(
+                result.unwrap().body(),
+                &item_body(index as u64),
+                &inputs[index],
+            );
+        }
+    });
+    assert!(
+        seen.iter().all(|s| *s),
+        "some positions were never reported"
+    );
+    assert_eq!(summary.ok, 490);
+    assert_eq!(summary.failed, 10);
+    assert_eq!(summary.total(), 500);
+    assert_eq!(
+        summary
+            .failed_by_kind
+            .get(&multifetch::ErrorKind::InvalidUrl),
+        Some(&10)
+    );
+    let body_bytes: u64 = (0..500u64)
+        .filter(|n| n % 50 != 7)
+        .map(|n| item_body(n).len() as u64)
+        .sum();
+    assert_eq!(summary.body_bytes, body_bytes);
+    assert_eq!(
+        summary.connections_opened, 490,
+        "the server closes every connection"
+    );
+    assert!(summary.bytes_received > body_bytes);
+}
