@@ -369,3 +369,30 @@ fn mixed_batch_keeps_every_result_in_its_slot() {
         }
     }
 }
+
+/// A server that never reads: a large request body fills the socket
+/// buffers, and the deadline passes while sending.
+#[test]
+fn server_that_never_reads_times_out_sending() {
+    let server = ScriptServer::start(|_conn| std::thread::sleep(Duration::from_secs(3)));
+    let url = server.url("/upload");
+    let client = Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let request = Request::post(&url).unwrap().body(vec![b'x'; 64 << 20]);
+    let started = Instant::now();
+    let error = client.fetch(request).unwrap_err();
+    let elapsed = started.elapsed();
+    check_error(&error, ErrorKind::Timeout, &url);
+    assert_eq!(error.timeout_phase(), Some(Phase::SendRequest), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "timeout after 300ms sending the request to {} ({url})",
+            server.addr()
+        )
+    );
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
