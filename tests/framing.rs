@@ -555,3 +555,65 @@ fn the_request_head_is_well_formed() {
         "the fragment is never sent: {head}"
     );
 }
+
+#[test]
+fn switching_protocols_is_refused() {
+    let server =
+        ScriptServer::reply("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+    let error = fetch_err(&builder().build().unwrap(), &server, ErrorKind::Protocol);
+    assert!(
+        matches!(
+            error.protocol_error(),
+            Some(ProtocolError::UnexpectedUpgrade)
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn unsupported_transfer_coding() {
+    let server = ScriptServer::reply(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    let error = fetch_err(&builder().build().unwrap(), &server, ErrorKind::Protocol);
+    assert!(
+        matches!(
+            error.protocol_error(),
+            Some(ProtocolError::UnsupportedTransferCoding(_))
+        ),
+        "{error:?}"
+    );
+}
+
+/// RFC 9112 §6.3: with both, Transfer-Encoding wins.
+#[test]
+fn chunked_wins_over_content_length() {
+    let server = ScriptServer::reply(
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    assert_eq!(fetch_ok(&server).body(), b"hello");
+}
+
+#[test]
+fn header_names_are_case_insensitive_for_framing() {
+    let server = ScriptServer::reply(
+        "HTTP/1.1 200 OK\r\ntransfer-ENCODING: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
+    assert_eq!(fetch_ok(&server).body(), b"abc");
+}
+
+#[test]
+fn large_chunked_body_in_big_chunks() {
+    let chunk = vec![b'z'; 300_000];
+    let mut response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..4 {
+        response.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        response.extend_from_slice(&chunk);
+        response.extend_from_slice(b"\r\n");
+    }
+    response.extend_from_slice(b"0\r\n\r\n");
+    let server = ScriptServer::reply(response);
+    let body = fetch_ok(&server).into_body();
+    assert_eq!(body.len(), 1_200_000);
+    assert!(body.iter().all(|b| *b == b'z'));
+}
