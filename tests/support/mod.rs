@@ -258,6 +258,11 @@ async fn serve(
                 continue;
             }
         };
+        // Let connection tasks see the ends that arrived before this
+        // connection did (tokio runs a yielded task after polling for I/O):
+        // a connection the client closed before opening this one must not
+        // count as open at the same time.
+        tokio::task::yield_now().await;
         let guard = OpenGuard::new(&stats);
         let stats = Arc::clone(&stats);
         tokio::spawn(async move {
