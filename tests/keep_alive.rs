@@ -327,3 +327,83 @@ fn dropping_the_client_closes_idle_connections() {
         server.open()
     );
 }
+
+/// Idle connections count against `max_connections`; another origin that
+/// needs a slot gets one by closing an idle connection, not by waiting.
+#[test]
+fn idle_connections_make_room_for_other_hosts() {
+    let server = HttpServer::start_keep_alive();
+    let localhost = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let client = Client::builder()
+        .max_connections(2)
+        .resolve("a.test", [localhost])
+        .resolve("b.test", [localhost])
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let port = server.port();
+    for host in ["a.test", "b.test", "a.test"] {
+        let urls: Vec<String> = (0..10)
+            .map(|n| format!("http://{host}:{port}/item/{n}?delay=5"))
+            .collect();
+        for (n, result) in (0..).zip(client.fetch_many(&urls)) {
+            assert_body(result.unwrap().body(), &item_body(n), &urls[n as usize]);
+        }
+    }
+    assert!(
+        server.max_open() <= 2,
+        "server saw {} connections at once",
+        server.max_open()
+    );
+}
+
+#[test]
+fn no_idle_connections_kept_when_the_pool_is_off() {
+    let server = HttpServer::start_keep_alive();
+    let client = Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    for n in 0..3 {
+        assert_body(
+            client
+                .fetch(server.url(&format!("/item/{n}")))
+                .unwrap()
+                .body(),
+            &item_body(n),
+            "item",
+        );
+    }
+    assert_eq!(server.accepted(), 3);
+    assert!(
+        server.wait_idle(Duration::from_secs(2)),
+        "{} connections still open",
+        server.open()
+    );
+}
+
+#[test]
+fn reactor_reports_its_idle_connections() {
+    let server = HttpServer::start_keep_alive();
+    let client = Client::builder()
+        .max_connections_per_host(3)
+        .build()
+        .unwrap();
+    let mut reactor = multifetch::Reactor::new(&client).unwrap();
+    for n in 0..9 {
+        reactor.submit(server.url(&format!("/item/{n}?delay=20")));
+    }
+    while let Some(done) = reactor.next_completion().unwrap() {
+        assert_body(
+            done.result.unwrap().body(),
+            &item_body(done.id.get()),
+            "item",
+        );
+    }
+    assert_eq!(reactor.in_flight(), 0);
+    assert_eq!(reactor.idle_connections(), 3);
+    assert_eq!(server.accepted(), 3);
+    drop(reactor);
+    assert!(
+        server.wait_idle(Duration::from_secs(2)),
+        "{} connections still open",
+        server.open()
+    );
+}
