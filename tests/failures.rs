@@ -396,3 +396,71 @@ fn server_that_never_reads_times_out_sending() {
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
+
+/// The environment variable that hands the server's address to the child
+/// process of [`running_out_of_descriptors_is_a_wait_not_a_crash`].
+const SERVER_ENV: &str = "MULTIFETCH_TEST_SERVER";
+
+/// Runs in a child process whose descriptor limit is 64: a batch that wants
+/// 1,000 connections at once must wait for descriptors, not crash or hang.
+#[test]
+#[ignore = "run by running_out_of_descriptors_is_a_wait_not_a_crash"]
+fn batch_under_a_descriptor_limit() {
+    let Ok(server) = std::env::var(SERVER_ENV) else {
+        return;
+    };
+    let client = Client::builder()
+        .max_connections(1000)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let urls: Vec<String> = (0..300)
+        .map(|n| format!("http://{server}/item/{n}?delay=5"))
+        .collect();
+    let results = client.fetch_many(&urls);
+    for (n, result) in (0..).zip(results) {
+        let response = result.unwrap_or_else(|e| panic!("{}: {e}", urls[n as usize]));
+        assert_body(response.body(), &item_body(n), &urls[n as usize]);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn running_out_of_descriptors_is_a_wait_not_a_crash() {
+    // The server runs here, outside the limit, so that only the client is short of descriptors.
+    let server = HttpServer::start();
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" --exact --ignored --test-threads 1 batch_under_a_descriptor_limit")
+        .arg(&exe)
+        .env(SERVER_ENV, server.addr().to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the batch under a descriptor limit hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        status.success(),
+        "the child failed: {status}\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(server.requests(), 300);
+}
