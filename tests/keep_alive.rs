@@ -407,3 +407,22 @@ fn reactor_reports_its_idle_connections() {
         server.open()
     );
 }
+
+/// Bytes after a complete response are not the start of the next one: the
+/// connection that carried them must not be reused.
+#[test]
+fn connection_with_bytes_after_the_response_is_not_reused() {
+    let server = ScriptServer::start(|conn| {
+        serve_each(conn, |_| {
+            Some(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale".to_vec())
+        });
+    });
+    let client = Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(client.fetch(server.url("/")).unwrap().body(), b"ok");
+    }
+    assert_eq!(server.accepted(), 3);
+}
