@@ -51,6 +51,10 @@ pub(crate) struct Config {
     pub pool_idle_timeout: Duration,
     pub pool_max_idle_per_host: usize,
     pub pool_max_idle: usize,
+    /// The TLS settings; `None` until [`ClientBuilder::build`] makes them, and
+    /// then the shared default is used (clients made by `Client::new`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Fetches URLs; cheap to clone, and every clone shares the configuration.
@@ -305,7 +309,7 @@ fn reactor_gone() -> Error {
 /// |---|---|
 /// | [`max_connections`](Self::max_connections) | 256, lowered to fit the descriptor limit |
 /// | [`max_connections_per_host`](Self::max_connections_per_host) | same as `max_connections` |
-/// | [`connect_timeout`](Self::connect_timeout) (DNS + TCP connect) | 10 s |
+/// | [`connect_timeout`](Self::connect_timeout) (DNS + TCP connect + TLS handshake) | 10 s |
 /// | [`timeout`](Self::timeout) (whole request) | 30 s |
 /// | [`max_head_size`](Self::max_head_size) | 64 KiB |
 /// | [`max_headers`](Self::max_headers) | 100 |
@@ -317,11 +321,14 @@ fn reactor_gone() -> Error {
 /// | [`pool_max_idle`](Self::pool_max_idle) | no limit beyond `max_connections` |
 /// | `User-Agent` | `multifetch/<version>` |
 /// | `Accept` | `*/*` |
+/// | TLS roots (`tls` feature) | webpki-roots (Mozilla's), plus any added |
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ClientBuilder {
     config: Config,
     per_host_set: bool,
+    #[cfg(feature = "tls")]
+    roots: crate::tls::Roots,
 }
 
 impl Default for ClientBuilder {
@@ -354,8 +361,12 @@ impl ClientBuilder {
                 pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
                 pool_max_idle_per_host: usize::MAX,
                 pool_max_idle: usize::MAX,
+                #[cfg(feature = "tls")]
+                tls: None,
             },
             per_host_set: false,
+            #[cfg(feature = "tls")]
+            roots: crate::tls::Roots::default(),
         }
     }
 
@@ -382,9 +393,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Deadline for name resolution plus the TCP connect, per connection.
-    /// With several addresses, each attempt gets an equal share of what is
-    /// left, so every address is tried. `None` waits as long as the OS does.
+    /// Deadline for name resolution plus the TCP connect plus, for https,
+    /// the TLS handshake, per connection: a server that accepts the
+    /// connection and never completes the handshake is cut off here, with a
+    /// [`Timeout`](crate::ErrorKind::Timeout) in
+    /// [`Phase::TlsHandshake`](crate::Phase::TlsHandshake). With several
+    /// addresses, each TCP attempt gets an equal share of what is left, so
+    /// every address is tried. `None` waits as long as the OS does.
     pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> ClientBuilder {
         self.config.connect_timeout = timeout.into();
         self
@@ -480,13 +495,62 @@ impl ClientBuilder {
         Ok(self)
     }
 
+    /// Trusts the certificates of a PEM bundle (`-----BEGIN CERTIFICATE-----`
+    /// blocks) as roots, besides the built-in ones: for a private CA, or a
+    /// test server's certificate authority.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Tls`](crate::ErrorKind::Tls) when the text holds no
+    /// certificate or a malformed one.
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<ClientBuilder> {
+        self.roots
+            .add_pem(pem)
+            .map_err(|message| Error::new(Reason::TlsConfig(message)))?;
+        Ok(self)
+    }
+
+    /// Trusts a DER-encoded certificate as a root, besides the built-in ones.
+    /// It is checked by [`build`](Self::build).
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> ClientBuilder {
+        self.roots
+            .extra
+            .push(rustls::pki_types::CertificateDer::from(der.into()));
+        self
+    }
+
+    /// Whether to trust the built-in roots (Mozilla's, from webpki-roots);
+    /// on by default. With `false`, only roots added by
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) or
+    /// [`add_root_certificate_der`](Self::add_root_certificate_der) are
+    /// trusted.
+    #[cfg(feature = "tls")]
+    pub fn tls_built_in_roots(mut self, enabled: bool) -> ClientBuilder {
+        self.roots.built_in = enabled;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     ///
-    /// None yet; kept fallible so that settings that need checking (TLS roots)
-    /// can report problems here.
-    pub fn build(self) -> Result<Client> {
+    /// [`ErrorKind::Tls`](crate::ErrorKind::Tls) (with the `tls` feature)
+    /// when an added root certificate cannot be used, or when the built-in
+    /// roots are off and none were added.
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    pub fn build(mut self) -> Result<Client> {
+        #[cfg(feature = "tls")]
+        {
+            let config = if self.roots.is_default() {
+                crate::tls::default_config()
+            } else {
+                crate::tls::client_config(&self.roots)
+            };
+            self.config.tls =
+                Some(config.map_err(|message| Error::new(Reason::TlsConfig(message)))?);
+        }
         Ok(self.finish())
     }
 

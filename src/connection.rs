@@ -7,12 +7,17 @@
 //!                     ┌───── next address ─────┐
 //!                     ▼                        │
 //!  Resolving ──▶ Connecting ──connected──▶ Sending ──all written──▶ Receiving ──response done──▶ Idle
-//!      │             │                        ▲  │                     │                        │ │
-//!      │             │                        │  │                     │ not reusable           │ │
-//!      │             │                        └──┼─────────── reuse ───┼────────────────────────┘ │
-//!      └─────────────┴── DNS error, connect failure, timeout, I/O error, bad response ───▶ Closed ◀─┘
+//!      │             │   │                    ▲  │                     │                        │ │
+//!      │             │   └─https─▶ Handshaking┤  │                     │ not reusable           │ │
+//!      │             │                 │      └──┼─────────── reuse ───┼────────────────────────┘ │
+//!      └─────────────┴── DNS error, connect failure, TLS error, timeout, I/O error, bad response ─▶ Closed ◀─┘
 //!                                                                            server closed, idle timeout
 //! ```
+//!
+//! An https connection goes through `Handshaking` (see [`crate::tls`])
+//! between the TCP connect and the request; the connect deadline stays armed
+//! until the handshake is done. After it the [`Transport`] encrypts and
+//! decrypts, and the states above work on plaintext as on plain TCP.
 //!
 //! The HTTP/1.1 work is in [`crate::h1`], which sees only bytes; this module
 //! moves bytes between the [`Transport`] and it, following mio's rules: a
@@ -112,6 +117,9 @@ enum State {
     Resolving,
     /// A non-blocking connect is in progress.
     Connecting(Connecting),
+    /// The TLS handshake is in progress (https only).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Handshaking(Transport),
     /// Writing the request head and body.
     Sending(Transport),
     /// Reading the response head and body.
@@ -142,6 +150,7 @@ struct Exchange {
     reused: bool,
     dns: Option<Duration>,
     connect: Option<Duration>,
+    tls: Option<Duration>,
     first_byte: Option<Instant>,
 }
 
@@ -160,6 +169,7 @@ impl Exchange {
             reused,
             dns: None,
             connect: None,
+            tls: None,
             first_byte: None,
         }
     }
@@ -193,9 +203,11 @@ pub(crate) struct Connection {
     state: State,
     exchange: Option<Exchange>,
     registered: Option<Interest>,
-    /// Deadline for DNS plus TCP connect.
+    /// Deadline for DNS plus TCP connect plus the TLS handshake.
     connect_deadline: Option<Instant>,
     connect_started: Option<Instant>,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    handshake_started: Option<Instant>,
     peer: Option<SocketAddr>,
     tried: usize,
     last_error: Option<(SocketAddr, io::Error)>,
@@ -221,6 +233,7 @@ impl Connection {
             registered: None,
             connect_deadline: config.connect_timeout.map(|t| now + t),
             connect_started: None,
+            handshake_started: None,
             peer: None,
             tried: 0,
             last_error: None,
@@ -249,6 +262,7 @@ impl Connection {
         let own = match &self.state {
             State::Resolving => self.connect_deadline,
             State::Connecting(c) => earliest(self.connect_deadline, c.attempt_deadline),
+            State::Handshaking(_) => self.connect_deadline,
             State::Idle(_, since) => Some(*since + config.pool_idle_timeout),
             _ => None,
         };
@@ -307,6 +321,7 @@ impl Connection {
     pub(crate) fn on_ready(&mut self, ctx: &mut Ctx<'_>) -> Step {
         match self.state {
             State::Connecting(_) => self.check_connect(ctx),
+            State::Handshaking(_) => self.handshake(ctx),
             State::Sending(_) => self.send(ctx),
             State::Receiving(_) => self.receive(ctx),
             State::Idle(..) => self.check_idle(ctx),
@@ -331,7 +346,10 @@ impl Connection {
         {
             return self.time_out(ctx.config.timeout.unwrap_or_default(), ctx);
         }
-        let connecting = matches!(self.state, State::Resolving | State::Connecting(_));
+        let connecting = matches!(
+            self.state,
+            State::Resolving | State::Connecting(_) | State::Handshaking(_)
+        );
         if connecting && self.connect_deadline.is_some_and(|d| d <= now) {
             return self.time_out(ctx.config.connect_timeout.unwrap_or_default(), ctx);
         }
@@ -352,6 +370,7 @@ impl Connection {
         let (phase, target) = match &self.state {
             State::Resolving => (Phase::Resolve, self.origin.host.to_string()),
             State::Connecting(c) => (Phase::Connect, c.addr.to_string()),
+            State::Handshaking(_) => (Phase::TlsHandshake, self.peer_name()),
             State::Sending(_) => (Phase::SendRequest, self.peer_name()),
             _ => {
                 let head_done = self
@@ -464,15 +483,107 @@ impl Connection {
         // Small requests must not wait for Nagle; a failure here only costs latency.
         let _ = c.socket.set_nodelay(true);
         self.peer = Some(c.addr);
-        self.connect_deadline = None;
         if let Some(ex) = self.exchange.as_mut() {
             ex.connect = self
                 .connect_started
                 .map(|t| ctx.now.saturating_duration_since(t));
         }
-        self.state = State::Sending(Transport::Plain(c.socket));
+        self.established(Transport::Plain(c.socket), ctx)
+    }
+
+    /// The connection to the server is up: send the request, after a TLS
+    /// handshake for https.
+    fn established(&mut self, transport: Transport, ctx: &mut Ctx<'_>) -> Step {
+        if self.origin.https {
+            return self.start_tls(transport, ctx);
+        }
+        self.connect_deadline = None;
+        self.state = State::Sending(transport);
         // The socket is writable now: no need to wait for another event.
         self.send(ctx)
+    }
+
+    /// Wraps the TCP stream in a TLS session and starts the handshake; the
+    /// connect deadline stays armed until it is done.
+    #[cfg(feature = "tls")]
+    fn start_tls(&mut self, transport: Transport, ctx: &mut Ctx<'_>) -> Step {
+        // The socket stays in the state until it is wrapped, so that a
+        // failure deregisters it before it is dropped.
+        self.state = State::Handshaking(transport);
+        let config = match &ctx.config.tls {
+            Some(config) => Ok(std::sync::Arc::clone(config)),
+            None => crate::tls::default_config(),
+        };
+        let config = match config {
+            Ok(config) => config,
+            Err(message) => return self.fail(Error::new(Reason::TlsConfig(message)), ctx),
+        };
+        let State::Handshaking(Transport::Plain(socket)) =
+            std::mem::replace(&mut self.state, State::Closed)
+        else {
+            return Step::Pending;
+        };
+        match crate::tls::TlsStream::new(config, &self.origin.host, socket) {
+            Ok(stream) => {
+                self.handshake_started = Some(ctx.now);
+                self.state = State::Handshaking(Transport::Tls(Box::new(stream)));
+                self.handshake(ctx)
+            }
+            Err((error, socket)) => {
+                self.state = State::Handshaking(Transport::Plain(socket));
+                let reason = Reason::Tls {
+                    peer: self.peer,
+                    handshake: true,
+                    message: crate::tls::describe(&error, &self.origin.host),
+                };
+                self.fail(Error::new(reason), ctx)
+            }
+        }
+    }
+
+    /// Without the `tls` feature an https request never gets this far (the
+    /// reactor refuses it); fail rather than send it in the clear.
+    #[cfg(not(feature = "tls"))]
+    fn start_tls(&mut self, transport: Transport, ctx: &mut Ctx<'_>) -> Step {
+        self.state = State::Sending(transport);
+        self.fail(Error::new(Reason::TlsOff), ctx)
+    }
+
+    /// Moves the TLS handshake on; once it is done, sends the request.
+    fn handshake(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        #[cfg(feature = "tls")]
+        {
+            let State::Handshaking(Transport::Tls(tls)) = &mut self.state else {
+                return Step::Pending;
+            };
+            match tls.handshake() {
+                Ok(false) => {
+                    // The TLS session decides the interest while it handshakes.
+                    return match self.set_interest(Interest::READABLE, ctx.registry) {
+                        Ok(()) => Step::Pending,
+                        Err(e) => self.fail_io(Phase::TlsHandshake, e, ctx),
+                    };
+                }
+                Ok(true) => {}
+                Err(e) => return self.fail_io(Phase::TlsHandshake, e, ctx),
+            }
+            let State::Handshaking(transport) = std::mem::replace(&mut self.state, State::Closed)
+            else {
+                return Step::Pending;
+            };
+            self.connect_deadline = None;
+            if let Some(ex) = self.exchange.as_mut() {
+                ex.tls = self
+                    .handshake_started
+                    .map(|t| ctx.now.saturating_duration_since(t));
+            }
+            self.state = State::Sending(transport);
+            self.send(ctx)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            self.fail(Error::new(Reason::TlsOff), ctx)
+        }
     }
 
     /// Writes the request head and body until done or `WouldBlock`.
@@ -570,7 +681,13 @@ impl Connection {
                         Err(error) => return self.fail_protocol(error, ctx),
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // TLS may have records to send while the response is awaited.
+                    return match self.set_interest(Interest::READABLE, ctx.registry) {
+                        Ok(()) => Step::Pending,
+                        Err(e) => self.fail_io(phase, e, ctx),
+                    };
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail_io(phase, e, ctx),
             }
@@ -578,14 +695,21 @@ impl Connection {
     }
 
     /// An idle connection became readable: the server closed it (or sent
-    /// bytes nobody asked for). Either way it cannot carry a request.
+    /// bytes nobody asked for). Either way it cannot carry a request. (A TLS
+    /// session reads records that carry no bytes for HTTP, such as TLS 1.3
+    /// session tickets, without ending up here as data.)
     fn check_idle(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let State::Idle(transport, _) = &mut self.state else {
             return Step::Pending;
         };
         loop {
             match transport.read(ctx.scratch) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.set_interest(Interest::READABLE, ctx.registry).is_err() {
+                        self.close(ctx.registry);
+                    }
+                    return Step::Pending;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 _ => {
                     self.close(ctx.registry);
@@ -601,6 +725,11 @@ impl Connection {
         let Some(mut ex) = self.exchange.take() else {
             return Step::Pending;
         };
+        let leftover = leftover
+            || match &mut self.state {
+                State::Receiving(t) => t.has_buffered_input(),
+                _ => false,
+            };
         let reusable =
             !leftover && ex.reader.can_keep_alive() && ctx.config.pool_max_idle_per_host > 0;
         match std::mem::replace(&mut self.state, State::Closed) {
@@ -629,6 +758,7 @@ impl Connection {
             queued: started.saturating_duration_since(ex.job.submitted),
             dns: ex.dns,
             connect: ex.connect,
+            tls: ex.tls,
             first_byte: ex
                 .first_byte
                 .unwrap_or(now)
@@ -653,6 +783,16 @@ impl Connection {
     }
 
     fn fail_io(&mut self, during: Phase, source: io::Error, ctx: &mut Ctx<'_>) -> Step {
+        #[cfg(feature = "tls")]
+        if let Some(error) = crate::tls::tls_error(&source) {
+            // Not the stale-connection race: retrying would fail the same way.
+            let reason = Reason::Tls {
+                peer: self.peer,
+                handshake: during == Phase::TlsHandshake,
+                message: crate::tls::describe(error, &self.origin.host),
+            };
+            return self.fail(Error::new(reason), ctx);
+        }
         self.fail_or_retry(
             Reason::Io {
                 peer: self.peer,
@@ -721,7 +861,10 @@ impl Connection {
                 // Deregistering a socket about to be closed cannot usefully fail.
                 let _ = registry.deregister(&mut c.socket);
             }
-            State::Sending(mut t) | State::Receiving(mut t) | State::Idle(mut t, _)
+            State::Sending(mut t)
+            | State::Receiving(mut t)
+            | State::Idle(mut t, _)
+            | State::Handshaking(mut t)
                 if registered =>
             {
                 t.deregister(registry);
@@ -732,7 +875,9 @@ impl Connection {
 
     fn set_interest(&mut self, want: Interest, registry: &Registry) -> io::Result<()> {
         let transport = match &mut self.state {
-            State::Sending(t) | State::Receiving(t) | State::Idle(t, _) => t,
+            State::Sending(t) | State::Receiving(t) | State::Idle(t, _) | State::Handshaking(t) => {
+                t
+            }
             State::Connecting(_) | State::Resolving | State::Closed => return Ok(()),
         };
         let want = transport.interest(want);

@@ -29,6 +29,11 @@ pub enum ErrorKind {
     Dns,
     /// No TCP connection could be made to any resolved address.
     Connect,
+    /// The TLS handshake failed, or the TLS session broke: the certificate is
+    /// not trusted, has expired or is for another name, the server speaks no
+    /// TLS version or cipher suite in common, or sent an alert. Also a TLS
+    /// setting the builder could not use. The message says which.
+    Tls,
     /// A deadline passed: the connect timeout or the whole-request timeout.
     /// [`Error::timeout_phase`] says which phase was running.
     Timeout,
@@ -51,6 +56,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidRequest => "invalid request",
             ErrorKind::Dns => "DNS",
             ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "TLS",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Truncated => "truncated",
@@ -68,6 +74,8 @@ pub enum Phase {
     Resolve,
     /// Opening the TCP connection.
     Connect,
+    /// The TLS handshake (covered by the connect timeout too).
+    TlsHandshake,
     /// Writing the request.
     SendRequest,
     /// Waiting for, or reading, the response head.
@@ -81,6 +89,7 @@ impl fmt::Display for Phase {
         f.write_str(match self {
             Phase::Resolve => "resolving",
             Phase::Connect => "connecting to",
+            Phase::TlsHandshake => "in the TLS handshake with",
             Phase::SendRequest => "sending the request to",
             Phase::ReadHead => "waiting for the response from",
             Phase::ReadBody => "reading the response body from",
@@ -110,6 +119,9 @@ pub(crate) enum Reason {
         message: String,
     },
     UnsupportedScheme(String),
+    /// An https URL in a build without the `tls` feature.
+    #[cfg_attr(feature = "tls", allow(dead_code))]
+    TlsOff,
     InvalidHeader(String),
     Dns {
         host: String,
@@ -140,15 +152,28 @@ pub(crate) enum Reason {
     Socket {
         source: io::Error,
     },
+    /// The TLS handshake or session failed; `message` says why.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Tls {
+        peer: Option<SocketAddr>,
+        handshake: bool,
+        message: String,
+    },
+    /// A TLS setting (root certificates) that cannot be used.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    TlsConfig(String),
 }
 
 impl Reason {
     fn kind(&self) -> ErrorKind {
         match self {
-            Reason::InvalidUrl { .. } | Reason::UnsupportedScheme(_) => ErrorKind::InvalidUrl,
+            Reason::InvalidUrl { .. } | Reason::UnsupportedScheme(_) | Reason::TlsOff => {
+                ErrorKind::InvalidUrl
+            }
             Reason::InvalidHeader(_) => ErrorKind::InvalidRequest,
             Reason::Dns { .. } | Reason::NoAddresses { .. } => ErrorKind::Dns,
             Reason::Connect { .. } => ErrorKind::Connect,
+            Reason::Tls { .. } | Reason::TlsConfig(_) => ErrorKind::Tls,
             Reason::Timeout { .. } => ErrorKind::Timeout,
             Reason::Protocol { source, .. } if source.is_too_large() => ErrorKind::TooLarge,
             Reason::Protocol { source, .. } if source.is_truncated() => ErrorKind::Truncated,
@@ -168,6 +193,9 @@ impl fmt::Display for Reason {
                     "unsupported URL scheme `{scheme}` (expected http or https)"
                 )
             }
+            Reason::TlsOff => f.write_str(
+                "https URLs need the `tls` feature of multifetch, which is off in this build",
+            ),
             Reason::InvalidHeader(message) => write!(f, "invalid header: {message}"),
             Reason::Dns { host, source } => write!(f, "DNS lookup of {host} failed: {source}"),
             Reason::NoAddresses { host } => write!(f, "DNS lookup of {host} found no addresses"),
@@ -205,6 +233,7 @@ impl fmt::Display for Reason {
             } => {
                 let action = match during {
                     Phase::SendRequest => "writing to",
+                    Phase::TlsHandshake => "in the TLS handshake with",
                     _ => "reading from",
                 };
                 match peer {
@@ -213,6 +242,16 @@ impl fmt::Display for Reason {
                 }
             }
             Reason::Socket { source } => write!(f, "could not open a socket: {source}"),
+            Reason::Tls {
+                peer,
+                handshake,
+                message,
+            } => match (peer, handshake) {
+                (Some(peer), true) => write!(f, "TLS handshake with {peer} failed: {message}"),
+                (Some(peer), false) => write!(f, "TLS error from {peer}: {message}"),
+                (None, _) => write!(f, "TLS error: {message}"),
+            },
+            Reason::TlsConfig(message) => write!(f, "TLS setup failed: {message}"),
         }
     }
 }
@@ -427,12 +466,45 @@ mod tests {
                 ErrorKind::Io,
             ),
             (Reason::Socket { source: io() }, ErrorKind::Io),
+            (Reason::TlsOff, ErrorKind::InvalidUrl),
+            (
+                Reason::Tls {
+                    peer: Some(addr),
+                    handshake: true,
+                    message: "certificate has expired".into(),
+                },
+                ErrorKind::Tls,
+            ),
+            (Reason::TlsConfig("no roots".into()), ErrorKind::Tls),
         ];
         for (reason, kind) in cases {
             let text = reason.to_string();
             assert_eq!(reason.kind(), kind, "{text}");
             assert!(!text.is_empty() && !text.ends_with('.'), "{text}");
         }
+    }
+
+    #[test]
+    fn tls_messages_name_peer_reason_and_url() {
+        let (kind, text) = msg(Reason::Tls {
+            peer: Some("127.0.0.1:443".parse().unwrap()),
+            handshake: true,
+            message: "certificate is not trusted (unknown issuer)".into(),
+        });
+        assert_eq!(kind, ErrorKind::Tls);
+        assert_eq!(
+            text,
+            "TLS handshake with 127.0.0.1:443 failed: certificate is not trusted (unknown issuer) (http://x/)"
+        );
+        let (_, text) = msg(Reason::Timeout {
+            phase: Phase::TlsHandshake,
+            after: Duration::from_secs(2),
+            target: "127.0.0.1:443".into(),
+        });
+        assert_eq!(
+            text,
+            "timeout after 2s in the TLS handshake with 127.0.0.1:443 (http://x/)"
+        );
     }
 
     #[test]

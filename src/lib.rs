@@ -38,6 +38,11 @@
 //! - A connect timeout and a whole-request timeout; an error says which
 //!   phase ran out of time.
 //! - Limits on the response head, header count and body size.
+//! - HTTPS (the `tls` feature, on by default) through rustls, driven by
+//!   the same single-threaded loop as plain connections: TLS 1.2 and 1.3,
+//!   SNI, ALPN `http/1.1`, certificates verified against Mozilla's roots
+//!   (webpki-roots) and any the builder adds
+//!   ([`ClientBuilder::add_root_certificate_pem`]).
 //!
 //! # Out of scope
 //!
@@ -48,6 +53,14 @@
 //! `examples/demo.rs` (`cargo run --release --example demo`) starts local
 //! slow servers and compares sequential, threaded and multiplexed fetching;
 //! `examples/fetch.rs` is a command-line fetcher for URL lists.
+//!
+//! # Features
+//!
+//! - `tls` (default): HTTPS through rustls with the `ring` crypto provider
+//!   and webpki-roots. `ring` needs only a C compiler to build, where
+//!   rustls's default `aws-lc-rs` also wants cmake (and NASM on Windows).
+//!   Without the feature the crate speaks plain HTTP only, and an https URL
+//!   fails with an [`ErrorKind::InvalidUrl`] error saying the feature is off.
 //!
 //! # Errors
 //!
@@ -68,6 +81,8 @@ mod request;
 mod response;
 mod summary;
 mod timer;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 
 pub use client::{

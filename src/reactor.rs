@@ -598,6 +598,14 @@ impl Reactor {
     /// Opens a connection for `job`: look the host up, and connect now if the
     /// answer is already known.
     fn start(&mut self, job: Job, now: Instant) {
+        if job.origin.https && !cfg!(feature = "tls") {
+            let error = Error::new(Reason::TlsOff).with_url(job.request.url().as_str());
+            self.completions.push_back(Completion {
+                id: job.id,
+                result: Err(error),
+            });
+            return;
+        }
         let key = self.conns.vacant_key();
         self.next_generation += 1;
         let generation = self.next_generation;

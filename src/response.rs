@@ -91,11 +91,14 @@ pub struct Timings {
     pub dns: Option<Duration>,
     /// Time from the first `connect` call until the TCP connection was up.
     pub connect: Option<Duration>,
+    /// Time from the TCP connection being up until the TLS handshake was
+    /// done; `None` for plain HTTP and on a reused connection.
+    pub tls: Option<Duration>,
     /// Time from the start of the request until the first response byte.
     pub first_byte: Duration,
     /// Time from the start of the request until the last body byte.
     pub total: Duration,
     /// Whether the request went over a kept-alive connection opened by an
-    /// earlier request (then `dns` and `connect` are `None`).
+    /// earlier request (then `dns`, `connect` and `tls` are `None`).
     pub reused: bool,
 }

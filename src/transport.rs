@@ -7,11 +7,17 @@ use std::io::{self, IoSlice, Read, Write};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
+#[cfg(feature = "tls")]
+use crate::tls::TlsStream;
+
 /// An established stream to a server.
 #[derive(Debug)]
 pub(crate) enum Transport {
     /// Plain TCP.
     Plain(TcpStream),
+    /// TLS over TCP; boxed, as the session state is large.
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream>),
 }
 
 impl Read for Transport {
@@ -19,6 +25,8 @@ impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(socket) => socket.read(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.read(buf),
         }
     }
 }
@@ -28,6 +36,8 @@ impl Transport {
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Plain(socket) => socket.write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.write_vectored(bufs),
         }
     }
 
@@ -36,6 +46,18 @@ impl Transport {
     pub(crate) fn interest(&self, want: Interest) -> Interest {
         match self {
             Transport::Plain(_) => want,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.interest(want),
+        }
+    }
+
+    /// True when bytes have arrived that nobody has read yet (only TLS keeps
+    /// any: decrypted bytes beyond what the last read asked for).
+    pub(crate) fn has_buffered_input(&mut self) -> bool {
+        match self {
+            Transport::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.has_buffered_input(),
         }
     }
 
@@ -64,6 +86,8 @@ impl Transport {
     fn socket(&mut self) -> &mut TcpStream {
         match self {
             Transport::Plain(socket) => socket,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.socket(),
         }
     }
 }

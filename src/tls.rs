@@ -1,0 +1,412 @@
+//! HTTPS: rustls's sans-IO `ClientConnection` over a non-blocking mio socket
+//! (the `tls` feature).
+//!
+//! rustls does no I/O itself. Bytes from the socket go in through `read_tls`
+//! and `process_new_packets`, plaintext comes out of `reader()`; plaintext
+//! goes in through `writer()` and TLS records come out through `write_tls`:
+//!
+//! ```text
+//!            read_tls ─▶ process_new_packets ─▶ reader()  ─▶ h1
+//!  socket                  ClientConnection
+//!           ◀─ write_tls ◀──────────────────── writer()  ◀─ h1
+//! ```
+//!
+//! [`TlsStream`] does those steps until the socket says `WouldBlock`, so the
+//! connection's states read and write plaintext as they would on plain TCP,
+//! and the mio interest is derived from `wants_read()` / `wants_write()` each
+//! time the connection waits, as in rustls's `tlsclient-mio` example.
+//!
+//! A peer that closes TCP without `close_notify` shows up as an ordinary end
+//! of stream: the HTTP/1.1 reader then decides, so a framed body that stops
+//! short is a truncation error, while a close-delimited body ends there (many
+//! servers never send `close_notify`).
+
+use std::fmt::Write as _;
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::{Arc, OnceLock};
+
+use mio::Interest;
+use mio::net::TcpStream;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, ClientConnection, Error as TlsError,
+    InvalidMessage, PeerIncompatible, RootCertStore,
+};
+
+/// The trust anchors a client verifies servers against.
+#[derive(Debug, Clone)]
+pub(crate) struct Roots {
+    /// Mozilla's root program, from webpki-roots.
+    pub built_in: bool,
+    /// Added by the user (DER), for private CAs and tests.
+    pub extra: Vec<CertificateDer<'static>>,
+}
+
+impl Default for Roots {
+    fn default() -> Roots {
+        Roots {
+            built_in: true,
+            extra: Vec::new(),
+        }
+    }
+}
+
+impl Roots {
+    /// True when nothing was changed from the defaults.
+    pub(crate) fn is_default(&self) -> bool {
+        self.built_in && self.extra.is_empty()
+    }
+
+    /// Adds every certificate of a PEM bundle; the error says why none could
+    /// be taken.
+    pub(crate) fn add_pem(&mut self, pem: &[u8]) -> Result<(), String> {
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("root certificate PEM is not valid: {e}"))?;
+            self.extra.push(cert);
+            found += 1;
+        }
+        if found == 0 {
+            return Err("root certificate PEM holds no certificate".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// The rustls configuration for `roots`: the `ring` provider, TLS 1.2 and
+/// 1.3, ALPN `http/1.1`, certificate and name verification on.
+pub(crate) fn client_config(roots: &Roots) -> Result<Arc<ClientConfig>, String> {
+    let mut store = RootCertStore::empty();
+    if roots.built_in {
+        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for (i, cert) in roots.extra.iter().enumerate() {
+        store
+            .add(cert.clone())
+            .map_err(|e| format!("root certificate {} is not usable: {e}", i + 1))?;
+    }
+    if store.is_empty() {
+        return Err("no root certificates: built-in roots are off and none were added".to_owned());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The configuration of clients that changed no TLS setting, built once.
+pub(crate) fn default_config() -> Result<Arc<ClientConfig>, String> {
+    static DEFAULT: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+    DEFAULT
+        .get_or_init(|| client_config(&Roots::default()))
+        .clone()
+}
+
+/// A TLS client session on a non-blocking TCP socket.
+#[derive(Debug)]
+pub(crate) struct TlsStream {
+    conn: ClientConnection,
+    socket: TcpStream,
+}
+
+impl TlsStream {
+    /// Starts a session with `host` (a DNS name for SNI and verification, or
+    /// an IP address, checked against the certificate's IP names); nothing
+    /// is sent until [`handshake`](Self::handshake). On failure the socket
+    /// comes back, to be deregistered.
+    pub(crate) fn new(
+        config: Arc<ClientConfig>,
+        host: &str,
+        socket: TcpStream,
+    ) -> Result<TlsStream, (TlsError, TcpStream)> {
+        // Origins keep IPv6 literals in brackets, as URLs write them.
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let conn = ServerName::try_from(host.to_owned())
+            .map_err(|_| TlsError::General(format!("`{host}` is not a valid server name")))
+            .and_then(|name| ClientConnection::new(config, name));
+        match conn {
+            Ok(conn) => Ok(TlsStream { conn, socket }),
+            Err(error) => Err((error, socket)),
+        }
+    }
+
+    /// Moves the handshake on as far as the socket allows: `Ok(true)` once
+    /// it is complete, `Ok(false)` when it waits for the socket (see
+    /// [`interest`](Self::interest)).
+    ///
+    /// # Errors
+    ///
+    /// I/O errors; a TLS failure is an `InvalidData` error wrapping the
+    /// `rustls::Error` (see [`tls_error`]); the server closing the connection
+    /// is `UnexpectedEof`.
+    pub(crate) fn handshake(&mut self) -> io::Result<bool> {
+        loop {
+            self.flush()?;
+            if !self.conn.is_handshaking() {
+                return Ok(true);
+            }
+            if !self.conn.wants_read() {
+                // Waiting for the socket to take our flight.
+                return Ok(false);
+            }
+            match self.conn.read_tls(&mut self.socket) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    ));
+                }
+                Ok(_) => self.process()?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The readiness to wait for. During the handshake it is whatever rustls
+    /// wants; afterwards `want` (what the HTTP exchange waits for), plus
+    /// writability while rustls holds records the socket did not take yet.
+    pub(crate) fn interest(&self, want: Interest) -> Interest {
+        let (read, write) = (self.conn.wants_read(), self.conn.wants_write());
+        if self.conn.is_handshaking() {
+            return match (read, write) {
+                (true, true) => Interest::READABLE | Interest::WRITABLE,
+                (false, true) => Interest::WRITABLE,
+                _ => Interest::READABLE,
+            };
+        }
+        if write {
+            want | Interest::WRITABLE
+        } else {
+            want
+        }
+    }
+
+    /// Encrypts application bytes and writes what the socket takes. Bytes
+    /// rustls accepted count as written; records the socket did not take are
+    /// sent on the next write, read or writable event.
+    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.flush()?;
+        let n = self.conn.writer().write_vectored(bufs)?;
+        self.flush()?;
+        if n == 0 && bufs.iter().any(|b| !b.is_empty()) {
+            // rustls's send buffer is full and the socket takes no more.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    /// True when rustls holds decrypted bytes nobody has read.
+    pub(crate) fn has_buffered_input(&mut self) -> bool {
+        self.conn
+            .process_new_packets()
+            .map_or(true, |state| state.plaintext_bytes_to_read() > 0)
+    }
+
+    pub(crate) fn socket(&mut self) -> &mut TcpStream {
+        &mut self.socket
+    }
+
+    /// Hands what the TLS layer has received to rustls; on a TLS error, tries
+    /// to send the alert rustls queued before giving up.
+    fn process(&mut self) -> io::Result<()> {
+        match self.conn.process_new_packets() {
+            // Post-handshake messages (a key update) may need an answer.
+            Ok(_) => self.flush(),
+            Err(error) => {
+                let _ = self.flush();
+                Err(io::Error::new(io::ErrorKind::InvalidData, error))
+            }
+        }
+    }
+
+    /// Writes queued TLS records until done or `WouldBlock` (which is not an
+    /// error here: the interest asks for writability while records wait).
+    fn flush(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut self.socket) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Read for TlsStream {
+    /// Reads decrypted bytes; `WouldBlock` once rustls has none and the
+    /// socket has nothing more. `Ok(0)` is the end of the stream, with or
+    /// without `close_notify`.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // TCP ended without close_notify: let the HTTP framing decide
+                // whether the response was complete.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            match self.conn.read_tls(&mut self.socket) {
+                // Seen by rustls; `reader()` reports it once the records
+                // before it have been read.
+                Ok(_) => self.process()?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.flush()?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The rustls error inside an I/O error made by [`TlsStream`], if it is one.
+pub(crate) fn tls_error(error: &io::Error) -> Option<&TlsError> {
+    error.get_ref()?.downcast_ref::<TlsError>()
+}
+
+/// Says in words why a TLS session with `host` failed.
+pub(crate) fn describe(error: &TlsError, host: &str) -> String {
+    match error {
+        TlsError::InvalidCertificate(cert) => describe_certificate(cert, host),
+        TlsError::AlertReceived(AlertDescription::ProtocolVersion)
+        | TlsError::PeerIncompatible(
+            PeerIncompatible::ServerDoesNotSupportTls12Or13
+            | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+            | PeerIncompatible::SupportedVersionsExtensionRequired
+            | PeerIncompatible::Tls12NotOffered
+            | PeerIncompatible::Tls12NotOfferedOrEnabled,
+        ) => "no TLS protocol version in common (this client speaks TLS 1.2 and 1.3)".to_owned(),
+        TlsError::PeerIncompatible(
+            PeerIncompatible::NoCipherSuitesInCommon | PeerIncompatible::NoKxGroupsInCommon,
+        )
+        | TlsError::AlertReceived(AlertDescription::HandshakeFailure) => {
+            format!("handshake failed: no cipher suite or key exchange in common ({error})")
+        }
+        TlsError::AlertReceived(alert) => {
+            format!("handshake failed: the server sent the alert {alert:?}")
+        }
+        TlsError::InvalidMessage(
+            InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,
+        ) => "the server did not answer in TLS (is this a plain-HTTP port?)".to_owned(),
+        TlsError::PeerIncompatible(_)
+        | TlsError::PeerMisbehaved(_)
+        | TlsError::InappropriateMessage { .. }
+        | TlsError::InappropriateHandshakeMessage { .. }
+        | TlsError::InvalidMessage(_) => format!("handshake failed: {error}"),
+        TlsError::NoCertificatesPresented => "the server presented no certificate".to_owned(),
+        TlsError::DecryptError => "a record from the server could not be decrypted".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn describe_certificate(error: &CertificateError, host: &str) -> String {
+    match error {
+        CertificateError::UnknownIssuer => "certificate is not trusted (unknown issuer)".to_owned(),
+        CertificateError::Expired => "certificate has expired".to_owned(),
+        CertificateError::ExpiredContext { time, not_after } => {
+            let ago = time.as_secs().saturating_sub(not_after.as_secs());
+            format!("certificate has expired ({} ago)", Ago(ago))
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "certificate is not valid yet".to_owned()
+        }
+        CertificateError::NotValidForName => format!("certificate is not valid for {host}"),
+        CertificateError::NotValidForNameContext { presented, .. } => {
+            let mut text = format!("certificate is not valid for {host}");
+            if !presented.is_empty() {
+                let _ = write!(text, " (it is for {})", presented.join(", "));
+            }
+            text
+        }
+        CertificateError::Revoked => "certificate has been revoked".to_owned(),
+        CertificateError::BadSignature => "certificate has a bad signature".to_owned(),
+        CertificateError::BadEncoding => "certificate could not be parsed".to_owned(),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            "certificate is not for server authentication".to_owned()
+        }
+        other => format!("invalid certificate: {other:?}"),
+    }
+}
+
+/// A rough age: `3 days`, `5 hours`, `42 seconds`.
+struct Ago(u64);
+
+impl std::fmt::Display for Ago {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0;
+        let (n, unit) = match s {
+            0..120 => (s, "second"),
+            120..7_200 => (s / 60, "minute"),
+            7_200..172_800 => (s / 3_600, "hour"),
+            _ => (s / 86_400, "day"),
+        };
+        write!(f, "{n} {unit}{}", if n == 1 { "" } else { "s" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_errors_say_why() {
+        let cert = |e| describe(&TlsError::InvalidCertificate(e), "a.example");
+        assert_eq!(
+            cert(CertificateError::UnknownIssuer),
+            "certificate is not trusted (unknown issuer)"
+        );
+        assert_eq!(cert(CertificateError::Expired), "certificate has expired");
+        assert_eq!(
+            cert(CertificateError::NotValidForName),
+            "certificate is not valid for a.example"
+        );
+        assert_eq!(
+            describe(
+                &TlsError::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13),
+                "h"
+            ),
+            "no TLS protocol version in common (this client speaks TLS 1.2 and 1.3)"
+        );
+        assert!(
+            describe(
+                &TlsError::AlertReceived(AlertDescription::HandshakeFailure),
+                "h"
+            )
+            .starts_with("handshake failed")
+        );
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(Ago(1).to_string(), "1 second");
+        assert_eq!(Ago(600).to_string(), "10 minutes");
+        assert_eq!(Ago(86_400 * 3).to_string(), "3 days");
+    }
+
+    #[test]
+    fn pem_without_a_certificate_is_refused() {
+        let mut roots = Roots::default();
+        assert!(roots.add_pem(b"no pem here").is_err());
+        assert!(roots.extra.is_empty());
+    }
+
+    #[test]
+    fn no_roots_at_all_is_an_error() {
+        let roots = Roots {
+            built_in: false,
+            extra: Vec::new(),
+        };
+        assert!(client_config(&roots).is_err());
+        assert!(default_config().is_ok());
+    }
+}
