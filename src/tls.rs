@@ -324,7 +324,8 @@ fn describe_certificate(error: &CertificateError, host: &str) -> String {
         CertificateError::NotValidForNameContext { presented, .. } => {
             let mut text = format!("certificate is not valid for {host}");
             if !presented.is_empty() {
-                let _ = write!(text, " (it is for {})", presented.join(", "));
+                let names: Vec<&str> = presented.iter().map(|n| bare_name(n)).collect();
+                let _ = write!(text, " (it is for {})", names.join(", "));
             }
             text
         }
@@ -335,6 +336,14 @@ fn describe_certificate(error: &CertificateError, host: &str) -> String {
             "certificate is not for server authentication".to_owned()
         }
         other => format!("invalid certificate: {other:?}"),
+    }
+}
+
+/// `other.example` from rustls's `DnsName("other.example")`.
+fn bare_name(presented: &str) -> &str {
+    match presented.split_once("(\"") {
+        Some((_, rest)) => rest.strip_suffix("\")").unwrap_or(rest),
+        None => presented,
     }
 }
 
@@ -384,6 +393,12 @@ mod tests {
             )
             .starts_with("handshake failed")
         );
+    }
+
+    #[test]
+    fn presented_names_lose_their_wrapping() {
+        assert_eq!(bare_name("DnsName(\"a.example\")"), "a.example");
+        assert_eq!(bare_name("a.example"), "a.example");
     }
 
     #[test]
