@@ -42,7 +42,7 @@
 //!   the same single-threaded loop as plain connections: TLS 1.2 and 1.3,
 //!   SNI, ALPN `http/1.1`, certificates verified against Mozilla's roots
 //!   (webpki-roots) and any the builder adds
-//!   ([`ClientBuilder::add_root_certificate_pem`]).
+//!   (`ClientBuilder::add_root_certificate_pem`).
 //!
 //! # Out of scope
 //!
