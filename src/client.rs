@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
@@ -15,9 +15,16 @@ use crate::h1;
 use crate::reactor::Reactor;
 use crate::request::IntoRequest;
 use crate::response::Response;
+use crate::summary::Summary;
 
-/// Default for [`ClientBuilder::max_connections`].
+/// Upper bound of the default for [`ClientBuilder::max_connections`] (see
+/// there for how the process's descriptor limit lowers it).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default for [`ClientBuilder::pool_idle_timeout`]: shorter than the
+/// keep-alive timeouts of common servers (Apache httpd and Node.js 5 s,
+/// nginx 75 s), so the client, not the server, usually ends an idle
+/// connection.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// Default for [`ClientBuilder::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`ClientBuilder::timeout`].
@@ -41,6 +48,9 @@ pub(crate) struct Config {
     pub default_headers: HeaderMap,
     pub dns_threads: usize,
     pub dns_cache_ttl: Duration,
+    pub pool_idle_timeout: Duration,
+    pub pool_max_idle_per_host: usize,
+    pub pool_max_idle: usize,
 }
 
 /// Fetches URLs; cheap to clone, and every clone shares the configuration.
@@ -56,9 +66,18 @@ pub(crate) struct Config {
 ///     }
 /// }
 /// ```
+///
+/// # Connection reuse
+///
+/// A client keeps the connections its batches leave idle, so the next
+/// [`fetch`](Self::fetch), [`fetch_many`](Self::fetch_many) or
+/// [`fetch_each`](Self::fetch_each) on it (or a clone) reuses them. Calls
+/// from several threads at once each get their own event loop.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) config: Arc<Config>,
+    /// The event loop (and its idle connections) between calls.
+    reactor: Arc<Mutex<Option<Reactor>>>,
 }
 
 impl fmt::Debug for Client {
@@ -81,7 +100,7 @@ impl Default for Client {
 impl Client {
     /// A client with the default settings (see [`ClientBuilder`]).
     pub fn new() -> Client {
-        Client { config: Arc::new(ClientBuilder::new().config) }
+        ClientBuilder::new().finish()
     }
 
     /// Starts configuring a client.
@@ -103,44 +122,150 @@ impl Client {
     ///
     /// All requests are queued at once; at most
     /// [`max_connections`](ClientBuilder::max_connections) run at a time.
-    /// For an input too long to hold in memory, use a
-    /// [`Reactor`] and submit as results come back.
+    /// For an input too long to hold in memory, use
+    /// [`fetch_each`](Self::fetch_each).
     pub fn fetch_many<I>(&self, requests: I) -> Vec<Result<Response>>
     where
         I: IntoIterator,
         I::Item: IntoRequest,
     {
         let requests = requests.into_iter();
-        let mut reactor = match Reactor::new(self) {
+        let mut results: Vec<Option<Result<Response>>> = Vec::with_capacity(requests.size_hint().0);
+        let mut reactor = match self.take_reactor() {
             Ok(reactor) => reactor,
             Err(error) => return requests.map(|_| Err(copy_error(&error))).collect(),
         };
-        let mut results: Vec<Option<Result<Response>>> = Vec::with_capacity(requests.size_hint().0);
-        let mut first = None;
+        let mut base = None;
         for request in requests {
             let id = reactor.submit(request);
-            first.get_or_insert(id.0);
+            base.get_or_insert(id.get());
             results.push(None);
         }
-        let base = first.unwrap_or(0);
+        let base = base.unwrap_or(0);
+        let mut healthy = true;
         loop {
             match reactor.next_completion() {
                 Ok(Some(done)) => {
-                    let slot = usize::try_from(done.id.0 - base).ok().and_then(|i| results.get_mut(i));
+                    let slot = usize::try_from(done.id.get() - base).ok().and_then(|i| results.get_mut(i));
                     if let Some(slot) = slot {
                         *slot = Some(done.result);
                     }
                 }
                 Ok(None) => break,
-                Err(error) => {
-                    for slot in results.iter_mut().filter(|slot| slot.is_none()) {
-                        *slot = Some(Err(copy_error(&error)));
-                    }
-                    break;
-                }
+                // The reactor has completed every request with the error; the
+                // next calls hand those completions over.
+                Err(_) => healthy = false,
             }
         }
+        if healthy {
+            self.return_reactor(reactor);
+        }
         results.into_iter().map(|slot| slot.unwrap_or_else(|| Err(reactor_gone()))).collect()
+    }
+
+    /// Fetches requests pulled lazily from `requests`, calling `on_result`
+    /// with each one's position in the input and its result as it finishes
+    /// (completion order, not input order).
+    ///
+    /// Requests are taken from the iterator only as connections free up, so
+    /// memory stays bounded by the number in flight (about twice
+    /// `max_connections`), not by the length of the input: a million URLs
+    /// from a file or a generator run in constant memory.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = multifetch::Client::new();
+    /// let urls = (0..1_000_000).map(|i| format!("http://127.0.0.1:8080/item/{i}"));
+    /// let summary = client.fetch_each(urls, |index, result| {
+    ///     if let Err(error) = result {
+    ///         eprintln!("{index}: {error}");
+    ///     }
+    /// });
+    /// println!("{summary}");
+    /// ```
+    pub fn fetch_each<I, F>(&self, requests: I, mut on_result: F) -> Summary
+    where
+        I: IntoIterator,
+        I::Item: IntoRequest,
+        F: FnMut(usize, Result<Response>),
+    {
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        let mut requests = requests.into_iter().enumerate();
+        let mut reactor = match self.take_reactor() {
+            Ok(reactor) => reactor,
+            Err(error) => {
+                for (index, _) in requests {
+                    let result = Err(copy_error(&error));
+                    summary.record(&result);
+                    on_result(index, result);
+                }
+                summary.wall = started.elapsed();
+                return summary;
+            }
+        };
+        let before = reactor.counters();
+        let window = self.config.max_connections.saturating_mul(2).max(16);
+        // Position in the input of each request in flight, by id.
+        let mut positions: HashMap<u64, usize> = HashMap::with_capacity(window);
+        let mut exhausted = false;
+        let mut failure = None;
+        loop {
+            while !exhausted && failure.is_none() && reactor.pending() < window {
+                match requests.next() {
+                    Some((index, request)) => {
+                        positions.insert(reactor.submit(request).get(), index);
+                    }
+                    None => exhausted = true,
+                }
+            }
+            match reactor.next_completion() {
+                Ok(Some(done)) => {
+                    let index = positions.remove(&done.id.get()).unwrap_or(usize::MAX);
+                    summary.record(&done.result);
+                    on_result(index, done.result);
+                }
+                Ok(None) if exhausted || failure.is_some() => break,
+                Ok(None) => {}
+                // The reactor has completed every request in flight with the
+                // error; the next calls hand those completions over.
+                Err(error) => failure = Some(error),
+            }
+        }
+        if let Some(error) = &failure {
+            for (index, _) in requests {
+                let result = Err(copy_error(error));
+                summary.record(&result);
+                on_result(index, result);
+            }
+        }
+        let after = reactor.counters();
+        summary.bytes_sent = after.bytes_sent - before.bytes_sent;
+        summary.bytes_received = after.bytes_received - before.bytes_received;
+        summary.connections_opened = after.connections_opened - before.connections_opened;
+        summary.wall = started.elapsed();
+        if failure.is_none() {
+            self.return_reactor(reactor);
+        }
+        summary
+    }
+
+    /// The cached event loop, or a new one if another call is using it.
+    fn take_reactor(&self) -> Result<Reactor> {
+        let cached = self.reactor.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match cached {
+            Some(reactor) => Ok(reactor),
+            None => Reactor::new(self),
+        }
+    }
+
+    /// Keeps the event loop and its idle connections for the next call.
+    fn return_reactor(&self, reactor: Reactor) {
+        let mut slot = self.reactor.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(reactor);
+        }
     }
 }
 
@@ -158,7 +283,7 @@ fn reactor_gone() -> Error {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`max_connections`](Self::max_connections) | 256 |
+/// | [`max_connections`](Self::max_connections) | 256, lowered to fit the descriptor limit |
 /// | [`max_connections_per_host`](Self::max_connections_per_host) | same as `max_connections` |
 /// | [`connect_timeout`](Self::connect_timeout) (DNS + TCP connect) | 10 s |
 /// | [`timeout`](Self::timeout) (whole request) | 30 s |
@@ -167,6 +292,9 @@ fn reactor_gone() -> Error {
 /// | [`max_body_size`](Self::max_body_size) | 1 GiB |
 /// | [`dns_threads`](Self::dns_threads) | 4 |
 /// | [`dns_cache_ttl`](Self::dns_cache_ttl) | 60 s |
+/// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 4 s |
+/// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | no limit beyond `max_connections_per_host` |
+/// | [`pool_max_idle`](Self::pool_max_idle) | no limit beyond `max_connections` |
 /// | `User-Agent` | `multifetch/<version>` |
 /// | `Accept` | `*/*` |
 #[derive(Debug, Clone)]
@@ -191,10 +319,11 @@ impl ClientBuilder {
             HeaderValue::from_static(concat!("multifetch/", env!("CARGO_PKG_VERSION"))),
         );
         default_headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let max_connections = default_max_connections(open_files_limit());
         ClientBuilder {
             config: Config {
-                max_connections: DEFAULT_MAX_CONNECTIONS,
-                max_connections_per_host: DEFAULT_MAX_CONNECTIONS,
+                max_connections,
+                max_connections_per_host: max_connections,
                 connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
                 timeout: Some(DEFAULT_TIMEOUT),
                 limits: h1::Limits::default(),
@@ -202,13 +331,24 @@ impl ClientBuilder {
                 default_headers,
                 dns_threads: DEFAULT_DNS_THREADS,
                 dns_cache_ttl: DEFAULT_DNS_CACHE_TTL,
+                pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+                pool_max_idle_per_host: usize::MAX,
+                pool_max_idle: usize::MAX,
             },
             per_host_set: false,
         }
     }
 
-    /// How many connections may be open at once, over all hosts (at least 1).
-    /// Requests beyond it wait in a queue.
+    /// How many connections may be open at once, over all hosts (at least 1),
+    /// idle kept-alive ones included. Requests beyond it wait in a queue.
+    ///
+    /// The default is 256, or less when the process's limit on open file
+    /// descriptors is low: at most half of what that limit leaves after 64
+    /// descriptors for the rest of the program. The limit is read from
+    /// `/proc/self/limits` where that exists (Linux); elsewhere the default is
+    /// 256. Whatever the setting, running out of descriptors never crashes a
+    /// batch: requests wait for a connection to close, and fail only when
+    /// none is open.
     pub fn max_connections(mut self, n: usize) -> ClientBuilder {
         self.config.max_connections = n.max(1);
         self
@@ -278,6 +418,25 @@ impl ClientBuilder {
         self
     }
 
+    /// How long an idle kept-alive connection is kept for reuse.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.config.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// Most idle connections kept per origin; 0 turns keep-alive off (every
+    /// connection is closed after its response).
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> ClientBuilder {
+        self.config.pool_max_idle_per_host = n;
+        self
+    }
+
+    /// Most idle connections kept over all origins.
+    pub fn pool_max_idle(mut self, n: usize) -> ClientBuilder {
+        self.config.pool_max_idle = n;
+        self
+    }
+
     /// Sets a header sent with every request that does not set it itself
     /// (replacing a default such as `User-Agent`).
     ///
@@ -305,10 +464,49 @@ impl ClientBuilder {
     ///
     /// None yet; kept fallible so that settings that need checking (TLS roots)
     /// can report problems here.
-    pub fn build(mut self) -> Result<Client> {
+    pub fn build(self) -> Result<Client> {
+        Ok(self.finish())
+    }
+
+    fn finish(mut self) -> Client {
         if !self.per_host_set || self.config.max_connections_per_host > self.config.max_connections {
             self.config.max_connections_per_host = self.config.max_connections;
         }
-        Ok(Client { config: Arc::new(self.config) })
+        Client { config: Arc::new(self.config), reactor: Arc::new(Mutex::new(None)) }
+    }
+}
+
+/// The soft limit on open file descriptors, where the OS tells it through
+/// `/proc/self/limits` (Linux); `None` elsewhere or when unlimited.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+}
+
+/// 256, or half of what a low descriptor limit leaves after 64 for the
+/// program's other files.
+fn default_max_connections(open_files: Option<u64>) -> usize {
+    let fits = open_files.map_or(u64::MAX, |limit| limit.saturating_sub(64) / 2);
+    usize::try_from(fits).unwrap_or(usize::MAX).clamp(1, DEFAULT_MAX_CONNECTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_connection_limit_fits_the_descriptor_limit() {
+        assert_eq!(default_max_connections(None), 256);
+        assert_eq!(default_max_connections(Some(20_000)), 256);
+        assert_eq!(default_max_connections(Some(1024)), 256);
+        assert_eq!(default_max_connections(Some(256)), 96);
+        assert_eq!(default_max_connections(Some(10)), 1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn descriptor_limit_is_read_on_linux() {
+        assert!(open_files_limit().is_some_and(|n| n > 0));
     }
 }

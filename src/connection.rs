@@ -1,27 +1,31 @@
-//! One connection carrying one request: an enum of states, one method per
-//! event. The reactor owns every `Connection` in a slab and calls
-//! `on_resolved`, `on_ready` and `on_timeout`; each returns a [`Step`], and
-//! the connection keeps its mio registration in line with its state.
+//! One connection to one origin: an enum of states, one method per event.
+//! The reactor owns every `Connection` in a slab and calls `on_resolved`,
+//! `on_ready` and `on_timeout`; each returns a [`Step`], and the connection
+//! keeps its mio registration in line with its state.
 //!
 //! ```text
-//!  Resolving ──on_resolved──▶ Connecting ──connected──▶ Sending ──all written──▶ Receiving ──response done──▶ Closed
-//!      │                       │    ▲                      │                        │
-//!      │                       └────┘ next address         │                        │
-//!      └──────── DNS error, connect failure, timeout, I/O error, bad response ─────┴──────────▶ Closed
+//!                     ┌───── next address ─────┐
+//!                     ▼                        │
+//!  Resolving ──▶ Connecting ──connected──▶ Sending ──all written──▶ Receiving ──response done──▶ Idle
+//!      │             │                        ▲  │                     │                        │ │
+//!      │             │                        │  │                     │ not reusable           │ │
+//!      │             │                        └──┼─────────── reuse ───┼────────────────────────┘ │
+//!      └─────────────┴── DNS error, connect failure, timeout, I/O error, bad response ───▶ Closed ◀─┘
+//!                                                                            server closed, idle timeout
 //! ```
 //!
 //! The HTTP/1.1 work is in [`crate::h1`], which sees only bytes; this module
-//! moves bytes between the socket and it, following mio's rules: a
+//! moves bytes between the [`Transport`] and it, following mio's rules: a
 //! non-blocking connect is finished when `take_error()` is clean and
 //! `peer_addr()` answers, reads and writes go on until `WouldBlock`,
 //! `Interrupted` is retried, and any other error ends this connection only.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
+use http::{HeaderMap, Method};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use url::Position;
@@ -29,18 +33,42 @@ use url::Position;
 use crate::client::Config;
 use crate::dns::{Addrs, DnsError};
 use crate::error::{Error, Phase, Reason};
-use crate::h1::{self, ResponseReader};
+use crate::h1::{self, ProtocolError, ResponseReader};
 use crate::origin::Origin;
-use crate::reactor::{Completion, RequestId};
+use crate::reactor::{Completion, Counters, RequestId};
 use crate::request::Request;
 use crate::response::{Response, Timings};
+use crate::transport::Transport;
 
 /// A request waiting for, or bound to, a connection.
 #[derive(Debug)]
 pub(crate) struct Job {
     pub id: RequestId,
     pub request: Request,
+    pub origin: Origin,
     pub submitted: Instant,
+    /// When the request first left the queue; its deadline runs from here,
+    /// across a retry.
+    pub started: Option<Instant>,
+    pub deadline: Option<Instant>,
+    /// Set once the request has been retried after a stale kept-alive
+    /// connection; a retry runs on a fresh connection and never retries again.
+    pub retried: bool,
+}
+
+impl Job {
+    pub(crate) fn new(id: RequestId, request: Request, now: Instant) -> Job {
+        let origin = Origin::of(request.url());
+        Job { id, request, origin, submitted: now, started: None, deadline: None, retried: false }
+    }
+
+    /// Starts the request's clocks the first time it leaves the queue.
+    fn start(&mut self, now: Instant, config: &Config) {
+        if self.started.is_none() {
+            self.started = Some(now);
+            self.deadline = config.timeout.map(|t| now + t);
+        }
+    }
 }
 
 /// What the reactor passes to every event handler.
@@ -50,15 +78,24 @@ pub(crate) struct Ctx<'a> {
     pub now: Instant,
     /// The reactor's one read buffer, shared by all connections.
     pub scratch: &'a mut [u8],
+    pub counters: &'a mut Counters,
 }
 
 /// What an event led to.
 #[derive(Debug)]
 pub(crate) enum Step {
-    /// Still working; wait for the next event or deadline.
+    /// Still working (or idle); wait for the next event or deadline.
     Pending,
-    /// The request finished (either way) and the connection is closed.
+    /// The request finished, either way. The connection is now idle (ready
+    /// for another request) or closed.
     Done(Completion),
+    /// A reused connection failed before any response byte arrived; the
+    /// (idempotent) request should run again on a fresh connection. The
+    /// connection is closed.
+    Retry(Job),
+    /// The OS refused a socket (out of descriptors); the reactor decides
+    /// whether the request waits or fails. The connection is closed.
+    NoSocket(Job, io::Error),
 }
 
 /// The states of a connection, named after what it is waiting for.
@@ -68,9 +105,11 @@ enum State {
     /// A non-blocking connect is in progress.
     Connecting(Connecting),
     /// Writing the request head and body.
-    Sending(TcpStream),
+    Sending(Transport),
     /// Reading the response head and body.
-    Receiving(TcpStream),
+    Receiving(Transport),
+    /// Kept alive with no request, since the given moment.
+    Idle(Transport, Instant),
     /// Finished; the socket, if any, is gone.
     Closed,
 }
@@ -87,67 +126,87 @@ struct Connecting {
 /// One request's progress on this connection.
 struct Exchange {
     job: Job,
-    started: Instant,
-    deadline: Option<Instant>,
-    /// The request head, then `written` counts head and body bytes sent.
+    /// The request head; `written` counts head and body bytes sent.
     head: Vec<u8>,
     written: usize,
     reader: ResponseReader,
     body: Vec<u8>,
+    reused: bool,
     dns: Option<Duration>,
-    connect_started: Option<Instant>,
     connect: Option<Duration>,
     first_byte: Option<Instant>,
 }
 
-/// A connection to one origin and the request it carries.
+impl Exchange {
+    fn new(mut job: Job, reused: bool, ctx: &Ctx<'_>) -> Exchange {
+        job.start(ctx.now, ctx.config);
+        let reader = ResponseReader::new(job.request.method().clone(), ctx.config.limits);
+        let mut head = Vec::with_capacity(256);
+        write_head(&mut head, &job.request, &ctx.config.default_headers);
+        Exchange {
+            job,
+            head,
+            written: 0,
+            reader,
+            body: Vec::new(),
+            reused,
+            dns: None,
+            connect: None,
+            first_byte: None,
+        }
+    }
+
+    fn started(&self) -> Instant {
+        self.job.started.unwrap_or(self.job.submitted)
+    }
+
+    /// A failure on a reused connection before any response byte is the
+    /// classic race with a server closing an idle connection: safe to retry
+    /// once when the method is idempotent (RFC 9110 §9.2.2).
+    fn may_retry(&self) -> bool {
+        self.reused
+            && !self.job.retried
+            && !self.reader.has_received_bytes()
+            && is_idempotent(self.job.request.method())
+    }
+}
+
+/// A connection to one origin and the request it carries, if any.
 pub(crate) struct Connection {
     pub origin: Origin,
     /// Distinguishes this connection from later ones in the same slab slot.
     pub generation: u64,
     /// The connection's live timer entry (see [`crate::timer`]).
     pub timer_at: Option<Instant>,
+    /// Counts the times this connection went idle, so a pool entry made for
+    /// one idle period is not mistaken for a later one.
+    pub idle_serial: u64,
     token: Token,
     state: State,
     exchange: Option<Exchange>,
     registered: Option<Interest>,
     /// Deadline for DNS plus TCP connect.
     connect_deadline: Option<Instant>,
+    connect_started: Option<Instant>,
     peer: Option<SocketAddr>,
     tried: usize,
     last_error: Option<(SocketAddr, io::Error)>,
 }
 
 impl Connection {
-    /// A new connection for `job`, waiting for DNS; the request's clocks
-    /// start now.
-    pub(crate) fn new(origin: Origin, job: Job, token: Token, generation: u64, ctx: &Ctx<'_>) -> Connection {
-        let now = ctx.now;
-        let reader = ResponseReader::new(job.request.method().clone(), ctx.config.limits);
-        let mut head = Vec::with_capacity(256);
-        write_head(&mut head, &job.request, &ctx.config.default_headers);
-        let exchange = Exchange {
-            started: now,
-            deadline: ctx.config.timeout.map(|t| now + t),
-            head,
-            written: 0,
-            reader,
-            body: Vec::new(),
-            dns: None,
-            connect_started: None,
-            connect: None,
-            first_byte: None,
-            job,
-        };
+    /// A new connection for `job`, waiting for DNS.
+    pub(crate) fn new(job: Job, token: Token, generation: u64, ctx: &Ctx<'_>) -> Connection {
         Connection {
-            origin,
+            origin: job.origin.clone(),
             generation,
             timer_at: None,
+            idle_serial: 0,
             token,
             state: State::Resolving,
-            exchange: Some(exchange),
+            exchange: Some(Exchange::new(job, false, ctx)),
             registered: None,
-            connect_deadline: ctx.config.connect_timeout.map(|t| now + t),
+            connect_deadline: ctx.config.connect_timeout.map(|t| ctx.now + t),
+            connect_started: None,
             peer: None,
             tried: 0,
             last_error: None,
@@ -159,15 +218,40 @@ impl Connection {
         matches!(self.state, State::Closed)
     }
 
+    /// Takes the request this connection carries, if any (when the reactor
+    /// shuts down).
+    pub(crate) fn take_job(&mut self) -> Option<Job> {
+        self.exchange.take().map(|ex| ex.job)
+    }
+
+    /// True while the connection waits in the pool for a request.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle(..))
+    }
+
     /// The earliest moment something must happen without an I/O event.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let request = self.exchange.as_ref().and_then(|ex| ex.deadline);
-        let connect = match &self.state {
+    pub(crate) fn next_deadline(&self, config: &Config) -> Option<Instant> {
+        let request = self.exchange.as_ref().and_then(|ex| ex.job.deadline);
+        let own = match &self.state {
             State::Resolving => self.connect_deadline,
             State::Connecting(c) => earliest(self.connect_deadline, c.attempt_deadline),
+            State::Idle(_, since) => Some(*since + config.pool_idle_timeout),
             _ => None,
         };
-        earliest(request, connect)
+        earliest(request, own)
+    }
+
+    /// Runs `job` on this idle connection.
+    pub(crate) fn reuse(&mut self, job: Job, ctx: &mut Ctx<'_>) -> Step {
+        let State::Idle(transport, _) = std::mem::replace(&mut self.state, State::Closed) else {
+            // Not idle: the reactor only reuses idle connections.
+            return Step::Retry(job);
+        };
+        self.exchange = Some(Exchange::new(job, true, ctx));
+        self.state = State::Sending(transport);
+        // Idle connections are registered for reading, and a request usually
+        // fits the socket buffer: write now and keep that registration.
+        self.send(ctx)
     }
 
     /// The resolver answered.
@@ -176,12 +260,12 @@ impl Connection {
             return Step::Pending;
         }
         let Some(ex) = self.exchange.as_mut() else { return Step::Pending };
-        ex.dns = Some(ctx.now.saturating_duration_since(ex.started));
+        ex.dns = Some(ctx.now.saturating_duration_since(ex.started()));
         match answer {
             Ok(ips) => {
                 let port = self.origin.port;
                 let addrs = ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
-                ex.connect_started = Some(ctx.now);
+                self.connect_started = Some(ctx.now);
                 self.connect_next(addrs, ctx)
             }
             Err(error) => {
@@ -202,7 +286,8 @@ impl Connection {
             State::Connecting(_) => self.check_connect(ctx),
             State::Sending(_) => self.send(ctx),
             State::Receiving(_) => self.receive(ctx),
-            // Sporadic events happen; a closed or resolving connection has no socket.
+            State::Idle(..) => self.check_idle(ctx),
+            // Sporadic events happen; a resolving or closed connection has no socket.
             State::Resolving | State::Closed => Step::Pending,
         }
     }
@@ -210,16 +295,18 @@ impl Connection {
     /// A deadline may have passed.
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let now = ctx.now;
-        if let Some(ex) = &self.exchange {
-            if ex.deadline.is_some_and(|d| d <= now) {
-                let after = ctx.config.timeout.unwrap_or_default();
-                return self.time_out(after, ctx);
+        if let State::Idle(_, since) = self.state {
+            if since + ctx.config.pool_idle_timeout <= now {
+                self.close(ctx.registry);
             }
+            return Step::Pending;
+        }
+        if self.exchange.as_ref().is_some_and(|ex| ex.job.deadline.is_some_and(|d| d <= now)) {
+            return self.time_out(ctx.config.timeout.unwrap_or_default(), ctx);
         }
         let connecting = matches!(self.state, State::Resolving | State::Connecting(_));
         if connecting && self.connect_deadline.is_some_and(|d| d <= now) {
-            let after = ctx.config.connect_timeout.unwrap_or_default();
-            return self.time_out(after, ctx);
+            return self.time_out(ctx.config.connect_timeout.unwrap_or_default(), ctx);
         }
         if let State::Connecting(c) = &mut self.state {
             if c.attempt_deadline.is_some_and(|d| d <= now) {
@@ -239,11 +326,10 @@ impl Connection {
             State::Resolving => (Phase::Resolve, self.origin.host.to_string()),
             State::Connecting(c) => (Phase::Connect, c.addr.to_string()),
             State::Sending(_) => (Phase::SendRequest, self.peer_name()),
-            State::Receiving(_) => {
+            _ => {
                 let head_done = self.exchange.as_ref().is_some_and(|ex| ex.reader.head().is_some());
                 (if head_done { Phase::ReadBody } else { Phase::ReadHead }, self.peer_name())
             }
-            State::Closed => (Phase::Queued, self.origin.to_string()),
         };
         self.fail(Error::new(Reason::Timeout { phase, after, target }), ctx)
     }
@@ -261,6 +347,7 @@ impl Connection {
                     if let Err(error) = ctx.registry.register(&mut socket, self.token, Interest::WRITABLE) {
                         return self.fail(Error::new(Reason::Socket { source: error }), ctx);
                     }
+                    ctx.counters.connections_opened += 1;
                     self.registered = Some(Interest::WRITABLE);
                     // With more addresses to go, this one gets its share of the time left.
                     let attempt_deadline = match (self.connect_deadline, rest.len()) {
@@ -274,7 +361,11 @@ impl Connection {
                     return Step::Pending;
                 }
                 Err(error) if is_out_of_sockets(&error) => {
-                    return self.fail(Error::new(Reason::Socket { source: error }), ctx);
+                    self.close(ctx.registry);
+                    return match self.exchange.take() {
+                        Some(ex) => Step::NoSocket(ex.job, error),
+                        None => Step::Pending,
+                    };
                 }
                 Err(error) => self.last_error = Some((addr, error)),
             }
@@ -313,66 +404,93 @@ impl Connection {
         self.peer = Some(c.addr);
         self.connect_deadline = None;
         if let Some(ex) = self.exchange.as_mut() {
-            ex.connect = ex.connect_started.map(|t| ctx.now.saturating_duration_since(t));
+            ex.connect = self.connect_started.map(|t| ctx.now.saturating_duration_since(t));
         }
-        self.state = State::Sending(c.socket);
+        self.state = State::Sending(Transport::Plain(c.socket));
         // The socket is writable now: no need to wait for another event.
         self.send(ctx)
     }
 
     /// Writes the request head and body until done or `WouldBlock`.
     fn send(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let (State::Sending(socket), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
+        let (State::Sending(transport), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
             return Step::Pending;
         };
         let body = ex.job.request.body_bytes().unwrap_or_default();
         let total = ex.head.len() + body.len();
         while ex.written < total {
-            let (head_rest, body_rest) = if ex.written < ex.head.len() {
-                (&ex.head[ex.written..], body)
-            } else {
-                (&[][..], &body[ex.written - ex.head.len()..])
+            let (head_rest, body_rest) = match ex.head.get(ex.written..) {
+                Some(head_rest) => (head_rest, body),
+                None => (&[][..], body.get(ex.written - ex.head.len()..).unwrap_or_default()),
             };
-            match socket.write_vectored(&[IoSlice::new(head_rest), IoSlice::new(body_rest)]) {
+            match transport.write_vectored(&[IoSlice::new(head_rest), IoSlice::new(body_rest)]) {
                 Ok(0) => {
                     let source = io::Error::from(io::ErrorKind::WriteZero);
                     return self.fail_io(Phase::SendRequest, source, ctx);
                 }
-                Ok(n) => ex.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
+                Ok(n) => {
+                    ex.written += n;
+                    ctx.counters.bytes_sent += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return match self.set_interest(Interest::WRITABLE, ctx.registry) {
+                        Ok(()) => Step::Pending,
+                        Err(e) => self.fail_io(Phase::SendRequest, e, ctx),
+                    };
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail_io(Phase::SendRequest, e, ctx),
             }
         }
-        let State::Sending(socket) = std::mem::replace(&mut self.state, State::Closed) else {
+        let State::Sending(transport) = std::mem::replace(&mut self.state, State::Closed) else {
             return Step::Pending;
         };
-        self.state = State::Receiving(socket);
-        if let Err(error) = self.set_interest(Interest::READABLE, ctx.registry) {
-            return self.fail_io(Phase::ReadHead, error, ctx);
+        self.state = State::Receiving(transport);
+        match self.set_interest(Interest::READABLE, ctx.registry) {
+            Ok(()) => Step::Pending,
+            Err(e) => self.fail_io(Phase::ReadHead, e, ctx),
         }
-        Step::Pending
     }
 
     /// Reads until `WouldBlock`, feeding the bytes to the response reader.
+    /// Once the body's remaining length is known, reads go straight into the
+    /// body buffer, sized for it.
     fn receive(&mut self, ctx: &mut Ctx<'_>) -> Step {
         loop {
-            let (State::Receiving(socket), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
+            let (State::Receiving(transport), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
                 return Step::Pending;
             };
             let phase = if ex.reader.head().is_some() { Phase::ReadBody } else { Phase::ReadHead };
-            match socket.read(ctx.scratch) {
+            let direct = ex.reader.body_remaining().filter(|&n| n > 0);
+            let result = match direct {
+                Some(remaining) => match read_body_direct(transport, &mut ex.body, remaining) {
+                    (0, Err(e)) => Err(e),
+                    (n, Err(e)) => {
+                        // Count what arrived, then report the error.
+                        ctx.counters.bytes_received += n as u64;
+                        let _ = ex.reader.advance_body(n);
+                        Err(e)
+                    }
+                    (n, Ok(())) => Ok(n),
+                },
+                None => transport.read(ctx.scratch),
+            };
+            match result {
                 Ok(0) => {
                     return match ex.reader.on_eof() {
-                        Ok(()) => self.finish(ctx),
+                        Ok(()) => self.finish(false, ctx),
                         Err(error) => self.fail_protocol(error, ctx),
                     };
                 }
                 Ok(n) => {
+                    ctx.counters.bytes_received += n as u64;
                     ex.first_byte.get_or_insert(ctx.now);
-                    let Some(input) = ctx.scratch.get(..n) else { return Step::Pending };
-                    match ex.reader.read(input, &mut ex.body) {
-                        Ok(_) if ex.reader.is_done() => return self.finish(ctx),
+                    let outcome = match direct {
+                        Some(_) => ex.reader.advance_body(n).map(|()| n),
+                        None => ex.reader.read(ctx.scratch.get(..n).unwrap_or_default(), &mut ex.body),
+                    };
+                    match outcome {
+                        Ok(used) if ex.reader.is_done() => return self.finish(used < n, ctx),
                         Ok(_) => {}
                         Err(error) => return self.fail_protocol(error, ctx),
                     }
@@ -384,21 +502,50 @@ impl Connection {
         }
     }
 
-    /// The response is complete: hand it over and close.
-    fn finish(&mut self, ctx: &mut Ctx<'_>) -> Step {
+    /// An idle connection became readable: the server closed it (or sent
+    /// bytes nobody asked for). Either way it cannot carry a request.
+    fn check_idle(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let State::Idle(transport, _) = &mut self.state else { return Step::Pending };
+        loop {
+            match transport.read(ctx.scratch) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                _ => {
+                    self.close(ctx.registry);
+                    return Step::Pending;
+                }
+            }
+        }
+    }
+
+    /// The response is complete: hand it over, then keep the connection for
+    /// the next request or close it.
+    fn finish(&mut self, leftover: bool, ctx: &mut Ctx<'_>) -> Step {
         let Some(mut ex) = self.exchange.take() else { return Step::Pending };
-        self.close(ctx.registry);
+        let reusable = !leftover && ex.reader.can_keep_alive() && ctx.config.pool_max_idle_per_host > 0;
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Receiving(transport) if reusable => {
+                self.idle_serial += 1;
+                self.state = State::Idle(transport, ctx.now);
+            }
+            other => {
+                self.state = other;
+                self.close(ctx.registry);
+            }
+        }
         let Some(head) = ex.reader.take_head() else {
-            let error = h1::ProtocolError::IncompleteHead { received: 0 };
+            let error = ProtocolError::IncompleteHead { received: 0 };
             return self.done(ex.job, Err(Error::new(Reason::Protocol { peer: self.peer, source: error })));
         };
         let now = ctx.now;
+        let started = ex.started();
         let timings = Timings {
-            queued: ex.started.saturating_duration_since(ex.job.submitted),
+            queued: started.saturating_duration_since(ex.job.submitted),
             dns: ex.dns,
             connect: ex.connect,
-            first_byte: ex.first_byte.unwrap_or(now).saturating_duration_since(ex.started),
-            total: now.saturating_duration_since(ex.started),
+            first_byte: ex.first_byte.unwrap_or(now).saturating_duration_since(started),
+            total: now.saturating_duration_since(started),
+            reused: ex.reused,
         };
         let id = ex.job.id;
         let response = Response {
@@ -414,11 +561,28 @@ impl Connection {
     }
 
     fn fail_io(&mut self, during: Phase, source: io::Error, ctx: &mut Ctx<'_>) -> Step {
+        if self.exchange.as_ref().is_some_and(Exchange::may_retry) {
+            return self.retry(ctx);
+        }
         self.fail(Error::new(Reason::Io { peer: self.peer, during, source }), ctx)
     }
 
-    fn fail_protocol(&mut self, source: h1::ProtocolError, ctx: &mut Ctx<'_>) -> Step {
+    fn fail_protocol(&mut self, source: ProtocolError, ctx: &mut Ctx<'_>) -> Step {
+        if self.exchange.as_ref().is_some_and(Exchange::may_retry) {
+            return self.retry(ctx);
+        }
         self.fail(Error::new(Reason::Protocol { peer: self.peer, source }), ctx)
+    }
+
+    fn retry(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        self.close(ctx.registry);
+        match self.exchange.take() {
+            Some(mut ex) => {
+                ex.job.retried = true;
+                Step::Retry(ex.job)
+            }
+            None => Step::Pending,
+        }
     }
 
     /// Ends the request with `error` and closes the connection.
@@ -444,34 +608,52 @@ impl Connection {
     /// Drops the socket of the current state (deregistered first, so no
     /// event for it can reach whatever uses this slot next).
     fn drop_socket(&mut self, registry: &Registry) {
-        let socket = match std::mem::replace(&mut self.state, State::Closed) {
-            State::Connecting(c) => Some(c.socket),
-            State::Sending(s) | State::Receiving(s) => Some(s),
-            State::Resolving | State::Closed => None,
-        };
-        if let Some(mut socket) = socket {
-            if self.registered.take().is_some() {
-                // Deregistering a socket we are about to close cannot usefully fail.
-                let _ = registry.deregister(&mut socket);
+        let registered = self.registered.take().is_some();
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Connecting(mut c) if registered => {
+                // Deregistering a socket about to be closed cannot usefully fail.
+                let _ = registry.deregister(&mut c.socket);
             }
+            State::Sending(mut t) | State::Receiving(mut t) | State::Idle(mut t, _) if registered => {
+                t.deregister(registry);
+            }
+            _ => {}
         }
     }
 
     fn set_interest(&mut self, want: Interest, registry: &Registry) -> io::Result<()> {
+        let transport = match &mut self.state {
+            State::Sending(t) | State::Receiving(t) | State::Idle(t, _) => t,
+            State::Connecting(_) | State::Resolving | State::Closed => return Ok(()),
+        };
+        let want = transport.interest(want);
         if self.registered == Some(want) {
             return Ok(());
         }
-        let socket = match &mut self.state {
-            State::Connecting(c) => &mut c.socket,
-            State::Sending(s) | State::Receiving(s) => s,
-            State::Resolving | State::Closed => return Ok(()),
-        };
-        match self.registered {
-            Some(_) => registry.reregister(socket, self.token, want)?,
-            None => registry.register(socket, self.token, want)?,
-        }
+        transport.register(registry, self.token, want, self.registered.is_none())?;
         self.registered = Some(want);
         Ok(())
+    }
+}
+
+/// Reads up to `remaining` body bytes straight into the spare capacity of
+/// `body` (no scratch buffer, no copy). Returns how many bytes arrived, and
+/// the error that stopped the reading, if it was not `WouldBlock`; `(0,
+/// Ok(()))` is end of stream.
+fn read_body_direct(transport: &mut Transport, body: &mut Vec<u8>, remaining: u64) -> (usize, io::Result<()>) {
+    /// Reserve at most this up front: a server can announce any length.
+    const FIRST_RESERVE: u64 = 8 << 20;
+    let want = usize::try_from(remaining.min(FIRST_RESERVE)).unwrap_or(0);
+    if body.capacity() - body.len() < want {
+        body.reserve_exact(want);
+    }
+    let before = body.len();
+    let result = transport.by_ref().take(remaining).read_to_end(body);
+    let n = body.len() - before;
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && n > 0 => (n, Ok(())),
+        Err(e) => (n, Err(e)),
+        Ok(_) => (n, Ok(())),
     }
 }
 
@@ -495,6 +677,11 @@ fn write_head(out: &mut Vec<u8>, request: &Request, defaults: &HeaderMap) {
     } else {
         h1::write_request_head(out, request.method(), target, host, request.headers(), body_len);
     }
+}
+
+/// Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2).
+fn is_idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE)
 }
 
 /// EMFILE / ENFILE (and Windows' WSAEMFILE): the process or system is out of
@@ -537,6 +724,12 @@ mod tests {
         let mut out = Vec::new();
         write_head(&mut out, &req, &HeaderMap::new());
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    }
+
+    #[test]
+    fn only_idempotent_methods_are_retried() {
+        assert!(is_idempotent(&Method::GET) && is_idempotent(&Method::PUT) && is_idempotent(&Method::DELETE));
+        assert!(!is_idempotent(&Method::POST) && !is_idempotent(&Method::PATCH));
     }
 
     #[test]

@@ -64,10 +64,6 @@ impl fmt::Display for ErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Phase {
-    /// Waiting in the queue for a connection slot (only the whole-request
-    /// timeout never runs here; this phase appears when a request could not
-    /// even start, e.g. waiting for a file descriptor).
-    Queued,
     /// Resolving the host name.
     Resolve,
     /// Opening the TCP connection.
@@ -83,7 +79,6 @@ pub enum Phase {
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Phase::Queued => "waiting for a connection slot",
             Phase::Resolve => "resolving",
             Phase::Connect => "connecting to",
             Phase::SendRequest => "sending the request to",

@@ -66,17 +66,20 @@ mod origin;
 mod reactor;
 mod request;
 mod response;
+mod summary;
 mod timer;
+mod transport;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use h1::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, ProtocolError};
-pub use reactor::{Completion, Reactor, RequestId};
+pub use reactor::{Completion, Counters, Reactor, RequestId};
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};
+pub use summary::Summary;
 
 /// The `http` crate's vocabulary types used in this API.
 pub use http::{self, HeaderMap, HeaderValue, Method, StatusCode, Version};

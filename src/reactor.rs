@@ -1,7 +1,7 @@
 //! [`Reactor`]: the event loop. It owns the mio `Poll`, the `Waker` the DNS
 //! threads use, the slab of connections (slab keys are the mio tokens), the
-//! queue of requests waiting for a connection slot, and the deadlines. It is
-//! the only code that calls `poll()`.
+//! queue of requests waiting for a connection, the keep-alive pool and the
+//! deadlines. It is the only code that calls `poll()`.
 //!
 //! One turn of the loop:
 //!
@@ -14,6 +14,13 @@
 //! Closed connections leave the slab only after the whole event batch has
 //! been handled, and nothing is inserted while a batch is being handled, so a
 //! stale event can never reach a new connection in a reused slot.
+//!
+//! Dispatch: a request takes an idle connection to its origin if there is
+//! one; otherwise it opens a new connection if its origin is under
+//! `max_connections_per_host` and the total is under `max_connections`
+//! (closing the longest-idle connection of another origin to make room if
+//! needed). A request whose origin is at its limit waits in that origin's
+//! queue, so it does not hold up requests to other origins.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -67,8 +74,37 @@ pub struct Completion {
     pub result: Result<Response>,
 }
 
+/// Running totals of a reactor's network work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// TCP connections opened (connect calls that the OS accepted).
+    pub connections_opened: u64,
+    /// Requests that went over a kept-alive connection.
+    pub connections_reused: u64,
+    /// Requests retried on a fresh connection after a kept-alive one failed
+    /// before answering.
+    pub retries: u64,
+    /// Bytes written to sockets.
+    pub bytes_sent: u64,
+    /// Bytes read from sockets.
+    pub bytes_received: u64,
+}
+
+/// An idle connection in the pool, valid while the connection at `key` has
+/// this generation and idle serial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IdleRef {
+    key: usize,
+    generation: u64,
+    serial: u64,
+}
+
 /// The event loop behind [`Client::fetch_many`], for programs that add work
 /// as results arrive, such as a crawler.
+///
+/// A reactor keeps idle connections for reuse between requests, under the
+/// same limits as the client that made it.
 ///
 /// # Examples
 ///
@@ -95,23 +131,37 @@ pub struct Reactor {
     queue: VecDeque<Job>,
     /// Requests whose origin was at its connection limit when their turn came.
     blocked: HashMap<Origin, VecDeque<Job>>,
-    /// Origins that closed a connection while they had blocked requests.
+    /// Origins whose blocked requests may now find a connection.
     unblocked: VecDeque<Origin>,
     open_per_origin: HashMap<Origin, usize>,
+    /// Idle connections per origin, most recently used last.
+    idle: HashMap<Origin, Vec<IdleRef>>,
+    /// Idle connections oldest first, for eviction; entries are checked when
+    /// taken, and compacted when stale ones pile up.
+    idle_lru: VecDeque<IdleRef>,
+    idle_count: usize,
+    /// After the OS refused a socket: open no more connections than this
+    /// until one closes.
+    socket_cap: Option<usize>,
     resolver: Resolver,
     timers: Timers,
     completions: VecDeque<Completion>,
     closed: Vec<usize>,
     answers: Vec<(Waiter, std::result::Result<Addrs, DnsError>)>,
     scratch: Box<[u8]>,
+    counters: Counters,
     next_id: u64,
     next_generation: u64,
+    /// True when the last turn found nothing to do: idle connections may have
+    /// been closed by their servers since, so look before reusing them.
+    was_idle: bool,
 }
 
 impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reactor")
-            .field("connections", &self.conns.len())
+            .field("in_flight", &self.in_flight())
+            .field("idle", &self.idle_count)
             .field("queued", &self.queued())
             .field("completions", &self.completions.len())
             .finish_non_exhaustive()
@@ -139,14 +189,20 @@ impl Reactor {
             blocked: HashMap::new(),
             unblocked: VecDeque::new(),
             open_per_origin: HashMap::new(),
+            idle: HashMap::new(),
+            idle_lru: VecDeque::new(),
+            idle_count: 0,
+            socket_cap: None,
             resolver,
             timers: Timers::default(),
             completions: VecDeque::new(),
             closed: Vec::new(),
             answers: Vec::new(),
             scratch: vec![0; READ_BUFFER].into_boxed_slice(),
+            counters: Counters::default(),
             next_id: 0,
             next_generation: 0,
+            was_idle: false,
             config,
         })
     }
@@ -157,7 +213,7 @@ impl Reactor {
         let id = RequestId(self.next_id);
         self.next_id += 1;
         match request.into_request() {
-            Ok(request) => self.queue.push_back(Job { id, request, submitted: Instant::now() }),
+            Ok(request) => self.queue.push_back(Job::new(id, request, Instant::now())),
             Err(error) => self.completions.push_back(Completion { id, result: Err(error) }),
         }
         id
@@ -166,12 +222,22 @@ impl Reactor {
     /// Requests submitted and not yet returned by
     /// [`next_completion`](Self::next_completion).
     pub fn pending(&self) -> usize {
-        self.queued() + self.conns.len() + self.completions.len()
+        self.queued() + self.in_flight() + self.completions.len()
     }
 
     /// Requests running on a connection right now.
     pub fn in_flight(&self) -> usize {
-        self.conns.len()
+        self.conns.len() - self.idle_count
+    }
+
+    /// Idle kept-alive connections waiting for a request.
+    pub fn idle_connections(&self) -> usize {
+        self.idle_count
+    }
+
+    /// Running totals: connections opened and reused, bytes sent and received.
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     fn queued(&self) -> usize {
@@ -183,29 +249,42 @@ impl Reactor {
     ///
     /// # Errors
     ///
-    /// Only when polling itself fails, which ends the whole reactor;
-    /// a failed request is an `Ok(Some(..))` whose `result` is the error.
+    /// Only when polling itself fails. Every unfinished request is then
+    /// completed with an error too, so nothing is lost; a failed request is an
+    /// `Ok(Some(..))` whose `result` is the error.
     pub fn next_completion(&mut self) -> Result<Option<Completion>> {
         loop {
             if let Some(done) = self.completions.pop_front() {
                 return Ok(Some(done));
             }
             if self.pending() == 0 {
+                self.was_idle = true;
                 return Ok(None);
             }
-            self.turn()?;
+            if let Err(error) = self.turn() {
+                self.abort(&error);
+                return Err(error);
+            }
         }
     }
 
     /// One turn: start what fits, wait for events or the next deadline,
     /// handle them.
     fn turn(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.was_idle) && self.idle_count > 0 {
+            // Learn which idle connections their servers closed meanwhile.
+            self.poll_once(Some(std::time::Duration::ZERO))?;
+        }
         self.dispatch(Instant::now());
         if !self.completions.is_empty() {
             return Ok(());
         }
-        let mut events = self.events.take().unwrap_or_else(|| Events::with_capacity(EVENTS));
         let timeout = self.timers.next_timeout(Instant::now());
+        self.poll_once(timeout)
+    }
+
+    fn poll_once(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
+        let mut events = self.events.take().unwrap_or_else(|| Events::with_capacity(EVENTS));
         let polled = match self.poll.poll(&mut events, timeout) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             other => other,
@@ -250,22 +329,81 @@ impl Reactor {
         if conn.is_closed() || generation.is_some_and(|g| g != conn.generation) {
             return;
         }
-        let mut ctx = Ctx { registry: self.poll.registry(), config: &self.config, now, scratch: &mut self.scratch };
+        let mut ctx = Ctx {
+            registry: self.poll.registry(),
+            config: &self.config,
+            now,
+            scratch: &mut self.scratch,
+            counters: &mut self.counters,
+        };
         let step = handler(conn, &mut ctx);
         self.after_step(key, step);
     }
 
+    /// Books what a handler returned: a completion, a connection gone idle
+    /// or closed, a request to run again.
     fn after_step(&mut self, key: usize, step: Step) {
-        let Some(conn) = self.conns.get_mut(key) else { return };
         match step {
-            Step::Pending => {
-                let at = conn.next_deadline();
-                self.timers.schedule(&mut conn.timer_at, at, key, conn.generation);
-            }
+            Step::Pending => {}
             Step::Done(completion) => self.completions.push_back(completion),
+            Step::Retry(job) => {
+                self.counters.retries += 1;
+                self.queue.push_front(job);
+            }
+            Step::NoSocket(job, error) => self.on_no_socket(job, error),
         }
+        let Some(conn) = self.conns.get_mut(key) else { return };
         if conn.is_closed() {
             self.closed.push(key);
+            return;
+        }
+        let at = conn.next_deadline(&self.config);
+        self.timers.schedule(&mut conn.timer_at, at, key, conn.generation);
+        if conn.is_idle() && !self.idle.get(&conn.origin).is_some_and(|s| s.iter().any(|r| r.key == key)) {
+            self.park(key);
+        }
+    }
+
+    /// Puts a connection that just went idle into the pool, or closes it
+    /// when the pool is full.
+    fn park(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else { return };
+        let parked = self.idle.get(&conn.origin).map_or(0, Vec::len);
+        if parked >= self.config.pool_max_idle_per_host || self.idle_count >= self.config.pool_max_idle {
+            conn.close(self.poll.registry());
+            self.closed.push(key);
+            return;
+        }
+        let entry = IdleRef { key, generation: conn.generation, serial: conn.idle_serial };
+        match self.idle.get_mut(&conn.origin) {
+            Some(stack) => stack.push(entry),
+            None => {
+                self.idle.insert(conn.origin.clone(), vec![entry]);
+            }
+        }
+        self.idle_lru.push_back(entry);
+        self.idle_count += 1;
+        if self.blocked.contains_key(&conn.origin) {
+            self.unblocked.push_back(conn.origin.clone());
+        }
+        if self.idle_lru.len() > 2 * self.idle_count + 64 {
+            let conns = &self.conns;
+            self.idle_lru.retain(|r| is_live_idle(conns, r));
+        }
+    }
+
+    /// The OS refused a socket. Free idle sockets; if other requests hold
+    /// connections, wait for one of them to close, else fail the request.
+    fn on_no_socket(&mut self, job: Job, source: io::Error) {
+        while self.evict_idle(None) {}
+        // The connection that failed is closed but still in the slab.
+        let busy = self.in_flight().saturating_sub(1);
+        if busy > 0 {
+            self.socket_cap = Some(busy);
+            self.queue.push_front(job);
+        } else {
+            let error = Error::new(Reason::Socket { source }).with_url(job.request.url().as_str());
+            self.completions.push_back(Completion { id: job.id, result: Err(error) });
         }
     }
 
@@ -282,6 +420,15 @@ impl Reactor {
     fn free_closed(&mut self) {
         for key in self.closed.drain(..) {
             let Some(conn) = self.conns.try_remove(key) else { continue };
+            self.socket_cap = None;
+            if let Some(stack) = self.idle.get_mut(&conn.origin) {
+                let before = stack.len();
+                stack.retain(|r| r.key != key);
+                self.idle_count -= before - stack.len();
+                if stack.is_empty() {
+                    self.idle.remove(&conn.origin);
+                }
+            }
             if let Some(open) = self.open_per_origin.get_mut(&conn.origin) {
                 *open -= 1;
                 if *open == 0 {
@@ -295,31 +442,100 @@ impl Reactor {
     }
 
     /// Starts queued requests while the limits allow: first those of origins
-    /// that just freed a slot, then the main queue in order.
+    /// that just freed a connection, then the main queue in order.
     fn dispatch(&mut self, now: Instant) {
-        let max = self.config.max_connections;
-        let per_host = self.config.max_connections_per_host;
-        while self.conns.len() < max {
-            let Some(origin) = self.unblocked.pop_front() else { break };
-            while self.conns.len() < max && self.open_to(&origin) < per_host {
-                let Some(queue) = self.blocked.get_mut(&origin) else { break };
-                let Some(job) = queue.pop_front() else { break };
-                if queue.is_empty() {
-                    self.blocked.remove(&origin);
+        while let Some(origin) = self.unblocked.pop_front() {
+            while let Some(job) = self.blocked.get_mut(&origin).and_then(VecDeque::pop_front) {
+                match self.place(job, now) {
+                    Placed::Started => {}
+                    Placed::OriginFull(job) => {
+                        self.blocked.entry(origin.clone()).or_default().push_front(job);
+                        break;
+                    }
+                    Placed::AllFull(job) => {
+                        self.blocked.entry(origin.clone()).or_default().push_front(job);
+                        self.unblocked.push_front(origin);
+                        self.free_closed();
+                        return;
+                    }
                 }
-                self.start(origin.clone(), job, now);
+            }
+            if self.blocked.get(&origin).is_some_and(VecDeque::is_empty) {
+                self.blocked.remove(&origin);
             }
         }
-        while self.conns.len() < max {
-            let Some(job) = self.queue.pop_front() else { break };
-            let origin = Origin::of(job.request.url());
-            if self.open_to(&origin) >= per_host || self.blocked.contains_key(&origin) {
-                self.blocked.entry(origin).or_default().push_back(job);
+        while let Some(job) = self.queue.pop_front() {
+            if let Some(waiting) = self.blocked.get_mut(&job.origin) {
+                // Keep the origin's requests in order behind those already waiting.
+                waiting.push_back(job);
                 continue;
             }
-            self.start(origin, job, now);
+            match self.place(job, now) {
+                Placed::Started => {}
+                Placed::OriginFull(job) => self.blocked.entry(job.origin.clone()).or_default().push_back(job),
+                Placed::AllFull(job) => {
+                    self.queue.push_front(job);
+                    break;
+                }
+            }
         }
         self.free_closed();
+    }
+
+    /// Runs `job` on an idle connection, or a new one if the limits allow.
+    fn place(&mut self, job: Job, now: Instant) -> Placed {
+        if !job.retried {
+            if let Some(key) = self.take_idle(&job.origin) {
+                self.counters.connections_reused += 1;
+                self.with_conn(key, None, now, |conn, ctx| conn.reuse(job, ctx));
+                return Placed::Started;
+            }
+        }
+        let max = self.socket_cap.map_or(self.config.max_connections, |cap| cap.min(self.config.max_connections));
+        if self.open_to(&job.origin) >= self.config.max_connections_per_host {
+            // A retry needs a fresh connection: make room by closing an idle one.
+            if !(job.retried && self.evict_idle(Some(&job.origin))) {
+                return Placed::OriginFull(job);
+            }
+        }
+        if self.conns.len() - self.closed.len() >= max && !self.evict_idle(None) {
+            return Placed::AllFull(job);
+        }
+        self.start(job, now);
+        Placed::Started
+    }
+
+    /// Takes the most recently used idle connection to `origin`.
+    fn take_idle(&mut self, origin: &Origin) -> Option<usize> {
+        let stack = self.idle.get_mut(origin)?;
+        let entry = stack.pop();
+        if stack.is_empty() {
+            self.idle.remove(origin);
+        }
+        let entry = entry?;
+        self.idle_count -= 1;
+        Some(entry.key)
+    }
+
+    /// Closes the longest-idle connection (of `origin`, if given) to free its
+    /// socket; false if there is none.
+    fn evict_idle(&mut self, origin: Option<&Origin>) -> bool {
+        let victim = match origin {
+            Some(origin) => self.idle.get(origin).and_then(|stack| stack.first().copied()),
+            None => loop {
+                let entry = self.idle_lru.pop_front()?;
+                if is_live_idle(&self.conns, &entry) {
+                    break Some(entry);
+                }
+            },
+        };
+        let Some(victim) = victim else { return false };
+        if let Some(conn) = self.conns.get_mut(victim.key) {
+            conn.close(self.poll.registry());
+            self.closed.push(victim.key);
+        }
+        self.free_closed();
+        true
     }
 
     fn open_to(&self, origin: &Origin) -> usize {
@@ -328,13 +544,20 @@ impl Reactor {
 
     /// Opens a connection for `job`: look the host up, and connect now if the
     /// answer is already known.
-    fn start(&mut self, origin: Origin, job: Job, now: Instant) {
+    fn start(&mut self, job: Job, now: Instant) {
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         self.next_generation += 1;
         let generation = self.next_generation;
-        let mut ctx = Ctx { registry: self.poll.registry(), config: &self.config, now, scratch: &mut self.scratch };
-        entry.insert(Connection::new(origin.clone(), job, Token(key), generation, &ctx));
+        let origin = job.origin.clone();
+        let mut ctx = Ctx {
+            registry: self.poll.registry(),
+            config: &self.config,
+            now,
+            scratch: &mut self.scratch,
+            counters: &mut self.counters,
+        };
+        entry.insert(Connection::new(job, Token(key), generation, &ctx));
         *self.open_per_origin.entry(origin.clone()).or_insert(0) += 1;
         let lookup = self.resolver.lookup(&origin.host, Waiter { key, generation }, now);
         let step = match (lookup, self.conns.get_mut(key)) {
@@ -343,4 +566,42 @@ impl Reactor {
         };
         self.after_step(key, step);
     }
+
+    /// Ends every unfinished request with a copy of `error`.
+    fn abort(&mut self, error: &Error) {
+        let registry = self.poll.registry();
+        let mut ids = Vec::new();
+        for (_, mut conn) in self.conns.drain() {
+            conn.close(registry);
+            ids.extend(conn.take_job().map(|job| (job.id, job.request.into_url())));
+        }
+        let queued = self.queue.drain(..).chain(self.blocked.drain().flat_map(|(_, q)| q));
+        ids.extend(queued.map(|job| (job.id, job.request.into_url())));
+        for (id, url) in ids {
+            let source = io::Error::other(error.to_string());
+            let result = Err(Error::new(Reason::Socket { source }).with_url(url.as_str()));
+            self.completions.push_back(Completion { id, result });
+        }
+        self.idle.clear();
+        self.idle_lru.clear();
+        self.idle_count = 0;
+        self.open_per_origin.clear();
+        self.unblocked.clear();
+        self.closed.clear();
+    }
+}
+
+/// Where [`Reactor::place`] put a request.
+enum Placed {
+    Started,
+    /// Its origin is at `max_connections_per_host`.
+    OriginFull(Job),
+    /// All connections are busy.
+    AllFull(Job),
+}
+
+fn is_live_idle(conns: &Slab<Connection>, entry: &IdleRef) -> bool {
+    conns
+        .get(entry.key)
+        .is_some_and(|c| c.generation == entry.generation && c.idle_serial == entry.serial && c.is_idle())
 }

@@ -93,4 +93,7 @@ pub struct Timings {
     pub first_byte: Duration,
     /// Time from the start of the request until the last body byte.
     pub total: Duration,
+    /// Whether the request went over a kept-alive connection opened by an
+    /// earlier request (then `dns` and `connect` are `None`).
+    pub reused: bool,
 }
