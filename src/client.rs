@@ -84,7 +84,10 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("max_connections", &self.config.max_connections)
-            .field("max_connections_per_host", &self.config.max_connections_per_host)
+            .field(
+                "max_connections_per_host",
+                &self.config.max_connections_per_host,
+            )
             .field("connect_timeout", &self.config.connect_timeout)
             .field("timeout", &self.config.timeout)
             .finish_non_exhaustive()
@@ -114,7 +117,9 @@ impl Client {
     ///
     /// Any [`Error`] for this request; see [`ErrorKind`](crate::ErrorKind).
     pub fn fetch(&self, request: impl IntoRequest) -> Result<Response> {
-        self.fetch_many([request]).pop().unwrap_or_else(|| Err(reactor_gone()))
+        self.fetch_many([request])
+            .pop()
+            .unwrap_or_else(|| Err(reactor_gone()))
     }
 
     /// Fetches every request concurrently and returns one result per request,
@@ -146,7 +151,9 @@ impl Client {
         loop {
             match reactor.next_completion() {
                 Ok(Some(done)) => {
-                    let slot = usize::try_from(done.id.get() - base).ok().and_then(|i| results.get_mut(i));
+                    let slot = usize::try_from(done.id.get() - base)
+                        .ok()
+                        .and_then(|i| results.get_mut(i));
                     if let Some(slot) = slot {
                         *slot = Some(done.result);
                     }
@@ -160,7 +167,10 @@ impl Client {
         if healthy {
             self.return_reactor(reactor);
         }
-        results.into_iter().map(|slot| slot.unwrap_or_else(|| Err(reactor_gone()))).collect()
+        results
+            .into_iter()
+            .map(|slot| slot.unwrap_or_else(|| Err(reactor_gone())))
+            .collect()
     }
 
     /// Fetches requests pulled lazily from `requests`, calling `on_result`
@@ -253,7 +263,11 @@ impl Client {
 
     /// The cached event loop, or a new one if another call is using it.
     fn take_reactor(&self) -> Result<Reactor> {
-        let cached = self.reactor.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let cached = self
+            .reactor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         match cached {
             Some(reactor) => Ok(reactor),
             None => Reactor::new(self),
@@ -271,12 +285,18 @@ impl Client {
 
 /// A reactor-wide failure repeated into every unfinished slot.
 fn copy_error(error: &Error) -> Error {
-    let kind = error.io_error().map_or(io::ErrorKind::Other, io::Error::kind);
-    Error::new(Reason::Socket { source: io::Error::new(kind, error.to_string()) })
+    let kind = error
+        .io_error()
+        .map_or(io::ErrorKind::Other, io::Error::kind);
+    Error::new(Reason::Socket {
+        source: io::Error::new(kind, error.to_string()),
+    })
 }
 
 fn reactor_gone() -> Error {
-    Error::new(Reason::Socket { source: io::Error::other("the reactor stopped before this request finished") })
+    Error::new(Reason::Socket {
+        source: io::Error::other("the reactor stopped before this request finished"),
+    })
 }
 
 /// Configures a [`Client`].
@@ -400,7 +420,9 @@ impl ClientBuilder {
     /// Pins `host` to `addrs`, skipping DNS for it (like curl's `--resolve`).
     /// The port still comes from each URL.
     pub fn resolve(mut self, host: &str, addrs: impl IntoIterator<Item = IpAddr>) -> ClientBuilder {
-        self.config.resolve.insert(host.to_ascii_lowercase(), addrs.into_iter().collect());
+        self.config
+            .resolve
+            .insert(host.to_ascii_lowercase(), addrs.into_iter().collect());
         self
     }
 
@@ -469,10 +491,14 @@ impl ClientBuilder {
     }
 
     fn finish(mut self) -> Client {
-        if !self.per_host_set || self.config.max_connections_per_host > self.config.max_connections {
+        if !self.per_host_set || self.config.max_connections_per_host > self.config.max_connections
+        {
             self.config.max_connections_per_host = self.config.max_connections;
         }
-        Client { config: Arc::new(self.config), reactor: Arc::new(Mutex::new(None)) }
+        Client {
+            config: Arc::new(self.config),
+            reactor: Arc::new(Mutex::new(None)),
+        }
     }
 }
 
@@ -480,15 +506,23 @@ impl ClientBuilder {
 /// `/proc/self/limits` (Linux); `None` elsewhere or when unlimited.
 fn open_files_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// 256, or half of what a low descriptor limit leaves after 64 for the
 /// program's other files.
 fn default_max_connections(open_files: Option<u64>) -> usize {
     let fits = open_files.map_or(u64::MAX, |limit| limit.saturating_sub(64) / 2);
-    usize::try_from(fits).unwrap_or(usize::MAX).clamp(1, DEFAULT_MAX_CONNECTIONS)
+    usize::try_from(fits)
+        .unwrap_or(usize::MAX)
+        .clamp(1, DEFAULT_MAX_CONNECTIONS)
 }
 
 #[cfg(test)]

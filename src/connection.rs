@@ -59,7 +59,15 @@ pub(crate) struct Job {
 impl Job {
     pub(crate) fn new(id: RequestId, request: Request, now: Instant) -> Job {
         let origin = Origin::of(request.url());
-        Job { id, request, origin, submitted: now, started: None, deadline: None, retried: false }
+        Job {
+            id,
+            request,
+            origin,
+            submitted: now,
+            started: None,
+            deadline: None,
+            retried: false,
+        }
     }
 
     /// Starts the request's clocks the first time it leaves the queue.
@@ -255,11 +263,17 @@ impl Connection {
     }
 
     /// The resolver answered.
-    pub(crate) fn on_resolved(&mut self, answer: Result<Addrs, DnsError>, ctx: &mut Ctx<'_>) -> Step {
+    pub(crate) fn on_resolved(
+        &mut self,
+        answer: Result<Addrs, DnsError>,
+        ctx: &mut Ctx<'_>,
+    ) -> Step {
         if !matches!(self.state, State::Resolving) {
             return Step::Pending;
         }
-        let Some(ex) = self.exchange.as_mut() else { return Step::Pending };
+        let Some(ex) = self.exchange.as_mut() else {
+            return Step::Pending;
+        };
         ex.dns = Some(ctx.now.saturating_duration_since(ex.started()));
         match answer {
             Ok(ips) => {
@@ -301,7 +315,11 @@ impl Connection {
             }
             return Step::Pending;
         }
-        if self.exchange.as_ref().is_some_and(|ex| ex.job.deadline.is_some_and(|d| d <= now)) {
+        if self
+            .exchange
+            .as_ref()
+            .is_some_and(|ex| ex.job.deadline.is_some_and(|d| d <= now))
+        {
             return self.time_out(ctx.config.timeout.unwrap_or_default(), ctx);
         }
         let connecting = matches!(self.state, State::Resolving | State::Connecting(_));
@@ -327,15 +345,33 @@ impl Connection {
             State::Connecting(c) => (Phase::Connect, c.addr.to_string()),
             State::Sending(_) => (Phase::SendRequest, self.peer_name()),
             _ => {
-                let head_done = self.exchange.as_ref().is_some_and(|ex| ex.reader.head().is_some());
-                (if head_done { Phase::ReadBody } else { Phase::ReadHead }, self.peer_name())
+                let head_done = self
+                    .exchange
+                    .as_ref()
+                    .is_some_and(|ex| ex.reader.head().is_some());
+                (
+                    if head_done {
+                        Phase::ReadBody
+                    } else {
+                        Phase::ReadHead
+                    },
+                    self.peer_name(),
+                )
             }
         };
-        self.fail(Error::new(Reason::Timeout { phase, after, target }), ctx)
+        self.fail(
+            Error::new(Reason::Timeout {
+                phase,
+                after,
+                target,
+            }),
+            ctx,
+        )
     }
 
     fn peer_name(&self) -> String {
-        self.peer.map_or_else(|| self.origin.to_string(), |p| p.to_string())
+        self.peer
+            .map_or_else(|| self.origin.to_string(), |p| p.to_string())
     }
 
     /// Starts a non-blocking connect to the next address that accepts one.
@@ -344,7 +380,10 @@ impl Connection {
             self.tried += 1;
             match TcpStream::connect(addr) {
                 Ok(mut socket) => {
-                    if let Err(error) = ctx.registry.register(&mut socket, self.token, Interest::WRITABLE) {
+                    if let Err(error) =
+                        ctx.registry
+                            .register(&mut socket, self.token, Interest::WRITABLE)
+                    {
                         return self.fail(Error::new(Reason::Socket { source: error }), ctx);
                     }
                     ctx.counters.connections_opened += 1;
@@ -352,12 +391,18 @@ impl Connection {
                     // With more addresses to go, this one gets its share of the time left.
                     let attempt_deadline = match (self.connect_deadline, rest.len()) {
                         (Some(deadline), left) if left > 0 => {
-                            let share = deadline.saturating_duration_since(ctx.now) / (left as u32 + 1);
+                            let share =
+                                deadline.saturating_duration_since(ctx.now) / (left as u32 + 1);
                             Some(ctx.now + share)
                         }
                         _ => None,
                     };
-                    self.state = State::Connecting(Connecting { socket, addr, rest, attempt_deadline });
+                    self.state = State::Connecting(Connecting {
+                        socket,
+                        addr,
+                        rest,
+                        attempt_deadline,
+                    });
                     return Step::Pending;
                 }
                 Err(error) if is_out_of_sockets(&error) => {
@@ -371,8 +416,14 @@ impl Connection {
             }
         }
         let error = match self.last_error.take() {
-            Some((addr, source)) => Reason::Connect { addr, tried: self.tried, source },
-            None => Reason::NoAddresses { host: self.origin.host.to_string() },
+            Some((addr, source)) => Reason::Connect {
+                addr,
+                tried: self.tried,
+                source,
+            },
+            None => Reason::NoAddresses {
+                host: self.origin.host.to_string(),
+            },
         };
         self.fail(Error::new(error), ctx)
     }
@@ -381,7 +432,9 @@ impl Connection {
     /// notes: an error in `take_error` means this address failed,
     /// `NotConnected` from `peer_addr` means not yet.
     fn check_connect(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let State::Connecting(c) = &mut self.state else { return Step::Pending };
+        let State::Connecting(c) = &mut self.state else {
+            return Step::Pending;
+        };
         let failed = match c.socket.take_error() {
             Ok(Some(error)) | Err(error) => Some(error),
             Ok(None) => match c.socket.peer_addr() {
@@ -404,7 +457,9 @@ impl Connection {
         self.peer = Some(c.addr);
         self.connect_deadline = None;
         if let Some(ex) = self.exchange.as_mut() {
-            ex.connect = self.connect_started.map(|t| ctx.now.saturating_duration_since(t));
+            ex.connect = self
+                .connect_started
+                .map(|t| ctx.now.saturating_duration_since(t));
         }
         self.state = State::Sending(Transport::Plain(c.socket));
         // The socket is writable now: no need to wait for another event.
@@ -413,7 +468,8 @@ impl Connection {
 
     /// Writes the request head and body until done or `WouldBlock`.
     fn send(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let (State::Sending(transport), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
+        let (State::Sending(transport), Some(ex)) = (&mut self.state, self.exchange.as_mut())
+        else {
             return Step::Pending;
         };
         let body = ex.job.request.body_bytes().unwrap_or_default();
@@ -421,7 +477,10 @@ impl Connection {
         while ex.written < total {
             let (head_rest, body_rest) = match ex.head.get(ex.written..) {
                 Some(head_rest) => (head_rest, body),
-                None => (&[][..], body.get(ex.written - ex.head.len()..).unwrap_or_default()),
+                None => (
+                    &[][..],
+                    body.get(ex.written - ex.head.len()..).unwrap_or_default(),
+                ),
             };
             match transport.write_vectored(&[IoSlice::new(head_rest), IoSlice::new(body_rest)]) {
                 Ok(0) => {
@@ -457,10 +516,15 @@ impl Connection {
     /// body buffer, sized for it.
     fn receive(&mut self, ctx: &mut Ctx<'_>) -> Step {
         loop {
-            let (State::Receiving(transport), Some(ex)) = (&mut self.state, self.exchange.as_mut()) else {
+            let (State::Receiving(transport), Some(ex)) = (&mut self.state, self.exchange.as_mut())
+            else {
                 return Step::Pending;
             };
-            let phase = if ex.reader.head().is_some() { Phase::ReadBody } else { Phase::ReadHead };
+            let phase = if ex.reader.head().is_some() {
+                Phase::ReadBody
+            } else {
+                Phase::ReadHead
+            };
             let direct = ex.reader.body_remaining().filter(|&n| n > 0);
             let result = match direct {
                 Some(remaining) => match read_body_direct(transport, &mut ex.body, remaining) {
@@ -487,7 +551,9 @@ impl Connection {
                     ex.first_byte.get_or_insert(ctx.now);
                     let outcome = match direct {
                         Some(_) => ex.reader.advance_body(n).map(|()| n),
-                        None => ex.reader.read(ctx.scratch.get(..n).unwrap_or_default(), &mut ex.body),
+                        None => ex
+                            .reader
+                            .read(ctx.scratch.get(..n).unwrap_or_default(), &mut ex.body),
                     };
                     match outcome {
                         Ok(used) if ex.reader.is_done() => return self.finish(used < n, ctx),
@@ -505,7 +571,9 @@ impl Connection {
     /// An idle connection became readable: the server closed it (or sent
     /// bytes nobody asked for). Either way it cannot carry a request.
     fn check_idle(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let State::Idle(transport, _) = &mut self.state else { return Step::Pending };
+        let State::Idle(transport, _) = &mut self.state else {
+            return Step::Pending;
+        };
         loop {
             match transport.read(ctx.scratch) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
@@ -521,8 +589,11 @@ impl Connection {
     /// The response is complete: hand it over, then keep the connection for
     /// the next request or close it.
     fn finish(&mut self, leftover: bool, ctx: &mut Ctx<'_>) -> Step {
-        let Some(mut ex) = self.exchange.take() else { return Step::Pending };
-        let reusable = !leftover && ex.reader.can_keep_alive() && ctx.config.pool_max_idle_per_host > 0;
+        let Some(mut ex) = self.exchange.take() else {
+            return Step::Pending;
+        };
+        let reusable =
+            !leftover && ex.reader.can_keep_alive() && ctx.config.pool_max_idle_per_host > 0;
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Receiving(transport) if reusable => {
                 self.idle_serial += 1;
@@ -535,7 +606,13 @@ impl Connection {
         }
         let Some(head) = ex.reader.take_head() else {
             let error = ProtocolError::IncompleteHead { received: 0 };
-            return self.done(ex.job, Err(Error::new(Reason::Protocol { peer: self.peer, source: error })));
+            return self.done(
+                ex.job,
+                Err(Error::new(Reason::Protocol {
+                    peer: self.peer,
+                    source: error,
+                })),
+            );
         };
         let now = ctx.now;
         let started = ex.started();
@@ -543,7 +620,10 @@ impl Connection {
             queued: started.saturating_duration_since(ex.job.submitted),
             dns: ex.dns,
             connect: ex.connect,
-            first_byte: ex.first_byte.unwrap_or(now).saturating_duration_since(started),
+            first_byte: ex
+                .first_byte
+                .unwrap_or(now)
+                .saturating_duration_since(started),
             total: now.saturating_duration_since(started),
             reused: ex.reused,
         };
@@ -557,21 +637,37 @@ impl Connection {
             remote_addr: self.peer,
             timings,
         };
-        Step::Done(Completion { id, result: Ok(response) })
+        Step::Done(Completion {
+            id,
+            result: Ok(response),
+        })
     }
 
     fn fail_io(&mut self, during: Phase, source: io::Error, ctx: &mut Ctx<'_>) -> Step {
         if self.exchange.as_ref().is_some_and(Exchange::may_retry) {
             return self.retry(ctx);
         }
-        self.fail(Error::new(Reason::Io { peer: self.peer, during, source }), ctx)
+        self.fail(
+            Error::new(Reason::Io {
+                peer: self.peer,
+                during,
+                source,
+            }),
+            ctx,
+        )
     }
 
     fn fail_protocol(&mut self, source: ProtocolError, ctx: &mut Ctx<'_>) -> Step {
         if self.exchange.as_ref().is_some_and(Exchange::may_retry) {
             return self.retry(ctx);
         }
-        self.fail(Error::new(Reason::Protocol { peer: self.peer, source }), ctx)
+        self.fail(
+            Error::new(Reason::Protocol {
+                peer: self.peer,
+                source,
+            }),
+            ctx,
+        )
     }
 
     fn retry(&mut self, ctx: &mut Ctx<'_>) -> Step {
@@ -614,7 +710,9 @@ impl Connection {
                 // Deregistering a socket about to be closed cannot usefully fail.
                 let _ = registry.deregister(&mut c.socket);
             }
-            State::Sending(mut t) | State::Receiving(mut t) | State::Idle(mut t, _) if registered => {
+            State::Sending(mut t) | State::Receiving(mut t) | State::Idle(mut t, _)
+                if registered =>
+            {
                 t.deregister(registry);
             }
             _ => {}
@@ -640,7 +738,11 @@ impl Connection {
 /// `body` (no scratch buffer, no copy). Returns how many bytes arrived, and
 /// the error that stopped the reading, if it was not `WouldBlock`; `(0,
 /// Ok(()))` is end of stream.
-fn read_body_direct(transport: &mut Transport, body: &mut Vec<u8>, remaining: u64) -> (usize, io::Result<()>) {
+fn read_body_direct(
+    transport: &mut Transport,
+    body: &mut Vec<u8>,
+    remaining: u64,
+) -> (usize, io::Result<()>) {
     /// Reserve at most this up front: a server can announce any length.
     const FIRST_RESERVE: u64 = 8 << 20;
     let want = usize::try_from(remaining.min(FIRST_RESERVE)).unwrap_or(0);
@@ -665,7 +767,9 @@ fn write_head(out: &mut Vec<u8>, request: &Request, defaults: &HeaderMap) {
     let target = if target.is_empty() { "/" } else { target };
     let host = &url[Position::BeforeHost..Position::AfterPort];
     let body_len = request.body_bytes().map(|b| b.len() as u64);
-    let missing = defaults.keys().any(|name| !request.headers().contains_key(name));
+    let missing = defaults
+        .keys()
+        .any(|name| !request.headers().contains_key(name));
     if missing {
         let mut headers = request.headers().clone();
         for (name, value) in defaults {
@@ -675,13 +779,23 @@ fn write_head(out: &mut Vec<u8>, request: &Request, defaults: &HeaderMap) {
         }
         h1::write_request_head(out, request.method(), target, host, &headers, body_len);
     } else {
-        h1::write_request_head(out, request.method(), target, host, request.headers(), body_len);
+        h1::write_request_head(
+            out,
+            request.method(),
+            target,
+            host,
+            request.headers(),
+            body_len,
+        );
     }
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2).
 fn is_idempotent(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE)
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// EMFILE / ENFILE (and Windows' WSAEMFILE): the process or system is out of
@@ -707,11 +821,17 @@ mod tests {
         let mut defaults = HeaderMap::new();
         defaults.insert("user-agent", "multifetch/test".parse().unwrap());
         defaults.insert("accept", "*/*".parse().unwrap());
-        let req = Request::get("http://example.com:8080/a/b?c=d#frag").unwrap().header("accept", "text/html").unwrap();
+        let req = Request::get("http://example.com:8080/a/b?c=d#frag")
+            .unwrap()
+            .header("accept", "text/html")
+            .unwrap();
         let mut out = Vec::new();
         write_head(&mut out, &req, &defaults);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"), "{text}");
+        assert!(
+            text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
+            "{text}"
+        );
         assert!(text.contains("accept: text/html\r\n"), "{text}");
         assert!(!text.contains("*/*"), "{text}");
         assert!(text.contains("user-agent: multifetch/test\r\n"), "{text}");
@@ -728,13 +848,19 @@ mod tests {
 
     #[test]
     fn only_idempotent_methods_are_retried() {
-        assert!(is_idempotent(&Method::GET) && is_idempotent(&Method::PUT) && is_idempotent(&Method::DELETE));
+        assert!(
+            is_idempotent(&Method::GET)
+                && is_idempotent(&Method::PUT)
+                && is_idempotent(&Method::DELETE)
+        );
         assert!(!is_idempotent(&Method::POST) && !is_idempotent(&Method::PATCH));
     }
 
     #[test]
     fn descriptor_exhaustion_is_recognised() {
         assert!(is_out_of_sockets(&io::Error::from_raw_os_error(24)));
-        assert!(!is_out_of_sockets(&io::Error::from(io::ErrorKind::ConnectionRefused)));
+        assert!(!is_out_of_sockets(&io::Error::from(
+            io::ErrorKind::ConnectionRefused
+        )));
     }
 }

@@ -26,7 +26,10 @@ pub(crate) type Addrs = Arc<[IpAddr]>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DnsError {
     /// The resolver returned an error.
-    Failed { kind: io::ErrorKind, message: String },
+    Failed {
+        kind: io::ErrorKind,
+        message: String,
+    },
     /// The resolver succeeded but returned nothing.
     NoAddresses,
 }
@@ -97,7 +100,11 @@ impl Resolver {
         let (answers_tx, answers) = mpsc::channel();
         Resolver {
             shared: Arc::new(Shared {
-                queue: Mutex::new(Queue { hosts: VecDeque::new(), idle_threads: 0, shutdown: false }),
+                queue: Mutex::new(Queue {
+                    hosts: VecDeque::new(),
+                    idle_threads: 0,
+                    shutdown: false,
+                }),
                 ready: Condvar::new(),
             }),
             answers_tx,
@@ -105,7 +112,10 @@ impl Resolver {
             waker,
             cache: HashMap::new(),
             waiting: HashMap::new(),
-            pinned: pinned.iter().map(|(host, addrs)| (host.clone(), Addrs::from(addrs.as_slice()))).collect(),
+            pinned: pinned
+                .iter()
+                .map(|(host, addrs)| (host.clone(), Addrs::from(addrs.as_slice())))
+                .collect(),
             ttl,
             threads: 0,
             max_threads: max_threads.max(1),
@@ -134,7 +144,10 @@ impl Resolver {
             return Lookup::Pending;
         }
         if let Err(error) = self.enqueue(host) {
-            return Lookup::Ready(Err(DnsError::Failed { kind: error.kind(), message: error.to_string() }));
+            return Lookup::Ready(Err(DnsError::Failed {
+                kind: error.kind(),
+                message: error.to_string(),
+            }));
         }
         self.waiting.insert(host.to_owned(), vec![waiter]);
         Lookup::Pending
@@ -144,7 +157,11 @@ impl Resolver {
     /// the pool is not full.
     fn enqueue(&mut self, host: &str) -> io::Result<()> {
         let spawn = {
-            let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut queue = self
+                .shared
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             queue.hosts.push_back(host.to_owned());
             queue.hosts.len() > queue.idle_threads && self.threads < self.max_threads
         };
@@ -160,7 +177,11 @@ impl Resolver {
                 Ok(_) => self.threads += 1,
                 // With no thread at all the lookup would never run.
                 Err(error) if self.threads == 0 => {
-                    let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                    let mut queue = self
+                        .shared
+                        .queue
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
                     queue.hosts.retain(|h| h != host);
                     return Err(error);
                 }
@@ -171,14 +192,28 @@ impl Resolver {
     }
 
     /// Collects the answers that have arrived: each waiter with its result.
-    pub(crate) fn take_answers(&mut self, now: Instant, out: &mut Vec<(Waiter, Result<Addrs, DnsError>)>) {
+    pub(crate) fn take_answers(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<(Waiter, Result<Addrs, DnsError>)>,
+    ) {
         while let Ok((host, result)) = self.answers.try_recv() {
-            let ttl = if result.is_ok() { self.ttl } else { NEGATIVE_TTL.min(self.ttl) };
+            let ttl = if result.is_ok() {
+                self.ttl
+            } else {
+                NEGATIVE_TTL.min(self.ttl)
+            };
             if let Some(waiters) = self.waiting.remove(&host) {
                 out.extend(waiters.into_iter().map(|w| (w, result.clone())));
             }
             if !ttl.is_zero() {
-                self.cache.insert(host, CacheEntry { result, expires: now + ttl });
+                self.cache.insert(
+                    host,
+                    CacheEntry {
+                        result,
+                        expires: now + ttl,
+                    },
+                );
             }
         }
     }
@@ -188,12 +223,20 @@ impl Drop for Resolver {
     fn drop(&mut self) {
         // Threads blocked in getaddrinfo finish that call and then exit; they
         // are not joined, so dropping a reactor never waits for DNS.
-        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).shutdown = true;
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .shutdown = true;
         self.shared.ready.notify_all();
     }
 }
 
-fn resolve_loop(shared: &Shared, answers: &Sender<(String, Result<Addrs, DnsError>)>, waker: &Waker) {
+fn resolve_loop(
+    shared: &Shared,
+    answers: &Sender<(String, Result<Addrs, DnsError>)>,
+    waker: &Waker,
+) {
     loop {
         let host = {
             let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -205,7 +248,10 @@ fn resolve_loop(shared: &Shared, answers: &Sender<(String, Result<Addrs, DnsErro
                     break host;
                 }
                 queue.idle_threads += 1;
-                queue = shared.ready.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                queue = shared
+                    .ready
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
                 queue.idle_threads -= 1;
             }
         };
@@ -228,15 +274,25 @@ fn resolve_now(host: &str) -> Result<Addrs, DnsError> {
                     ips.push(addr.ip());
                 }
             }
-            if ips.is_empty() { Err(DnsError::NoAddresses) } else { Ok(Addrs::from(ips)) }
+            if ips.is_empty() {
+                Err(DnsError::NoAddresses)
+            } else {
+                Ok(Addrs::from(ips))
+            }
         }
-        Err(error) => Err(DnsError::Failed { kind: error.kind(), message: error.to_string() }),
+        Err(error) => Err(DnsError::Failed {
+            kind: error.kind(),
+            message: error.to_string(),
+        }),
     }
 }
 
 /// An IPv4 literal, or an IPv6 literal with or without brackets.
 fn parse_ip_literal(host: &str) -> Option<IpAddr> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     bare.parse().ok()
 }
 
@@ -248,11 +304,20 @@ mod tests {
     fn resolver(pinned: &[(&str, IpAddr)]) -> (Poll, Resolver) {
         let poll = Poll::new().unwrap();
         let waker = Arc::new(Waker::new(poll.registry(), Token(0)).unwrap());
-        let pinned = pinned.iter().map(|(h, ip)| (h.to_string(), vec![*ip])).collect();
-        (poll, Resolver::new(waker, &pinned, 2, Duration::from_secs(60)))
+        let pinned = pinned
+            .iter()
+            .map(|(h, ip)| (h.to_string(), vec![*ip]))
+            .collect();
+        (
+            poll,
+            Resolver::new(waker, &pinned, 2, Duration::from_secs(60)),
+        )
     }
 
-    fn wait_for_answers(poll: &mut Poll, r: &mut Resolver) -> Vec<(Waiter, Result<Addrs, DnsError>)> {
+    fn wait_for_answers(
+        poll: &mut Poll,
+        r: &mut Resolver,
+    ) -> Vec<(Waiter, Result<Addrs, DnsError>)> {
         let mut events = Events::with_capacity(4);
         let mut out = Vec::new();
         for _ in 0..200 {
@@ -260,21 +325,31 @@ mod tests {
             if !out.is_empty() {
                 return out;
             }
-            poll.poll(&mut events, Some(Duration::from_millis(50))).unwrap();
+            poll.poll(&mut events, Some(Duration::from_millis(50)))
+                .unwrap();
         }
         panic!("no DNS answer within 10 s");
     }
 
-    const W: Waiter = Waiter { key: 1, generation: 7 };
+    const W: Waiter = Waiter {
+        key: 1,
+        generation: 7,
+    };
 
     #[test]
     fn ip_literals_and_pinned_names_skip_the_threads() {
         let pinned: IpAddr = "10.1.2.3".parse().unwrap();
         let (_poll, mut r) = resolver(&[("pinned.test", pinned)]);
         let now = Instant::now();
-        for (host, ip) in [("127.0.0.1", "127.0.0.1"), ("[::1]", "::1"), ("pinned.test", "10.1.2.3")] {
+        for (host, ip) in [
+            ("127.0.0.1", "127.0.0.1"),
+            ("[::1]", "::1"),
+            ("pinned.test", "10.1.2.3"),
+        ] {
             match r.lookup(host, W, now) {
-                Lookup::Ready(Ok(addrs)) => assert_eq!(&addrs[..], &[ip.parse::<IpAddr>().unwrap()]),
+                Lookup::Ready(Ok(addrs)) => {
+                    assert_eq!(&addrs[..], &[ip.parse::<IpAddr>().unwrap()])
+                }
                 other => panic!("{host}: {other:?}"),
             }
         }
@@ -284,24 +359,45 @@ mod tests {
     #[test]
     fn localhost_resolves_on_a_thread_then_comes_from_the_cache() {
         let (mut poll, mut r) = resolver(&[]);
-        assert!(matches!(r.lookup("localhost", W, Instant::now()), Lookup::Pending));
-        let second = Waiter { key: 2, generation: 1 };
-        assert!(matches!(r.lookup("localhost", second, Instant::now()), Lookup::Pending));
+        assert!(matches!(
+            r.lookup("localhost", W, Instant::now()),
+            Lookup::Pending
+        ));
+        let second = Waiter {
+            key: 2,
+            generation: 1,
+        };
+        assert!(matches!(
+            r.lookup("localhost", second, Instant::now()),
+            Lookup::Pending
+        ));
         let answers = wait_for_answers(&mut poll, &mut r);
         assert_eq!(answers.len(), 2, "one lookup answers both waiters");
         let addrs = answers[0].1.clone().unwrap();
         assert!(addrs.iter().all(IpAddr::is_loopback), "{addrs:?}");
-        assert!(matches!(r.lookup("localhost", W, Instant::now()), Lookup::Ready(Ok(_))));
+        assert!(matches!(
+            r.lookup("localhost", W, Instant::now()),
+            Lookup::Ready(Ok(_))
+        ));
     }
 
     #[test]
     fn invalid_names_fail_and_the_failure_is_cached_briefly() {
         let (mut poll, mut r) = resolver(&[]);
-        assert!(matches!(r.lookup("no-such-host.invalid", W, Instant::now()), Lookup::Pending));
+        assert!(matches!(
+            r.lookup("no-such-host.invalid", W, Instant::now()),
+            Lookup::Pending
+        ));
         let answers = wait_for_answers(&mut poll, &mut r);
         assert!(answers[0].1.is_err());
         let now = Instant::now();
-        assert!(matches!(r.lookup("no-such-host.invalid", W, now), Lookup::Ready(Err(_))));
-        assert!(matches!(r.lookup("no-such-host.invalid", W, now + NEGATIVE_TTL), Lookup::Pending));
+        assert!(matches!(
+            r.lookup("no-such-host.invalid", W, now),
+            Lookup::Ready(Err(_))
+        ));
+        assert!(matches!(
+            r.lookup("no-such-host.invalid", W, now + NEGATIVE_TTL),
+            Lookup::Pending
+        ));
     }
 }

@@ -105,16 +105,41 @@ struct Inner {
 /// The detailed cause; private so that it can grow without breaking users.
 #[derive(Debug)]
 pub(crate) enum Reason {
-    InvalidUrl { input: String, message: String },
+    InvalidUrl {
+        input: String,
+        message: String,
+    },
     UnsupportedScheme(String),
     InvalidHeader(String),
-    Dns { host: String, source: io::Error },
-    NoAddresses { host: String },
-    Connect { addr: SocketAddr, tried: usize, source: io::Error },
-    Timeout { phase: Phase, after: Duration, target: String },
-    Protocol { peer: Option<SocketAddr>, source: ProtocolError },
-    Io { peer: Option<SocketAddr>, during: Phase, source: io::Error },
-    Socket { source: io::Error },
+    Dns {
+        host: String,
+        source: io::Error,
+    },
+    NoAddresses {
+        host: String,
+    },
+    Connect {
+        addr: SocketAddr,
+        tried: usize,
+        source: io::Error,
+    },
+    Timeout {
+        phase: Phase,
+        after: Duration,
+        target: String,
+    },
+    Protocol {
+        peer: Option<SocketAddr>,
+        source: ProtocolError,
+    },
+    Io {
+        peer: Option<SocketAddr>,
+        during: Phase,
+        source: io::Error,
+    },
+    Socket {
+        source: io::Error,
+    },
 }
 
 impl Reason {
@@ -138,24 +163,46 @@ impl fmt::Display for Reason {
         match self {
             Reason::InvalidUrl { input, message } => write!(f, "invalid URL `{input}`: {message}"),
             Reason::UnsupportedScheme(scheme) => {
-                write!(f, "unsupported URL scheme `{scheme}` (expected http or https)")
+                write!(
+                    f,
+                    "unsupported URL scheme `{scheme}` (expected http or https)"
+                )
             }
             Reason::InvalidHeader(message) => write!(f, "invalid header: {message}"),
             Reason::Dns { host, source } => write!(f, "DNS lookup of {host} failed: {source}"),
             Reason::NoAddresses { host } => write!(f, "DNS lookup of {host} found no addresses"),
-            Reason::Connect { addr, tried, source } => {
+            Reason::Connect {
+                addr,
+                tried,
+                source,
+            } => {
                 write!(f, "connect to {addr} failed: {source}")?;
                 if *tried > 1 {
                     write!(f, " ({tried} addresses tried)")?;
                 }
                 Ok(())
             }
-            Reason::Timeout { phase, after, target } => {
-                write!(f, "timeout after {} {phase} {target}", DisplayDuration(*after))
+            Reason::Timeout {
+                phase,
+                after,
+                target,
+            } => {
+                write!(
+                    f,
+                    "timeout after {} {phase} {target}",
+                    DisplayDuration(*after)
+                )
             }
-            Reason::Protocol { peer: Some(peer), source } => write!(f, "{source} from {peer}"),
+            Reason::Protocol {
+                peer: Some(peer),
+                source,
+            } => write!(f, "{source} from {peer}"),
             Reason::Protocol { peer: None, source } => write!(f, "{source}"),
-            Reason::Io { peer, during, source } => {
+            Reason::Io {
+                peer,
+                during,
+                source,
+            } => {
                 let action = match during {
                     Phase::SendRequest => "writing to",
                     _ => "reading from",
@@ -188,7 +235,9 @@ impl fmt::Display for DisplayDuration {
 
 impl Error {
     pub(crate) fn new(reason: Reason) -> Error {
-        Error { inner: Box::new(Inner { url: None, reason }) }
+        Error {
+            inner: Box::new(Inner { url: None, reason }),
+        }
     }
 
     /// Attaches the URL this error concerns (keeps one already attached).
@@ -197,10 +246,6 @@ impl Error {
             self.inner.url = Some(url.to_owned());
         }
         self
-    }
-
-    pub(crate) fn reason(&self) -> &Reason {
-        &self.inner.reason
     }
 
     /// What kind of failure this is.
@@ -295,13 +340,22 @@ mod tests {
             target: "10.0.0.1:80".into(),
         });
         assert_eq!(kind, ErrorKind::Timeout);
-        assert_eq!(text, "timeout after 5s connecting to 10.0.0.1:80 (http://x/)");
+        assert_eq!(
+            text,
+            "timeout after 5s connecting to 10.0.0.1:80 (http://x/)"
+        );
     }
 
     #[test]
     fn durations_print_as_people_write_them() {
-        assert_eq!(DisplayDuration(Duration::from_millis(250)).to_string(), "250ms");
-        assert_eq!(DisplayDuration(Duration::from_millis(1500)).to_string(), "1.500s");
+        assert_eq!(
+            DisplayDuration(Duration::from_millis(250)).to_string(),
+            "250ms"
+        );
+        assert_eq!(
+            DisplayDuration(Duration::from_millis(1500)).to_string(),
+            "1.500s"
+        );
     }
 
     #[test]
@@ -309,28 +363,69 @@ mod tests {
         let io = || io::Error::from(io::ErrorKind::ConnectionReset);
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let cases = [
-            (Reason::InvalidUrl { input: "x".into(), message: "m".into() }, ErrorKind::InvalidUrl),
-            (Reason::UnsupportedScheme("ftp".into()), ErrorKind::InvalidUrl),
-            (Reason::InvalidHeader("bad".into()), ErrorKind::InvalidRequest),
-            (Reason::Dns { host: "h".into(), source: io() }, ErrorKind::Dns),
-            (Reason::NoAddresses { host: "h".into() }, ErrorKind::Dns),
-            (Reason::Connect { addr, tried: 2, source: io() }, ErrorKind::Connect),
             (
-                Reason::Protocol { peer: None, source: ProtocolError::InvalidChunkSize },
+                Reason::InvalidUrl {
+                    input: "x".into(),
+                    message: "m".into(),
+                },
+                ErrorKind::InvalidUrl,
+            ),
+            (
+                Reason::UnsupportedScheme("ftp".into()),
+                ErrorKind::InvalidUrl,
+            ),
+            (
+                Reason::InvalidHeader("bad".into()),
+                ErrorKind::InvalidRequest,
+            ),
+            (
+                Reason::Dns {
+                    host: "h".into(),
+                    source: io(),
+                },
+                ErrorKind::Dns,
+            ),
+            (Reason::NoAddresses { host: "h".into() }, ErrorKind::Dns),
+            (
+                Reason::Connect {
+                    addr,
+                    tried: 2,
+                    source: io(),
+                },
+                ErrorKind::Connect,
+            ),
+            (
+                Reason::Protocol {
+                    peer: None,
+                    source: ProtocolError::InvalidChunkSize,
+                },
                 ErrorKind::Protocol,
             ),
             (
                 Reason::Protocol {
                     peer: None,
-                    source: ProtocolError::IncompleteBody { received: 1, expected: Some(2) },
+                    source: ProtocolError::IncompleteBody {
+                        received: 1,
+                        expected: Some(2),
+                    },
                 },
                 ErrorKind::Truncated,
             ),
             (
-                Reason::Protocol { peer: None, source: ProtocolError::BodyTooLarge { limit: 1 } },
+                Reason::Protocol {
+                    peer: None,
+                    source: ProtocolError::BodyTooLarge { limit: 1 },
+                },
                 ErrorKind::TooLarge,
             ),
-            (Reason::Io { peer: Some(addr), during: Phase::ReadHead, source: io() }, ErrorKind::Io),
+            (
+                Reason::Io {
+                    peer: Some(addr),
+                    during: Phase::ReadHead,
+                    source: io(),
+                },
+                ErrorKind::Io,
+            ),
             (Reason::Socket { source: io() }, ErrorKind::Io),
         ];
         for (reason, kind) in cases {
@@ -342,8 +437,11 @@ mod tests {
 
     #[test]
     fn invalid_url_is_not_repeated() {
-        let e = Error::new(Reason::InvalidUrl { input: "ht!tp".into(), message: "bad".into() })
-            .with_url("ht!tp");
+        let e = Error::new(Reason::InvalidUrl {
+            input: "ht!tp".into(),
+            message: "bad".into(),
+        })
+        .with_url("ht!tp");
         assert_eq!(e.to_string(), "invalid URL `ht!tp`: bad");
         assert_eq!(e.url(), Some("ht!tp"));
     }

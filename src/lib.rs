@@ -85,3 +85,7 @@ pub use summary::Summary;
 pub use http::{self, HeaderMap, HeaderValue, Method, StatusCode, Version};
 /// The URL type requests are made of.
 pub use url::{self, Url};
+
+/// Not public API: used by benches and fuzz targets.
+#[doc(hidden)]
+pub use h1::private as __private;

@@ -21,7 +21,9 @@ impl Origin {
         Origin {
             https,
             host: url.host_str().unwrap_or_default().into(),
-            port: url.port_or_known_default().unwrap_or(if https { 443 } else { 80 }),
+            port: url
+                .port_or_known_default()
+                .unwrap_or(if https { 443 } else { 80 }),
         }
     }
 }

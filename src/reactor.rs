@@ -180,7 +180,12 @@ impl Reactor {
         let poll = Poll::new().map_err(socket_error)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(socket_error)?);
         let config = Arc::clone(&client.config);
-        let resolver = Resolver::new(waker, &config.resolve, config.dns_threads, config.dns_cache_ttl);
+        let resolver = Resolver::new(
+            waker,
+            &config.resolve,
+            config.dns_threads,
+            config.dns_cache_ttl,
+        );
         Ok(Reactor {
             poll,
             events: Some(Events::with_capacity(EVENTS)),
@@ -214,7 +219,10 @@ impl Reactor {
         self.next_id += 1;
         match request.into_request() {
             Ok(request) => self.queue.push_back(Job::new(id, request, Instant::now())),
-            Err(error) => self.completions.push_back(Completion { id, result: Err(error) }),
+            Err(error) => self.completions.push_back(Completion {
+                id,
+                result: Err(error),
+            }),
         }
         id
     }
@@ -284,7 +292,10 @@ impl Reactor {
     }
 
     fn poll_once(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
-        let mut events = self.events.take().unwrap_or_else(|| Events::with_capacity(EVENTS));
+        let mut events = self
+            .events
+            .take()
+            .unwrap_or_else(|| Events::with_capacity(EVENTS));
         let polled = match self.poll.poll(&mut events, timeout) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             other => other,
@@ -325,7 +336,9 @@ impl Reactor {
         now: Instant,
         handler: impl FnOnce(&mut Connection, &mut Ctx<'_>) -> Step,
     ) {
-        let Some(conn) = self.conns.get_mut(key) else { return };
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
         if conn.is_closed() || generation.is_some_and(|g| g != conn.generation) {
             return;
         }
@@ -352,14 +365,22 @@ impl Reactor {
             }
             Step::NoSocket(job, error) => self.on_no_socket(job, error),
         }
-        let Some(conn) = self.conns.get_mut(key) else { return };
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
         if conn.is_closed() {
             self.closed.push(key);
             return;
         }
         let at = conn.next_deadline(&self.config);
-        self.timers.schedule(&mut conn.timer_at, at, key, conn.generation);
-        if conn.is_idle() && !self.idle.get(&conn.origin).is_some_and(|s| s.iter().any(|r| r.key == key)) {
+        self.timers
+            .schedule(&mut conn.timer_at, at, key, conn.generation);
+        if conn.is_idle()
+            && !self
+                .idle
+                .get(&conn.origin)
+                .is_some_and(|s| s.iter().any(|r| r.key == key))
+        {
             self.park(key);
         }
     }
@@ -367,14 +388,22 @@ impl Reactor {
     /// Puts a connection that just went idle into the pool, or closes it
     /// when the pool is full.
     fn park(&mut self, key: usize) {
-        let Some(conn) = self.conns.get_mut(key) else { return };
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
         let parked = self.idle.get(&conn.origin).map_or(0, Vec::len);
-        if parked >= self.config.pool_max_idle_per_host || self.idle_count >= self.config.pool_max_idle {
+        if parked >= self.config.pool_max_idle_per_host
+            || self.idle_count >= self.config.pool_max_idle
+        {
             conn.close(self.poll.registry());
             self.closed.push(key);
             return;
         }
-        let entry = IdleRef { key, generation: conn.generation, serial: conn.idle_serial };
+        let entry = IdleRef {
+            key,
+            generation: conn.generation,
+            serial: conn.idle_serial,
+        };
         match self.idle.get_mut(&conn.origin) {
             Some(stack) => stack.push(entry),
             None => {
@@ -403,7 +432,10 @@ impl Reactor {
             self.queue.push_front(job);
         } else {
             let error = Error::new(Reason::Socket { source }).with_url(job.request.url().as_str());
-            self.completions.push_back(Completion { id: job.id, result: Err(error) });
+            self.completions.push_back(Completion {
+                id: job.id,
+                result: Err(error),
+            });
         }
     }
 
@@ -411,7 +443,9 @@ impl Reactor {
         let mut answers = std::mem::take(&mut self.answers);
         self.resolver.take_answers(now, &mut answers);
         for (waiter, answer) in answers.drain(..) {
-            self.with_conn(waiter.key, Some(waiter.generation), now, |conn, ctx| conn.on_resolved(answer, ctx));
+            self.with_conn(waiter.key, Some(waiter.generation), now, |conn, ctx| {
+                conn.on_resolved(answer, ctx)
+            });
         }
         self.answers = answers;
     }
@@ -419,7 +453,9 @@ impl Reactor {
     /// Removes closed connections and lets their origins' waiting requests in.
     fn free_closed(&mut self) {
         for key in self.closed.drain(..) {
-            let Some(conn) = self.conns.try_remove(key) else { continue };
+            let Some(conn) = self.conns.try_remove(key) else {
+                continue;
+            };
             self.socket_cap = None;
             if let Some(stack) = self.idle.get_mut(&conn.origin) {
                 let before = stack.len();
@@ -449,11 +485,17 @@ impl Reactor {
                 match self.place(job, now) {
                     Placed::Started => {}
                     Placed::OriginFull(job) => {
-                        self.blocked.entry(origin.clone()).or_default().push_front(job);
+                        self.blocked
+                            .entry(origin.clone())
+                            .or_default()
+                            .push_front(job);
                         break;
                     }
                     Placed::AllFull(job) => {
-                        self.blocked.entry(origin.clone()).or_default().push_front(job);
+                        self.blocked
+                            .entry(origin.clone())
+                            .or_default()
+                            .push_front(job);
                         self.unblocked.push_front(origin);
                         self.free_closed();
                         return;
@@ -472,7 +514,11 @@ impl Reactor {
             }
             match self.place(job, now) {
                 Placed::Started => {}
-                Placed::OriginFull(job) => self.blocked.entry(job.origin.clone()).or_default().push_back(job),
+                Placed::OriginFull(job) => self
+                    .blocked
+                    .entry(job.origin.clone())
+                    .or_default()
+                    .push_back(job),
                 Placed::AllFull(job) => {
                     self.queue.push_front(job);
                     break;
@@ -491,7 +537,9 @@ impl Reactor {
                 return Placed::Started;
             }
         }
-        let max = self.socket_cap.map_or(self.config.max_connections, |cap| cap.min(self.config.max_connections));
+        let max = self.socket_cap.map_or(self.config.max_connections, |cap| {
+            cap.min(self.config.max_connections)
+        });
         if self.open_to(&job.origin) >= self.config.max_connections_per_host {
             // A retry needs a fresh connection: make room by closing an idle one.
             if !(job.retried && self.evict_idle(Some(&job.origin))) {
@@ -521,9 +569,14 @@ impl Reactor {
     /// socket; false if there is none.
     fn evict_idle(&mut self, origin: Option<&Origin>) -> bool {
         let victim = match origin {
-            Some(origin) => self.idle.get(origin).and_then(|stack| stack.first().copied()),
+            Some(origin) => self
+                .idle
+                .get(origin)
+                .and_then(|stack| stack.first().copied()),
             None => loop {
-                let entry = self.idle_lru.pop_front()?;
+                let Some(entry) = self.idle_lru.pop_front() else {
+                    break None;
+                };
                 if is_live_idle(&self.conns, &entry) {
                     break Some(entry);
                 }
@@ -559,7 +612,9 @@ impl Reactor {
         };
         entry.insert(Connection::new(job, Token(key), generation, &ctx));
         *self.open_per_origin.entry(origin.clone()).or_insert(0) += 1;
-        let lookup = self.resolver.lookup(&origin.host, Waiter { key, generation }, now);
+        let lookup = self
+            .resolver
+            .lookup(&origin.host, Waiter { key, generation }, now);
         let step = match (lookup, self.conns.get_mut(key)) {
             (Lookup::Ready(answer), Some(conn)) => conn.on_resolved(answer, &mut ctx),
             _ => Step::Pending,
@@ -571,11 +626,14 @@ impl Reactor {
     fn abort(&mut self, error: &Error) {
         let registry = self.poll.registry();
         let mut ids = Vec::new();
-        for (_, mut conn) in self.conns.drain() {
+        for mut conn in self.conns.drain() {
             conn.close(registry);
             ids.extend(conn.take_job().map(|job| (job.id, job.request.into_url())));
         }
-        let queued = self.queue.drain(..).chain(self.blocked.drain().flat_map(|(_, q)| q));
+        let queued = self
+            .queue
+            .drain(..)
+            .chain(self.blocked.drain().flat_map(|(_, q)| q));
         ids.extend(queued.map(|job| (job.id, job.request.into_url())));
         for (id, url) in ids {
             let source = io::Error::other(error.to_string());
@@ -601,7 +659,7 @@ enum Placed {
 }
 
 fn is_live_idle(conns: &Slab<Connection>, entry: &IdleRef) -> bool {
-    conns
-        .get(entry.key)
-        .is_some_and(|c| c.generation == entry.generation && c.idle_serial == entry.serial && c.is_idle())
+    conns.get(entry.key).is_some_and(|c| {
+        c.generation == entry.generation && c.idle_serial == entry.serial && c.is_idle()
+    })
 }

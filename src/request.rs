@@ -1,8 +1,8 @@
 //! [`Request`]: what to fetch (method, URL, headers, optional body), and
 //! [`IntoRequest`], which lets every API that takes a request take a URL too.
 
-use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Reason, Result};
@@ -38,7 +38,12 @@ impl Request {
     /// scheme is not `http` or `https`, or the URL has no host.
     pub fn new(method: Method, url: Url) -> Result<Request> {
         check_url(&url)?;
-        Ok(Request { method, url, headers: HeaderMap::new(), body: None })
+        Ok(Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+        })
     }
 
     /// Parses `url` and makes a request with `method`.
@@ -49,8 +54,11 @@ impl Request {
     /// does not parse, has no host, or is not `http`/`https`.
     pub fn parse(method: Method, url: &str) -> Result<Request> {
         let parsed = Url::parse(url).map_err(|e| {
-            Error::new(Reason::InvalidUrl { input: url.to_owned(), message: e.to_string() })
-                .with_url(url)
+            Error::new(Reason::InvalidUrl {
+                input: url.to_owned(),
+                message: e.to_string(),
+            })
+            .with_url(url)
         })?;
         Request::new(method, parsed).map_err(|e| e.with_url(url))
     }
@@ -147,7 +155,9 @@ fn check_url(url: &Url) -> Result<()> {
     match url.scheme() {
         "http" | "https" => {}
         other => {
-            return Err(Error::new(Reason::UnsupportedScheme(other.to_owned())).with_url(url.as_str()));
+            return Err(
+                Error::new(Reason::UnsupportedScheme(other.to_owned())).with_url(url.as_str())
+            );
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -235,11 +245,25 @@ mod tests {
 
     #[test]
     fn header_injection_is_refused() {
-        for (name, value) in [("x", "a\r\nEvil: 1"), ("x", "a\nb"), ("x", "a\0b"), ("bad name", "v"), ("a\r\nb", "v")] {
-            let err = Request::get("http://h/").unwrap().header(name, value).unwrap_err();
+        for (name, value) in [
+            ("x", "a\r\nEvil: 1"),
+            ("x", "a\nb"),
+            ("x", "a\0b"),
+            ("bad name", "v"),
+            ("a\r\nb", "v"),
+        ] {
+            let err = Request::get("http://h/")
+                .unwrap()
+                .header(name, value)
+                .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{name:?}: {value:?}");
         }
-        let req = Request::get("http://h/").unwrap().header("x-a", "1").unwrap().header("x-a", "2").unwrap();
+        let req = Request::get("http://h/")
+            .unwrap()
+            .header("x-a", "1")
+            .unwrap()
+            .header("x-a", "2")
+            .unwrap();
         assert_eq!(req.headers().get_all("x-a").iter().count(), 2);
     }
 }

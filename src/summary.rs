@@ -38,7 +38,11 @@ impl Summary {
     /// Finished requests per second of wall time.
     pub fn requests_per_second(&self) -> f64 {
         let secs = self.wall.as_secs_f64();
-        if secs > 0.0 { self.total() as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.total() as f64 / secs
+        } else {
+            0.0
+        }
     }
 
     pub(crate) fn record(&mut self, result: &Result<Response>) {
@@ -60,7 +64,11 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ok={} failed={}", self.ok, self.failed)?;
         if !self.failed_by_kind.is_empty() {
-            let kinds: Vec<String> = self.failed_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let kinds: Vec<String> = self
+                .failed_by_kind
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
             write!(f, " ({})", kinds.join(", "))?;
         }
         write!(
@@ -92,6 +100,9 @@ mod tests {
         assert_eq!(s.failed_by_kind[&ErrorKind::Dns], 2);
         assert_eq!(s.requests_per_second(), 1.5);
         let text = s.to_string();
-        assert!(text.starts_with("ok=0 failed=3 (invalid URL 1, DNS 2) "), "{text}");
+        assert!(
+            text.starts_with("ok=0 failed=3 (invalid URL 1, DNS 2) "),
+            "{text}"
+        );
     }
 }

@@ -29,19 +29,31 @@ pub(crate) struct Timers {
 impl Timers {
     /// Makes sure the connection's earliest deadline `at` has an entry;
     /// `timer_at` is the connection's record of its live entry.
-    pub(crate) fn schedule(&mut self, timer_at: &mut Option<Instant>, at: Option<Instant>, key: usize, generation: u64) {
+    pub(crate) fn schedule(
+        &mut self,
+        timer_at: &mut Option<Instant>,
+        at: Option<Instant>,
+        key: usize,
+        generation: u64,
+    ) {
         let Some(at) = at else { return };
         if timer_at.is_some_and(|live| live <= at) {
             return;
         }
         *timer_at = Some(at);
-        self.heap.push(Reverse(Entry { at, key, generation }));
+        self.heap.push(Reverse(Entry {
+            at,
+            key,
+            generation,
+        }));
     }
 
     /// How long the reactor may sleep: until the earliest entry, `None` if
     /// there is none.
     pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        self.heap.peek().map(|Reverse(e)| e.at.saturating_duration_since(now))
+        self.heap
+            .peek()
+            .map(|Reverse(e)| e.at.saturating_duration_since(now))
     }
 
     /// Pops the next entry due at or before `now`.
@@ -85,7 +97,13 @@ mod tests {
         timers.schedule(&mut a, Some(t0 + Duration::from_secs(1)), 1, 1);
         assert_eq!(timers.next_timeout(t0), Some(Duration::from_secs(1)));
         assert_eq!(timers.pop_due(t0), None);
-        let due: Vec<_> = std::iter::from_fn(|| timers.pop_due(t0 + Duration::from_secs(60))).map(|e| e.key).collect();
-        assert_eq!(due, [1, 2, 1], "the stale entry for 1 still pops; the reactor skips it");
+        let due: Vec<_> = std::iter::from_fn(|| timers.pop_due(t0 + Duration::from_secs(60)))
+            .map(|e| e.key)
+            .collect();
+        assert_eq!(
+            due,
+            [1, 2, 1],
+            "the stale entry for 1 still pops; the reactor skips it"
+        );
     }
 }

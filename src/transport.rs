@@ -40,9 +40,19 @@ impl Transport {
     }
 
     /// Registers the underlying socket, or changes its interest.
-    pub(crate) fn register(&mut self, registry: &Registry, token: Token, interest: Interest, first: bool) -> io::Result<()> {
+    pub(crate) fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+        first: bool,
+    ) -> io::Result<()> {
         let socket = self.socket();
-        if first { registry.register(socket, token, interest) } else { registry.reregister(socket, token, interest) }
+        if first {
+            registry.register(socket, token, interest)
+        } else {
+            registry.reregister(socket, token, interest)
+        }
     }
 
     /// Deregisters the socket before it is dropped.
