@@ -146,11 +146,11 @@ struct Exchange {
 }
 
 impl Exchange {
-    fn new(mut job: Job, reused: bool, ctx: &Ctx<'_>) -> Exchange {
-        job.start(ctx.now, ctx.config);
-        let reader = ResponseReader::new(job.request.method().clone(), ctx.config.limits);
+    fn new(mut job: Job, reused: bool, now: Instant, config: &Config) -> Exchange {
+        job.start(now, config);
+        let reader = ResponseReader::new(job.request.method().clone(), config.limits);
         let mut head = Vec::with_capacity(256);
-        write_head(&mut head, &job.request, &ctx.config.default_headers);
+        write_head(&mut head, &job.request, &config.default_headers);
         Exchange {
             job,
             head,
@@ -203,7 +203,13 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// A new connection for `job`, waiting for DNS.
-    pub(crate) fn new(job: Job, token: Token, generation: u64, ctx: &Ctx<'_>) -> Connection {
+    pub(crate) fn new(
+        job: Job,
+        token: Token,
+        generation: u64,
+        now: Instant,
+        config: &Config,
+    ) -> Connection {
         Connection {
             origin: job.origin.clone(),
             generation,
@@ -211,9 +217,9 @@ impl Connection {
             idle_serial: 0,
             token,
             state: State::Resolving,
-            exchange: Some(Exchange::new(job, false, ctx)),
+            exchange: Some(Exchange::new(job, false, now, config)),
             registered: None,
-            connect_deadline: ctx.config.connect_timeout.map(|t| ctx.now + t),
+            connect_deadline: config.connect_timeout.map(|t| now + t),
             connect_started: None,
             peer: None,
             tried: 0,
@@ -255,7 +261,7 @@ impl Connection {
             // Not idle: the reactor only reuses idle connections.
             return Step::Retry(job);
         };
-        self.exchange = Some(Exchange::new(job, true, ctx));
+        self.exchange = Some(Exchange::new(job, true, ctx.now, ctx.config));
         self.state = State::Sending(transport);
         // Idle connections are registered for reading, and a request usually
         // fits the socket buffer: write now and keep that registration.
@@ -274,7 +280,10 @@ impl Connection {
         let Some(ex) = self.exchange.as_mut() else {
             return Step::Pending;
         };
-        ex.dns = Some(ctx.now.saturating_duration_since(ex.started()));
+        // An IP literal is never looked up, so it has no DNS phase (see `Timings`).
+        if crate::dns::parse_ip_literal(&self.origin.host).is_none() {
+            ex.dns = Some(ctx.now.saturating_duration_since(ex.started()));
+        }
         match answer {
             Ok(ips) => {
                 let port = self.origin.port;
@@ -644,30 +653,32 @@ impl Connection {
     }
 
     fn fail_io(&mut self, during: Phase, source: io::Error, ctx: &mut Ctx<'_>) -> Step {
-        if self.exchange.as_ref().is_some_and(Exchange::may_retry) {
-            return self.retry(ctx);
-        }
-        self.fail(
-            Error::new(Reason::Io {
+        self.fail_or_retry(
+            Reason::Io {
                 peer: self.peer,
                 during,
                 source,
-            }),
+            },
             ctx,
         )
     }
 
     fn fail_protocol(&mut self, source: ProtocolError, ctx: &mut Ctx<'_>) -> Step {
+        self.fail_or_retry(
+            Reason::Protocol {
+                peer: self.peer,
+                source,
+            },
+            ctx,
+        )
+    }
+
+    /// Fails the request, unless it may run again on a fresh connection.
+    fn fail_or_retry(&mut self, reason: Reason, ctx: &mut Ctx<'_>) -> Step {
         if self.exchange.as_ref().is_some_and(Exchange::may_retry) {
             return self.retry(ctx);
         }
-        self.fail(
-            Error::new(Reason::Protocol {
-                peer: self.peer,
-                source,
-            }),
-            ctx,
-        )
+        self.fail(Error::new(reason), ctx)
     }
 
     fn retry(&mut self, ctx: &mut Ctx<'_>) -> Step {

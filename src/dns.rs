@@ -288,7 +288,7 @@ fn resolve_now(host: &str) -> Result<Addrs, DnsError> {
 }
 
 /// An IPv4 literal, or an IPv6 literal with or without brackets.
-fn parse_ip_literal(host: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip_literal(host: &str) -> Option<IpAddr> {
     let bare = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))

@@ -598,28 +598,23 @@ impl Reactor {
     /// Opens a connection for `job`: look the host up, and connect now if the
     /// answer is already known.
     fn start(&mut self, job: Job, now: Instant) {
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
+        let key = self.conns.vacant_key();
         self.next_generation += 1;
         let generation = self.next_generation;
-        let origin = job.origin.clone();
-        let mut ctx = Ctx {
-            registry: self.poll.registry(),
-            config: &self.config,
-            now,
-            scratch: &mut self.scratch,
-            counters: &mut self.counters,
-        };
-        entry.insert(Connection::new(job, Token(key), generation, &ctx));
-        *self.open_per_origin.entry(origin.clone()).or_insert(0) += 1;
+        *self.open_per_origin.entry(job.origin.clone()).or_insert(0) += 1;
+        let conn = Connection::new(job, Token(key), generation, now, &self.config);
         let lookup = self
             .resolver
-            .lookup(&origin.host, Waiter { key, generation }, now);
-        let step = match (lookup, self.conns.get_mut(key)) {
-            (Lookup::Ready(answer), Some(conn)) => conn.on_resolved(answer, &mut ctx),
-            _ => Step::Pending,
-        };
-        self.after_step(key, step);
+            .lookup(&conn.origin.host, Waiter { key, generation }, now);
+        self.conns.insert(conn);
+        match lookup {
+            Lookup::Ready(answer) => {
+                self.with_conn(key, Some(generation), now, |conn, ctx| {
+                    conn.on_resolved(answer, ctx)
+                });
+            }
+            Lookup::Pending => self.after_step(key, Step::Pending),
+        }
     }
 
     /// Ends every unfinished request with a copy of `error`.

@@ -76,16 +76,18 @@ impl Response {
     }
 }
 
-/// Where the time of one request went. Phases that did not happen (no DNS
-/// lookup for an IP address or a cached name, no connect on a reused
-/// connection) are `None`.
+/// Where the time of one request went. Phases that did not happen (no name
+/// to resolve in an IP-address URL, no DNS or connect on a reused
+/// connection) are `None`; a name answered from the cache or pinned with
+/// `ClientBuilder::resolve` has a `dns` of about zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timings {
     /// Time spent waiting for a connection slot before the request started.
     /// It never counts against the timeouts.
     pub queued: Duration,
-    /// Time spent resolving the host name (zero for a cache hit).
+    /// Time spent resolving the host name (about zero for a cached or
+    /// pinned name).
     pub dns: Option<Duration>,
     /// Time from the first `connect` call until the TCP connection was up.
     pub connect: Option<Duration>,

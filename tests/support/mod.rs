@@ -1,0 +1,663 @@
+//! Loopback peers for the integration tests; everything binds 127.0.0.1:0.
+//!
+//! - [`HttpServer`]: a real, independent HTTP/1.1 server (hyper on a tokio
+//!   current-thread runtime in its own thread) serving deterministic bodies
+//!   and counting how many connections it has open at once.
+//! - [`ScriptServer`]: a raw TCP server on std threads whose every connection
+//!   runs a closure, for canned and deliberately broken responses.
+//! - [`closed_port`], [`open_fds`] and small helpers.
+//!
+//! Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::{Future, poll_fn};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::task::{Context, Poll};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+// ---------------------------------------------------------------------------
+// Deterministic bodies
+// ---------------------------------------------------------------------------
+
+/// The body the HTTP server sends for `/item/{n}` and `/chunked/{n}`: the
+/// text `item {n}\n` repeated and cut to a length derived from `n`, so every
+/// URL has its own, checkable body. Lengths run from 0 to about 20 KB, and
+/// every 97th item is over 200 KB so that it takes many reads.
+pub fn item_body(n: u64) -> Vec<u8> {
+    let unit = format!("item {n}\n");
+    let len = if n % 97 == 1 {
+        200_000 + n as usize
+    } else {
+        (n as usize * 7919) % 20_000
+    };
+    unit.bytes().cycle().take(len).collect()
+}
+
+/// Panics with a short description of where two bodies differ (printing
+/// megabytes of bytes helps nobody).
+#[track_caller]
+pub fn assert_body(actual: &[u8], expected: &[u8], what: &str) {
+    if actual != expected {
+        let at = actual
+            .iter()
+            .zip(expected)
+            .position(|(a, b)| a != b)
+            .unwrap_or(actual.len().min(expected.len()));
+        panic!(
+            "{what}: body differs: got {} bytes, expected {}; first difference at byte {at}: got {:?}, expected {:?}",
+            actual.len(),
+            expected.len(),
+            String::from_utf8_lossy(&actual[at..actual.len().min(at + 40)]),
+            String::from_utf8_lossy(&expected[at..expected.len().min(at + 40)]),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The hyper server
+// ---------------------------------------------------------------------------
+
+/// Counters the server keeps; read them through [`HttpServer`].
+#[derive(Debug, Default)]
+struct Stats {
+    open: AtomicUsize,
+    max_open: AtomicUsize,
+    accepted: AtomicUsize,
+    requests: AtomicUsize,
+}
+
+/// Counts a connection as open for as long as it lives.
+struct OpenGuard(Arc<Stats>);
+
+impl OpenGuard {
+    fn new(stats: &Arc<Stats>) -> OpenGuard {
+        stats.accepted.fetch_add(1, Ordering::SeqCst);
+        let now = stats.open.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_open.fetch_max(now, Ordering::SeqCst);
+        OpenGuard(Arc::clone(stats))
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A hyper HTTP/1.1 server on 127.0.0.1, running until dropped.
+///
+/// [`HttpServer::start`] closes every connection after its response
+/// (`Connection: close`), so connections and requests are one to one;
+/// [`HttpServer::start_keep_alive`] keeps connections open for more requests.
+///
+/// Routes:
+///
+/// | path | response |
+/// |---|---|
+/// | `/item/{n}` | 200, [`item_body(n)`](item_body) with `Content-Length` |
+/// | `/chunked/{n}` | 200, the same body sent chunked in pieces of up to 4 KiB |
+/// | `/echo` | 200, `{method} {target}\n`, one `{name}: {value}\n` per request header, `\n`, then the request body |
+/// | `/status/{code}` | that status, empty body |
+/// | anything else | 404 `not found` |
+///
+/// A `delay={ms}` query parameter on any route waits that long before
+/// answering, so that connections overlap and limits can be observed.
+pub struct HttpServer {
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Binds 127.0.0.1:0 and starts serving; one request per connection.
+    pub fn start() -> HttpServer {
+        HttpServer::spawn(false)
+    }
+
+    /// Binds 127.0.0.1:0 and starts serving; connections stay open for
+    /// further requests until the client closes them.
+    pub fn start_keep_alive() -> HttpServer {
+        HttpServer::spawn(true)
+    }
+
+    fn spawn(keep_alive: bool) -> HttpServer {
+        let stats = Arc::new(Stats::default());
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let thread = thread::Builder::new()
+            .name("test-http-server".into())
+            .spawn({
+                let stats = Arc::clone(&stats);
+                move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("tokio runtime");
+                    runtime.block_on(async move {
+                        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+                        socket
+                            .bind("127.0.0.1:0".parse().unwrap())
+                            .expect("bind 127.0.0.1:0");
+                        // A deep backlog: a thousand clients may connect at once.
+                        let listener = socket.listen(4096).expect("listen");
+                        addr_tx
+                            .send(listener.local_addr().expect("local addr"))
+                            .unwrap();
+                        serve(listener, stats, stopped, keep_alive).await;
+                    });
+                    // Dropping the runtime cancels every connection task and closes its socket.
+                }
+            })
+            .expect("spawn the server thread");
+        let addr = addr_rx.recv().expect("the server thread bound a port");
+        HttpServer {
+            addr,
+            stats,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:{port}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Connections open right now.
+    pub fn open(&self) -> usize {
+        self.stats.open.load(Ordering::SeqCst)
+    }
+
+    /// The most connections that were open at the same time.
+    pub fn max_open(&self) -> usize {
+        self.stats.max_open.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.stats.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Requests handled so far.
+    pub fn requests(&self) -> usize {
+        self.stats.requests.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `limit` until no connection is open; true if none is.
+    pub fn wait_idle(&self, limit: Duration) -> bool {
+        wait_until(limit, || self.open() == 0)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // A panic in the server thread fails the test, unless the test is already failing.
+            if thread.join().is_err() && !thread::panicking() {
+                panic!("the HTTP server thread panicked");
+            }
+        }
+    }
+}
+
+enum Accepted {
+    Stop,
+    Conn(io::Result<(tokio::net::TcpStream, SocketAddr)>),
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    stats: Arc<Stats>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+    keep_alive: bool,
+) {
+    loop {
+        // `select!` without the macros feature: stop first, then accept.
+        let next = poll_fn(|cx| {
+            if Pin::new(&mut stopped).poll(cx).is_ready() {
+                return Poll::Ready(Accepted::Stop);
+            }
+            listener.poll_accept(cx).map(Accepted::Conn)
+        })
+        .await;
+        let stream = match next {
+            Accepted::Stop => return,
+            Accepted::Conn(Ok((stream, _))) => stream,
+            // EMFILE and friends: wait a moment rather than spin.
+            Accepted::Conn(Err(_)) => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
+        };
+        // Let connection tasks see the ends that arrived before this
+        // connection did (tokio runs a yielded task after polling for I/O):
+        // a connection the client closed before opening this one must not
+        // count as open at the same time.
+        tokio::task::yield_now().await;
+        let guard = OpenGuard::new(&stats);
+        let stats = Arc::clone(&stats);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(req, Arc::clone(&stats)));
+            let _ = http1::Builder::new()
+                .keep_alive(keep_alive)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            drop(guard);
+        });
+    }
+}
+
+type ResBody = BoxBody<Bytes, Infallible>;
+
+async fn handle(
+    req: hyper::Request<Incoming>,
+    stats: Arc<Stats>,
+) -> Result<hyper::Response<ResBody>, Infallible> {
+    stats.requests.fetch_add(1, Ordering::SeqCst);
+    let delay = req
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("delay="))
+        .and_then(|ms| ms.parse::<u64>().ok());
+    if let Some(ms) = delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let response = match segments.as_slice() {
+        ["item", n] if n.parse::<u64>().is_ok() => full(200, item_body(n.parse().unwrap())),
+        ["chunked", n] if n.parse::<u64>().is_ok() => {
+            let body = Bytes::from(item_body(n.parse().unwrap()));
+            let pieces = (0..body.len())
+                .step_by(4096)
+                .map(|at| body.slice(at..body.len().min(at + 4096)))
+                .collect();
+            hyper::Response::new(Chunks(pieces).boxed())
+        }
+        ["echo"] => {
+            let mut out = format!("{} {}\n", req.method(), req.uri()).into_bytes();
+            for (name, value) in req.headers() {
+                out.extend_from_slice(name.as_str().as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'\n');
+            }
+            out.push(b'\n');
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            out.extend_from_slice(&body);
+            full(200, out)
+        }
+        ["status", code] if code.parse::<u16>().is_ok() => full(code.parse().unwrap(), Vec::new()),
+        _ => full(404, b"not found".to_vec()),
+    };
+    Ok(response)
+}
+
+fn full(status: u16, body: Vec<u8>) -> hyper::Response<ResBody> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)).boxed());
+    *response.status_mut() = hyper::StatusCode::from_u16(status).expect("a valid status");
+    response
+}
+
+/// A body of unknown length, so that hyper sends it chunked.
+struct Chunks(VecDeque<Bytes>);
+
+impl Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|piece| Ok(Frame::data(piece))))
+    }
+}
+
+/// What `/echo` saw of a request.
+#[derive(Debug)]
+pub struct Echo {
+    pub method: String,
+    pub target: String,
+    /// Header names lowercase, in the order the server received them.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Echo {
+    /// Parses an `/echo` response body.
+    pub fn parse(bytes: &[u8]) -> Echo {
+        let split = bytes
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .expect("an echo body has a blank line");
+        let head = std::str::from_utf8(&bytes[..split]).expect("the echo head is UTF-8");
+        let mut lines = head.lines();
+        let (method, target) = lines
+            .next()
+            .and_then(|l| l.split_once(' '))
+            .expect("an echo request line");
+        let headers = lines
+            .map(|l| {
+                let (name, value) = l.split_once(": ").expect("an echo header line");
+                (name.to_owned(), value.to_owned())
+            })
+            .collect();
+        Echo {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            headers,
+            body: bytes[split + 2..].to_vec(),
+        }
+    }
+
+    /// Every value of header `name` (lowercase), in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The one value of header `name`; panics if it is missing or repeated.
+    #[track_caller]
+    pub fn one(&self, name: &str) -> &str {
+        match self.all(name).as_slice() {
+            [value] => value,
+            other => panic!(
+                "expected one `{name}` header, got {other:?} in {:?}",
+                self.headers
+            ),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The scripted raw-TCP server
+// ---------------------------------------------------------------------------
+
+/// A raw TCP server on 127.0.0.1:0; each connection runs the script on its
+/// own thread and is closed when the script returns.
+///
+/// Dropping the server stops accepting (the accept loop polls a stop flag
+/// every 2 ms) and joins the accept thread. Connection threads are not
+/// joined: each ends when its script returns, and the helpers below return
+/// once the client closes (or after [`SAFETY_TIMEOUT`]).
+pub struct ScriptServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
+    active: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// No scripted connection blocks longer than this on a read or write, so a
+/// broken client cannot hang a test forever.
+pub const SAFETY_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl ScriptServer {
+    /// Starts serving every connection with `script`.
+    pub fn start<F>(script: F) -> ScriptServer
+    where
+        F: Fn(&mut TcpStream) + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let active = Arc::new(AtomicUsize::new(0));
+        let script = Arc::new(script);
+        let thread = thread::Builder::new()
+            .name("test-script-server".into())
+            .spawn({
+                let (stop, accepted, active) = (
+                    Arc::clone(&stop),
+                    Arc::clone(&accepted),
+                    Arc::clone(&active),
+                );
+                move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let mut conn = match listener.accept() {
+                            Ok((conn, _)) => conn,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                thread::sleep(Duration::from_millis(2));
+                                continue;
+                            }
+                            Err(_) => {
+                                thread::sleep(Duration::from_millis(2));
+                                continue;
+                            }
+                        };
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                        active.fetch_add(1, Ordering::SeqCst);
+                        let script = Arc::clone(&script);
+                        let active = Arc::clone(&active);
+                        thread::spawn(move || {
+                            // The accepted socket may inherit non-blocking mode on some platforms.
+                            let _ = conn.set_nonblocking(false);
+                            let _ = conn.set_read_timeout(Some(SAFETY_TIMEOUT));
+                            let _ = conn.set_write_timeout(Some(SAFETY_TIMEOUT));
+                            script(&mut conn);
+                            drop(conn);
+                            active.fetch_sub(1, Ordering::SeqCst);
+                        });
+                    }
+                }
+            })
+            .expect("spawn the accept thread");
+        ScriptServer {
+            addr,
+            stop,
+            accepted,
+            active,
+            thread: Some(thread),
+        }
+    }
+
+    /// A server that reads each request head, answers with `response` and
+    /// keeps the connection open until the client closes it, so a client
+    /// that waits for more than the framing says runs into its timeout.
+    pub fn reply(response: impl Into<Vec<u8>>) -> ScriptServer {
+        let response = response.into();
+        ScriptServer::start(move |conn| {
+            if read_request_head(conn).is_some() {
+                let _ = conn.write_all(&response);
+            }
+            drain(conn);
+        })
+    }
+
+    /// A server that reads each request head, answers with `response`, then
+    /// closes its side (see [`finish`]): the end of the bytes is the end of
+    /// the connection.
+    pub fn reply_then_close(response: impl Into<Vec<u8>>) -> ScriptServer {
+        let response = response.into();
+        ScriptServer::start(move |conn| {
+            if read_request_head(conn).is_some() {
+                let _ = conn.write_all(&response);
+            }
+            finish(conn);
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:{port}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Connections whose script is still running.
+    pub fn active(&self) -> usize {
+        self.active.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ScriptServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads up to and including the blank line that ends a request head and
+/// returns the head as text; `None` if the connection ends first. Bytes of
+/// a request body that arrive in the same read are consumed too.
+pub fn read_request_head(conn: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            head.truncate(end + 4);
+            return String::from_utf8(head).ok();
+        }
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Answers request after request on one connection (keep-alive): `answer`
+/// gets each request head and returns the bytes to send, or `None` to stop
+/// and close. Requests must not have bodies.
+pub fn serve_each(conn: &mut TcpStream, mut answer: impl FnMut(&str) -> Option<Vec<u8>>) {
+    while let Some(head) = read_request_head(conn) {
+        let Some(response) = answer(&head) else {
+            return;
+        };
+        if conn.write_all(&response).is_err() {
+            return;
+        }
+    }
+}
+
+/// Ends the connection gracefully: sends FIN, then reads until the client
+/// closes. Closing with unread input would send a reset instead, which could
+/// destroy response bytes the client has not read yet.
+pub fn finish(conn: &mut TcpStream) {
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    drain(conn);
+}
+
+/// Reads and discards until the client closes (or an error or the safety
+/// timeout).
+pub fn drain(conn: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// Accepts the request and never answers; returns once the client gives up.
+pub fn never_answer(conn: &mut TcpStream) {
+    drain(conn);
+}
+
+/// Writes `bytes` one at a time with `delay` between them; stops when the
+/// client goes away. Returns true if every byte was written.
+pub fn drip(conn: &mut TcpStream, bytes: &[u8], delay: Duration) -> bool {
+    for byte in bytes {
+        if conn.write_all(std::slice::from_ref(byte)).is_err() {
+            return false;
+        }
+        thread::sleep(delay);
+    }
+    true
+}
+
+/// Closes the connection with a reset: waits until the request has arrived,
+/// then closes without reading it; Linux answers unread input with RST.
+pub fn reset(conn: &mut TcpStream) {
+    let mut buf = [0u8; 1];
+    let _ = conn.peek(&mut buf);
+    // Let the rest of the request head land in the receive buffer too; the
+    // caller then drops the socket with it unread.
+    thread::sleep(Duration::from_millis(20));
+}
+
+// ---------------------------------------------------------------------------
+// Odds and ends
+// ---------------------------------------------------------------------------
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released), for
+/// "connection refused".
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// The number of file descriptors this process has open.
+#[cfg(target_os = "linux")]
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
+/// Polls `condition` every 10 ms for up to `limit`; true once it holds.
+pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if condition() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
