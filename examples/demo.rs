@@ -10,16 +10,17 @@
 //! Part 2 starts a fast local server and fetches 10,000 distinct URLs from it
 //! with `fetch_many`, checks every body, and prints the rate.
 //!
-//! The local servers are deliberately tiny HTTP/1.1 responders written with
-//! std only; they are not an example of how to write a server. Errors are
+//! The local servers (`examples/common`) are deliberately tiny HTTP/1.1
+//! responders written with std only; they are not an example of how to
+//! write a server. Errors are
 //! handled with `?` and printed rather than unwrapped, as real code should.
 
+mod common;
+
 use std::error::Error as StdError;
-use std::io::{self, BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,12 +30,8 @@ use multifetch::Client;
 const DELAYS: [u64; 3] = [1, 2, 3];
 /// URLs fetched from the fast server.
 const MANY: usize = 10_000;
-/// Threads of the fast server. Each serves one kept-alive connection at a
-/// time, so there must be one per client connection: a connection waiting in
-/// the listen backlog would get no answer while the others stay open.
-const SERVER_THREADS: usize = 128;
 /// Connections the client keeps open at once in part 2.
-const CONNECTIONS: usize = SERVER_THREADS;
+const CONNECTIONS: usize = 128;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -159,23 +156,14 @@ fn report_row(
     ok == results.len()
 }
 
-/// A server that answers every request after `delay`, one thread per
-/// connection so that it can sleep for several clients at once.
+/// A server that answers every request after `delay` (a thread per
+/// connection, so it sleeps for several clients at once).
 fn spawn_slow_server(delay: Duration) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            thread::spawn(move || {
-                let _ = serve(stream, |path| {
-                    thread::sleep(delay);
-                    Some(format!("slept {} ms for {path}\n", delay.as_millis()).into_bytes())
-                });
-            });
-        }
-    });
-    Ok(addr)
+    let server = common::spawn_server(move |path| {
+        thread::sleep(delay);
+        common::Reply::ok(format!("slept {} ms for {path}\n", delay.as_millis()))
+    })?;
+    Ok(server.addr)
 }
 
 // ---------------------------------------------------------------------------
@@ -183,8 +171,13 @@ fn spawn_slow_server(delay: Duration) -> io::Result<SocketAddr> {
 // ---------------------------------------------------------------------------
 
 fn many_urls() -> Result<bool, BoxError> {
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let addr = spawn_fast_server(SERVER_THREADS, Arc::clone(&accepted))?;
+    let server = common::spawn_server(|path| {
+        match path.strip_prefix("/item/").and_then(|i| i.parse().ok()) {
+            Some(i) => common::Reply::ok(item_body(i)),
+            None => common::Reply::not_found(),
+        }
+    })?;
+    let addr = server.addr;
     let urls: Vec<String> = (0..MANY)
         .map(|i| format!("http://{addr}/item/{i}"))
         .collect();
@@ -195,7 +188,7 @@ fn many_urls() -> Result<bool, BoxError> {
         .build()?;
 
     println!(
-        "Part 2: {MANY} distinct URLs from one local server ({SERVER_THREADS} threads), \
+        "Part 2: {MANY} distinct URLs from one local server, \
          fetch_many with max_connections {CONNECTIONS}"
     );
     println!();
@@ -234,7 +227,7 @@ fn many_urls() -> Result<bool, BoxError> {
     println!(
         "  {:<12} {:>8}   (kept alive and reused)",
         "connections",
-        accepted.load(Ordering::Relaxed)
+        server.connections()
     );
     println!("  {:<12} {:>8.2} s", "wall", wall.as_secs_f64());
     println!("  {:<12} {:>8.0} req/s", "rate", rate);
@@ -250,83 +243,4 @@ fn many_urls() -> Result<bool, BoxError> {
 /// The body the fast server sends for `/item/{i}`; the client checks it.
 fn item_body(i: usize) -> String {
     format!("multifetch demo item {i}\n")
-}
-
-/// A server with a fixed pool of threads, all accepting on one listener;
-/// each serves its connection with keep-alive until the client closes it.
-/// `accepted` counts the connections.
-fn spawn_fast_server(threads: usize, accepted: Arc<AtomicUsize>) -> io::Result<SocketAddr> {
-    let listener = Arc::new(TcpListener::bind("127.0.0.1:0")?);
-    let addr = listener.local_addr()?;
-    for _ in 0..threads {
-        let listener = Arc::clone(&listener);
-        let accepted = Arc::clone(&accepted);
-        thread::Builder::new()
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                loop {
-                    if let Ok((stream, _)) = listener.accept() {
-                        accepted.fetch_add(1, Ordering::Relaxed);
-                        let _ = serve(stream, |path| {
-                            let i: usize = path.strip_prefix("/item/")?.parse().ok()?;
-                            Some(item_body(i).into_bytes())
-                        });
-                    }
-                }
-            })?;
-    }
-    Ok(addr)
-}
-
-// ---------------------------------------------------------------------------
-// A minimal HTTP/1.1 responder shared by both servers
-// ---------------------------------------------------------------------------
-
-/// Serves GET requests on one connection until the client closes it or asks
-/// to: `handler(path)` gives the body, `None` means 404. Request bodies are
-/// not supported (the demo sends none).
-fn serve(stream: TcpStream, handler: impl Fn(&str) -> Option<Vec<u8>>) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    let mut line = String::new();
-    loop {
-        // Request line, e.g. "GET /item/7 HTTP/1.1".
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(()); // the client closed the connection
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        // Headers, up to the blank line; note whether the client wants to close.
-        let mut close = false;
-        loop {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                return Ok(());
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                close |= name.eq_ignore_ascii_case("connection")
-                    && value.trim().eq_ignore_ascii_case("close");
-            }
-        }
-        let (status, body) = match handler(&path) {
-            Some(body) => ("200 OK", body),
-            None => ("404 Not Found", b"not found\n".to_vec()),
-        };
-        let connection = if close { "close" } else { "keep-alive" };
-        let mut response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        response.extend_from_slice(&body);
-        writer.write_all(&response)?;
-        if close {
-            return Ok(());
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! Run with: `cargo run --release --example perf_peer -- N C URL_LIST_FILE` (or a single `http://` URL).
 //!
 //! multifetch as a peer of the benchmark harness: fetches N URLs with
-//! `Client::fetch_many` and at most C connections open, and prints one line
+//! `Client::fetch_each` and at most C connections open, and prints one line
 //!
 //! ```text
 //! RESULT peer=multifetch n=N c=C ok=OK err=ERR bytes=BODY_BYTES wall=SECONDS
@@ -13,8 +13,8 @@
 //! ok when it gets status 200 with its whole body. `wall` covers building the
 //! client and all requests, not reading the list.
 //!
-//! `fetch_many` returns every body at the end, so all bodies stay in memory
-//! until the batch is done (the harness's `KEEP_BODIES=1` behaviour).
+//! Results are counted as they complete and bodies dropped, as the other
+//! peers do; `KEEP_BODIES=1` keeps every body until the end.
 //! `PEER_DEADLINE_S` (default 600) bounds the run: past it the peer prints a
 //! RESULT line with every request counted as an error and exits with 3.
 
@@ -58,29 +58,33 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let results = client.fetch_many(&urls);
-    let wall = start.elapsed();
-
+    // Like the other peers, results are taken as they complete and bodies
+    // dropped, unless KEEP_BODIES=1 asks to keep every body to the end.
+    let keep = std::env::var("KEEP_BODIES").is_ok_and(|v| v == "1");
+    let mut kept = Vec::new();
     let (mut ok, mut err, mut bytes) = (0, 0, 0);
     let mut first_error = None;
-    for result in &results {
-        match result {
-            Ok(response) if response.status() == 200 => {
-                ok += 1;
-                bytes += response.body().len() as u64;
-            }
-            Ok(response) => {
-                err += 1;
-                first_error.get_or_insert_with(|| {
-                    format!("HTTP status {} ({})", response.status(), response.url())
-                });
-            }
-            Err(error) => {
-                err += 1;
-                first_error.get_or_insert_with(|| error.to_string());
+    client.fetch_each(urls, |_, result| match result {
+        Ok(response) if response.status() == 200 => {
+            ok += 1;
+            bytes += response.body().len() as u64;
+            if keep {
+                kept.push(response.into_body());
             }
         }
-    }
+        Ok(response) => {
+            err += 1;
+            first_error.get_or_insert_with(|| {
+                format!("HTTP status {} ({})", response.status(), response.url())
+            });
+        }
+        Err(error) => {
+            err += 1;
+            first_error.get_or_insert_with(|| error.to_string());
+        }
+    });
+    let wall = start.elapsed();
+    drop(kept);
     if let Some(message) = first_error {
         eprintln!("first error: {message}");
     }
