@@ -59,11 +59,14 @@
 
 mod client;
 mod connection;
+mod decode;
 mod dns;
 mod error;
 mod h1;
 mod origin;
+mod proxy;
 mod reactor;
+mod redirect;
 mod request;
 mod response;
 mod summary;
@@ -72,10 +75,11 @@ mod transport;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use h1::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, ProtocolError};
+pub use proxy::Proxy;
 pub use reactor::{Completion, Counters, Reactor, RequestId};
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};
