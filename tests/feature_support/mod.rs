@@ -140,8 +140,11 @@ impl Server {
             Acceptor::start(move |mut conn| {
                 while let Some(request) = read_request(&mut conn) {
                     let reply = handler(&request);
+                    let close = request
+                        .header("connection")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("close"));
                     seen.lock().unwrap().push(request);
-                    if conn.write_all(&reply).is_err() {
+                    if conn.write_all(&reply).is_err() || close {
                         break;
                     }
                 }
