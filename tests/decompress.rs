@@ -22,7 +22,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 fn chunked(status_headers: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 200 OK\r\n{status_headers}Transfer-Encoding: chunked\r\n\r\n").into_bytes();
+    let mut out = format!("HTTP/1.1 200 OK\r\n{status_headers}Transfer-Encoding: chunked\r\n\r\n")
+        .into_bytes();
     for piece in body.chunks(1000) {
         out.extend(format!("{:x}\r\n", piece.len()).into_bytes());
         out.extend_from_slice(piece);
@@ -49,7 +50,11 @@ fn coded_server() -> Server {
         "/zlib" => response("200 OK", &[("Content-Encoding", "deflate")], &zlib),
         "/raw-deflate" => response("200 OK", &[("Content-Encoding", "deflate")], &raw),
         "/corrupt" => response("200 OK", &[("Content-Encoding", "gzip")], &corrupt),
-        "/truncated" => response("200 OK", &[("Content-Encoding", "gzip")], &gz[..gz.len() / 2]),
+        "/truncated" => response(
+            "200 OK",
+            &[("Content-Encoding", "gzip")],
+            &gz[..gz.len() / 2],
+        ),
         _ => response("200 OK", &[], b"plain"),
     })
 }
@@ -60,7 +65,11 @@ fn gzip_and_deflate_bodies_decode_byte_exact() {
     let client = Client::new();
     for path in ["/gzip", "/gzip-chunked", "/zlib", "/raw-deflate"] {
         let resp = client.fetch(server.url(path)).unwrap();
-        assert!(resp.body() == sample(), "{path}: {} bytes", resp.body().len());
+        assert!(
+            resp.body() == sample(),
+            "{path}: {} bytes",
+            resp.body().len()
+        );
         assert!(resp.header("content-encoding").is_none(), "{path}");
         assert!(resp.header("content-length").is_none(), "{path}");
     }
@@ -93,7 +102,10 @@ fn a_bomb_stops_at_the_body_limit() {
     let client = Client::builder().max_body_size(1 << 20).build().unwrap();
     let err = client.fetch(server.url("/bomb")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooLarge);
-    assert!(err.to_string().contains("body larger than 1048576 bytes"), "{err}");
+    assert!(
+        err.to_string().contains("body larger than 1048576 bytes"),
+        "{err}"
+    );
     let resp = client.fetch(server.url("/exact")).unwrap();
     assert_eq!(resp.body().len(), 1 << 20, "exactly the limit is fine");
 }

@@ -7,7 +7,13 @@ use feature_support::{ForwardProxy, Server, response};
 use multifetch::{Client, ErrorKind, Proxy, Request};
 
 fn origin() -> Server {
-    Server::start(|req| response("200 OK", &[], format!("origin saw {}", req.target).as_bytes()))
+    Server::start(|req| {
+        response(
+            "200 OK",
+            &[],
+            format!("origin saw {}", req.target).as_bytes(),
+        )
+    })
 }
 
 #[test]
@@ -27,7 +33,10 @@ fn http_goes_through_the_proxy_in_absolute_form() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].method, "POST");
     assert_eq!(seen[0].target, origin.url("/a?b=1"));
-    assert_eq!(seen[0].header("host").unwrap(), format!("127.0.0.1:{}", origin.port()));
+    assert_eq!(
+        seen[0].header("host").unwrap(),
+        format!("127.0.0.1:{}", origin.port())
+    );
     assert_eq!(origin.seen()[0].header("proxy-authorization"), None);
 }
 
@@ -36,7 +45,11 @@ fn connect_tunnels_to_the_origin() {
     let origin = origin();
     let proxy = ForwardProxy::start(Some("Basic dTpw"));
     let client = Client::builder()
-        .proxy(Proxy::all(&format!("http://u:p@{}", &proxy.url()[7..])).unwrap().tunnel(true))
+        .proxy(
+            Proxy::all(&format!("http://u:p@{}", &proxy.url()[7..]))
+                .unwrap()
+                .tunnel(true),
+        )
         .build()
         .unwrap();
     let results = client.fetch_many([origin.url("/one"), origin.url("/two")]);
@@ -65,7 +78,8 @@ fn a_refused_connect_is_a_proxy_error() {
     let err = client.fetch(origin.url("/")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Proxy);
     assert!(
-        err.to_string().contains("refused CONNECT: 407 Proxy Authentication Required"),
+        err.to_string()
+            .contains("refused CONNECT: 407 Proxy Authentication Required"),
         "{err}"
     );
     assert!(origin.seen().is_empty());
@@ -76,10 +90,17 @@ fn no_proxy_hosts_are_fetched_directly() {
     let origin = origin();
     let proxy = ForwardProxy::start(None);
     let client = Client::builder()
-        .proxy(Proxy::all(&proxy.url()).unwrap().no_proxy("example.com, 127.0.0.0/8"))
+        .proxy(
+            Proxy::all(&proxy.url())
+                .unwrap()
+                .no_proxy("example.com, 127.0.0.0/8"),
+        )
         .build()
         .unwrap();
-    assert_eq!(client.fetch(origin.url("/direct")).unwrap().text(), "origin saw /direct");
+    assert_eq!(
+        client.fetch(origin.url("/direct")).unwrap().text(),
+        "origin saw /direct"
+    );
     assert!(proxy.seen().is_empty());
     assert_eq!(origin.seen()[0].target, "/direct");
 
@@ -100,7 +121,12 @@ fn proxies_come_from_the_environment_only_when_asked() {
     let proxy = ForwardProxy::start(None);
     let run = |no_proxy: &str| {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "environment_child", "--include-ignored", "--test-threads=1"])
+            .args([
+                "--exact",
+                "environment_child",
+                "--include-ignored",
+                "--test-threads=1",
+            ])
             .env("http_proxy", proxy.url())
             .env("no_proxy", no_proxy)
             .env("MULTIFETCH_TEST_ORIGIN", origin.url("/env"))

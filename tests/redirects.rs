@@ -20,7 +20,11 @@ fn status_server() -> Server {
             };
             response(status, &[("Location", "/end")], b"moved")
         } else {
-            response("200 OK", &[], format!("{} {}", req.method, req.body.len()).as_bytes())
+            response(
+                "200 OK",
+                &[],
+                format!("{} {}", req.method, req.body.len()).as_bytes(),
+            )
         }
     })
 }
@@ -65,7 +69,11 @@ fn relative_and_absolute_locations_resolve() {
     let server = Server::start(|req| match req.target.as_str() {
         "/a/b" => response("302 Found", &[("Location", "c?x=1")], b""),
         "/a/c?x=1" => response("302 Found", &[("Location", "../d")], b""),
-        "/d" => response("301 Moved", &[("Location", "http://127.0.0.1:1/never")], b""),
+        "/d" => response(
+            "301 Moved",
+            &[("Location", "http://127.0.0.1:1/never")],
+            b"",
+        ),
         _ => response("200 OK", &[], b"end"),
     });
     let client = Client::builder().max_redirects(2).build().unwrap();
@@ -131,7 +139,12 @@ fn a_loop_is_an_error_naming_the_chain() {
     assert_eq!(err.kind(), ErrorKind::Redirect);
     let text = err.to_string();
     assert!(text.starts_with("redirect loop: "), "{text}");
-    let chain = format!("{} -> {} -> {}", server.url("/one"), server.url("/two"), server.url("/one"));
+    let chain = format!(
+        "{} -> {} -> {}",
+        server.url("/one"),
+        server.url("/two"),
+        server.url("/one")
+    );
     assert!(text.contains(&chain), "{text}");
     assert_eq!(err.url(), Some(server.url("/one").as_str()));
 }
@@ -141,7 +154,11 @@ fn chain_server(last: u32) -> Server {
     Server::start(move |req| {
         let n: u32 = req.target.trim_start_matches("/hop/").parse().unwrap_or(0);
         if n < last {
-            response("302 Found", &[("Location", &format!("/hop/{}", n + 1))], b"")
+            response(
+                "302 Found",
+                &[("Location", &format!("/hop/{}", n + 1))],
+                b"",
+            )
         } else {
             response("200 OK", &[], format!("hop {n}").as_bytes())
         }
@@ -155,7 +172,10 @@ fn a_chain_of_eleven_goes_over_the_default_limit() {
     assert_eq!(err.kind(), ErrorKind::Redirect);
     let text = err.to_string();
     assert!(text.starts_with("too many redirects (10): "), "{text}");
-    assert!(text.contains("/hop/0 -> ") && text.contains("/hop/11"), "{text}");
+    assert!(
+        text.contains("/hop/0 -> ") && text.contains("/hop/11"),
+        "{text}"
+    );
     assert_eq!(server.seen().len(), 11, "the 11th redirect is not followed");
 
     // Ten is within the limit, and every hop reused the one connection.
@@ -180,11 +200,18 @@ fn zero_turns_following_off() {
 fn a_missing_or_invalid_location_returns_the_redirect() {
     let server = Server::start(|req| match req.target.as_str() {
         "/none" => response("302 Found", &[], b"no location"),
-        _ => response("301 Moved Permanently", &[("Location", "ftp://127.0.0.1/x")], b"ftp"),
+        _ => response(
+            "301 Moved Permanently",
+            &[("Location", "ftp://127.0.0.1/x")],
+            b"ftp",
+        ),
     });
     let client = Client::new();
     let resp = client.fetch(server.url("/none")).unwrap();
-    assert_eq!((resp.status().as_u16(), resp.text().as_ref()), (302, "no location"));
+    assert_eq!(
+        (resp.status().as_u16(), resp.text().as_ref()),
+        (302, "no location")
+    );
     let resp = client.fetch(server.url("/ftp")).unwrap();
     assert_eq!((resp.status().as_u16(), resp.text().as_ref()), (301, "ftp"));
 }

@@ -50,7 +50,8 @@ pub fn read_request(conn: &mut TcpStream) -> Option<Seen> {
     };
     for line in lines.filter(|l| !l.is_empty()) {
         let (name, value) = line.split_once(':')?;
-        seen.headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        seen.headers
+            .push((name.trim().to_owned(), value.trim().to_owned()));
     }
     let len: usize = seen
         .header("content-length")
@@ -196,7 +197,10 @@ impl ForwardProxy {
                     if request.header("proxy-authorization") != Some(expected.as_str()) {
                         let _ = conn.write_all(&response(
                             "407 Proxy Authentication Required",
-                            &[("Proxy-Authenticate", "Basic realm=\"test\""), ("Connection", "close")],
+                            &[
+                                ("Proxy-Authenticate", "Basic realm=\"test\""),
+                                ("Connection", "close"),
+                            ],
                             b"auth",
                         ));
                         return;
@@ -223,7 +227,11 @@ impl ForwardProxy {
 
 fn forward(mut client: TcpStream, request: &Seen) {
     let Some(rest) = request.target.strip_prefix("http://") else {
-        let _ = client.write_all(&response("400 Bad Request", &[("Connection", "close")], b""));
+        let _ = client.write_all(&response(
+            "400 Bad Request",
+            &[("Connection", "close")],
+            b"",
+        ));
         return;
     };
     let (authority, path) = match rest.find('/') {
@@ -231,7 +239,11 @@ fn forward(mut client: TcpStream, request: &Seen) {
         None => (rest, "/"),
     };
     let Ok(mut upstream) = TcpStream::connect(authority) else {
-        let _ = client.write_all(&response("502 Bad Gateway", &[("Connection", "close")], b""));
+        let _ = client.write_all(&response(
+            "502 Bad Gateway",
+            &[("Connection", "close")],
+            b"",
+        ));
         return;
     };
     let mut head = format!("{} {path} HTTP/1.1\r\n", request.method);
