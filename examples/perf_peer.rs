@@ -1,0 +1,135 @@
+//! Run with: `cargo run --release --example perf_peer -- N C URL_LIST_FILE` (or a single `http://` URL).
+//!
+//! multifetch as a peer of the benchmark harness: fetches N URLs with
+//! `Client::fetch_many` and at most C connections open, and prints one line
+//!
+//! ```text
+//! RESULT peer=multifetch n=N c=C ok=OK err=ERR bytes=BODY_BYTES wall=SECONDS
+//! ```
+//!
+//! URL_LIST_FILE has one URL per line (the first N are used, repeating the
+//! list when it is shorter). A single `http://` URL instead gets `?i=0` ..
+//! `?i=N-1` appended, so that every request is distinct. A request counts as
+//! ok when it gets status 200 with its whole body. `wall` covers building the
+//! client and all requests, not reading the list.
+//!
+//! `fetch_many` returns every body at the end, so all bodies stay in memory
+//! until the batch is done (the harness's `KEEP_BODIES=1` behaviour).
+//! `PEER_DEADLINE_S` (default 600) bounds the run: past it the peer prints a
+//! RESULT line with every request counted as an error and exits with 3.
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use multifetch::Client;
+
+const PEER: &str = "multifetch";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (n, c, urls) = match parse(&args) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("perf_peer: {message}\nusage: perf_peer N C URL_LIST_FILE|http://URL");
+            return ExitCode::from(2);
+        }
+    };
+
+    let start = Instant::now();
+    let deadline = std::env::var("PEER_DEADLINE_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    // The watchdog outlives `main` only if the batch hangs; exiting ends it.
+    let _ = thread::Builder::new()
+        .name("deadline".into())
+        .spawn(move || {
+            thread::sleep(Duration::from_secs(deadline));
+            eprintln!("perf_peer: deadline of {deadline}s reached, giving up");
+            report(n, c, 0, n, 0, start.elapsed());
+            std::process::exit(3);
+        });
+
+    let client = match Client::builder().max_connections(c).build() {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("perf_peer: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let results = client.fetch_many(&urls);
+    let wall = start.elapsed();
+
+    let (mut ok, mut err, mut bytes) = (0, 0, 0);
+    let mut first_error = None;
+    for result in &results {
+        match result {
+            Ok(response) if response.status() == 200 => {
+                ok += 1;
+                bytes += response.body().len() as u64;
+            }
+            Ok(response) => {
+                err += 1;
+                first_error.get_or_insert_with(|| {
+                    format!("HTTP status {} ({})", response.status(), response.url())
+                });
+            }
+            Err(error) => {
+                err += 1;
+                first_error.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+    if let Some(message) = first_error {
+        eprintln!("first error: {message}");
+    }
+    report(n, c, ok, err, bytes, wall);
+    ExitCode::SUCCESS
+}
+
+fn report(n: usize, c: usize, ok: usize, err: usize, bytes: u64, wall: Duration) {
+    println!(
+        "RESULT peer={PEER} n={n} c={c} ok={ok} err={err} bytes={bytes} wall={:.3}",
+        wall.as_secs_f64()
+    );
+}
+
+/// `N C SOURCE` -> (N, C, N URLs).
+fn parse(args: &[String]) -> Result<(usize, usize, Vec<String>), String> {
+    let [n, c, source] = args else {
+        return Err(format!("expected 3 arguments, got {}", args.len()));
+    };
+    let positive = |what: &str, text: &str| match text.parse::<usize>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(format!(
+            "{what} must be a whole number of at least 1, not `{text}`"
+        )),
+    };
+    let n = positive("N", n)?;
+    let c = positive("C", c)?;
+    let urls = if source.starts_with("http://") {
+        let separator = if source.contains('?') { '&' } else { '?' };
+        (0..n)
+            .map(|i| format!("{source}{separator}i={i}"))
+            .collect()
+    } else {
+        let text =
+            std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))?;
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect();
+        if lines.is_empty() {
+            return Err(format!("{source} has no URLs"));
+        }
+        lines
+            .iter()
+            .cycle()
+            .take(n)
+            .map(|line| (*line).to_owned())
+            .collect()
+    };
+    Ok((n, c, urls))
+}
