@@ -38,6 +38,14 @@
 //! - A connect timeout and a whole-request timeout; an error says which
 //!   phase ran out of time.
 //! - Limits on the response head, header count and body size.
+//! - Redirects ([`ClientBuilder::max_redirects`]), gzip/deflate decoding
+//!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
+//!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
+//!
+//! # Crate features
+//!
+//! - `gzip` (default): decode `Content-Encoding: gzip` and `deflate` bodies
+//!   and send `Accept-Encoding: gzip, deflate`.
 //!
 //! # Out of scope
 //!
