@@ -38,6 +38,14 @@
 //! - A connect timeout and a whole-request timeout; an error says which
 //!   phase ran out of time.
 //! - Limits on the response head, header count and body size.
+//! - Redirects ([`ClientBuilder::max_redirects`]), gzip/deflate decoding
+//!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
+//!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
+//!
+//! # Crate features
+//!
+//! - `gzip` (default): decode `Content-Encoding: gzip` and `deflate` bodies
+//!   and send `Accept-Encoding: gzip, deflate`.
 //!
 //! # Out of scope
 //!
@@ -59,11 +67,14 @@
 
 mod client;
 mod connection;
+mod decode;
 mod dns;
 mod error;
 mod h1;
 mod origin;
+mod proxy;
 mod reactor;
+mod redirect;
 mod request;
 mod response;
 mod summary;
@@ -72,10 +83,11 @@ mod transport;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use h1::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, ProtocolError};
+pub use proxy::Proxy;
 pub use reactor::{Completion, Counters, Reactor, RequestId};
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};
