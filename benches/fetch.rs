@@ -30,7 +30,9 @@ const CONCURRENCY: usize = 64;
 const BODY: &[u8] = &[b'x'; 100];
 
 fn server() -> SocketAddr {
-    common::spawn_server(|_| common::Reply::ok(BODY)).expect("start the local server")
+    common::spawn_server(|_| common::Reply::ok(BODY))
+        .expect("start the local server")
+        .addr
 }
 
 fn urls(addr: SocketAddr) -> Vec<String> {

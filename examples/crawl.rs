@@ -27,8 +27,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let start = match std::env::args().nth(1) {
         Some(url) => Url::parse(&url)?,
         None => {
-            let addr = common::spawn_server(local_site)?;
-            Url::parse(&format!("http://{addr}/top250"))?
+            let server = common::spawn_server(local_site)?;
+            Url::parse(&format!("http://{}/top250", server.addr))?
         }
     };
     let started = Instant::now();

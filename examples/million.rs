@@ -62,12 +62,12 @@ fn run() -> Result<bool, String> {
     let base = match url {
         Some(url) => url,
         None => {
-            let addr = common::spawn_server(|path| match path.strip_prefix("/item/") {
+            let server = common::spawn_server(|path| match path.strip_prefix("/item/") {
                 Some(i) => common::Reply::ok(item_body(i)),
                 None => common::Reply::not_found(),
             })
             .map_err(|e| format!("cannot start the local server: {e}"))?;
-            format!("http://{addr}/item/")
+            format!("http://{}/item/", server.addr)
         }
     };
     let separator = if base.contains('?') { '&' } else { '?' };

@@ -12,6 +12,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::{Error, Reason, Result};
 use crate::h1;
+use crate::proxy::{self, Proxy};
 use crate::reactor::Reactor;
 use crate::request::IntoRequest;
 use crate::response::Response;
@@ -29,6 +30,9 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`ClientBuilder::timeout`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`ClientBuilder::max_redirects`], as in reqwest and
+/// browsers (curl follows none unless asked, then up to 50).
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 /// Default for [`ClientBuilder::dns_threads`].
 pub const DEFAULT_DNS_THREADS: usize = 4;
 /// Default for [`ClientBuilder::dns_cache_ttl`].
@@ -51,6 +55,12 @@ pub(crate) struct Config {
     pub pool_idle_timeout: Duration,
     pub pool_max_idle_per_host: usize,
     pub pool_max_idle: usize,
+    /// Most redirects followed for one request; 0 returns every 3xx as is.
+    pub max_redirects: u32,
+    /// Whether to ask for and decode gzip/deflate bodies.
+    pub decompress: bool,
+    /// Proxies, the first that applies to a URL wins.
+    pub proxies: Vec<Proxy>,
     /// The TLS settings; `None` until [`ClientBuilder::build`] makes them, and
     /// then the shared default is used (clients made by `Client::new`).
     #[cfg(feature = "tls")]
@@ -313,7 +323,11 @@ fn reactor_gone() -> Error {
 /// | [`timeout`](Self::timeout) (whole request) | 30 s |
 /// | [`max_head_size`](Self::max_head_size) | 64 KiB |
 /// | [`max_headers`](Self::max_headers) | 100 |
-/// | [`max_body_size`](Self::max_body_size) | 1 GiB |
+/// | [`max_body_size`](Self::max_body_size) | 1 GiB (after decoding) |
+/// | [`max_redirects`](Self::max_redirects) | 10 |
+/// | [`decompress`](Self::decompress) | on with the `gzip` feature (default) |
+/// | [`proxy`](Self::proxy) | none |
+/// | [`proxy_from_env`](Self::proxy_from_env) | off |
 /// | [`dns_threads`](Self::dns_threads) | 4 |
 /// | [`dns_cache_ttl`](Self::dns_cache_ttl) | 60 s |
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 4 s |
@@ -327,6 +341,7 @@ fn reactor_gone() -> Error {
 pub struct ClientBuilder {
     config: Config,
     per_host_set: bool,
+    read_proxy_env: bool,
     #[cfg(feature = "tls")]
     roots: crate::tls::Roots,
 }
@@ -361,10 +376,14 @@ impl ClientBuilder {
                 pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
                 pool_max_idle_per_host: usize::MAX,
                 pool_max_idle: usize::MAX,
+                max_redirects: DEFAULT_MAX_REDIRECTS,
+                decompress: cfg!(feature = "gzip"),
+                proxies: Vec::new(),
                 #[cfg(feature = "tls")]
                 tls: None,
             },
             per_host_set: false,
+            read_proxy_env: false,
             #[cfg(feature = "tls")]
             roots: crate::tls::Roots::default(),
         }
@@ -413,22 +432,106 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest response head (status line and headers) accepted, in bytes.
+    /// Largest response head (status line and headers) accepted, in bytes;
+    /// a larger one is a [`TooLarge`](crate::ErrorKind::TooLarge) error
+    /// whose message names this limit. Default 64 KiB
+    /// ([`DEFAULT_MAX_HEAD_BYTES`](crate::DEFAULT_MAX_HEAD_BYTES)).
+    ///
+    /// For comparison: curl accepts up to 300 KiB of response headers in all
+    /// (`MAX_HTTP_RESP_HEADER_SIZE` in its `lib/http.h`) and 100 KiB for one
+    /// header (`CURL_MAX_HTTP_HEADER`); hyper's HTTP/1 read buffer, which
+    /// bounds a head, defaults to 8 KiB + 400 KiB (`DEFAULT_MAX_BUFFER_SIZE`
+    /// in `src/proto/h1/io.rs`). 64 KiB holds any head a real server sends
+    /// (nginx refuses requests with more than 32 KiB of headers by default)
+    /// while keeping a hostile one cheap across thousands of connections.
     pub fn max_head_size(mut self, bytes: usize) -> ClientBuilder {
         self.config.limits.max_head_bytes = bytes;
         self
     }
 
-    /// Most response header fields accepted.
+    /// Most response header fields accepted; more is a
+    /// [`TooLarge`](crate::ErrorKind::TooLarge) error naming this limit.
+    /// Default 100 ([`DEFAULT_MAX_HEADERS`](crate::DEFAULT_MAX_HEADERS)),
+    /// the same as hyper (`DEFAULT_MAX_HEADERS` in `src/proto/h1/role.rs`).
     pub fn max_headers(mut self, n: usize) -> ClientBuilder {
         self.config.limits.max_headers = n;
         self
     }
 
     /// Largest response body accepted, in bytes; a larger one is a
-    /// [`TooLarge`](crate::ErrorKind::TooLarge) error.
+    /// [`TooLarge`](crate::ErrorKind::TooLarge) error naming this limit.
+    /// Default 1 GiB ([`DEFAULT_MAX_BODY_BYTES`](crate::DEFAULT_MAX_BODY_BYTES)).
+    ///
+    /// The limit applies to the body as the caller gets it: after chunked
+    /// transfer decoding and after gzip/deflate decoding, so a small
+    /// compressed "bomb" stops at the limit. A `Content-Length` over the
+    /// limit fails before the body is read.
+    ///
+    /// For comparison: neither curl (`CURLOPT_MAXFILESIZE`, default none)
+    /// nor hyper limit a body by default; a batch fetcher holds whole bodies
+    /// in memory, so this one does.
     pub fn max_body_size(mut self, bytes: u64) -> ClientBuilder {
         self.config.limits.max_body_bytes = bytes;
+        self
+    }
+
+    /// Most redirects followed for one request (301, 302, 303, 307, 308);
+    /// 0 turns following off, so every 3xx comes back as it is. Default 10
+    /// ([`DEFAULT_MAX_REDIRECTS`]), as in reqwest.
+    ///
+    /// A chain longer than this, or a loop, is a
+    /// [`Redirect`](crate::ErrorKind::Redirect) error naming the chain. A 3xx
+    /// without a usable `Location` is returned as it is. 303 turns any method
+    /// but HEAD into GET, and 301 and 302 turn POST into GET (as browsers do);
+    /// 307 and 308 keep the method and body. `Authorization`, `Cookie` and
+    /// `Proxy-Authorization` are dropped when the scheme, host or port
+    /// changes. Every hop counts against the whole-request
+    /// [`timeout`](Self::timeout) and may reuse a kept-alive connection;
+    /// [`Response::redirects`](crate::Response::redirects) tells how many
+    /// were followed and [`Response::url`](crate::Response::url) where the
+    /// chain ended.
+    pub fn max_redirects(mut self, n: u32) -> ClientBuilder {
+        self.config.max_redirects = n;
+        self
+    }
+
+    /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
+    /// deflate`) and decode them. On by default when the `gzip` cargo
+    /// feature is (it is a default feature); without the feature this does
+    /// nothing.
+    ///
+    /// The header is added only to requests that set no `Accept-Encoding`
+    /// themselves (or through [`default_header`](Self::default_header)); a
+    /// request that sets its own gets the body exactly as the server sent it.
+    /// A decoded response loses its `Content-Encoding` and `Content-Length`
+    /// headers, as in reqwest. A corrupt or cut-short compressed body is a
+    /// [`Decode`](crate::ErrorKind::Decode) error.
+    pub fn decompress(mut self, on: bool) -> ClientBuilder {
+        self.config.decompress = on && cfg!(feature = "gzip");
+        self
+    }
+
+    /// Sends requests through `proxy` (for the URLs it applies to). Several
+    /// proxies may be added; the first that applies to a URL is used, and
+    /// ones added here come before those from
+    /// [`proxy_from_env`](Self::proxy_from_env).
+    pub fn proxy(mut self, proxy: Proxy) -> ClientBuilder {
+        self.config.proxies.push(proxy);
+        self
+    }
+
+    /// Whether to take proxies from the environment when the client is
+    /// built: `http_proxy` (lowercase only) for http URLs, `https_proxy` /
+    /// `HTTPS_PROXY` for https URLs, `all_proxy` / `ALL_PROXY` for both, and
+    /// `no_proxy` / `NO_PROXY` for hosts to reach directly (see
+    /// [`Proxy::no_proxy`] for its syntax). Off by default.
+    ///
+    /// curl and reqwest read these variables unless told not to; this crate
+    /// reads them only when asked, because a batch fetcher started from a
+    /// shell that happens to export a proxy should not silently send a
+    /// million requests through it.
+    pub fn proxy_from_env(mut self, on: bool) -> ClientBuilder {
+        self.read_proxy_env = on;
         self
     }
 
@@ -558,6 +661,10 @@ impl ClientBuilder {
         if !self.per_host_set || self.config.max_connections_per_host > self.config.max_connections
         {
             self.config.max_connections_per_host = self.config.max_connections;
+        }
+        if self.read_proxy_env {
+            let found = proxy::from_env(|name| std::env::var(name).ok());
+            self.config.proxies.extend(found);
         }
         Client {
             config: Arc::new(self.config),

@@ -30,17 +30,21 @@ use std::io::{self, IoSlice, Read};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use url::Position;
+use url::{Position, Url};
 
 use crate::client::Config;
+use crate::decode::{self, ContentDecoder, DecodeError};
 use crate::dns::{Addrs, DnsError};
 use crate::error::{Error, Phase, Reason};
 use crate::h1::{self, ProtocolError, ResponseReader};
 use crate::origin::Origin;
+use crate::proxy::{ProxyEndpoint, Route};
 use crate::reactor::{Completion, Counters, RequestId};
+use crate::redirect::{self, Action};
 use crate::request::Request;
 use crate::response::{Response, Timings};
 use crate::transport::Transport;
@@ -59,11 +63,16 @@ pub(crate) struct Job {
     /// Set once the request has been retried after a stale kept-alive
     /// connection; a retry runs on a fresh connection and never retries again.
     pub retried: bool,
+    /// Redirects followed to get to this request.
+    pub redirects: u32,
+    /// Method and URL of every request of the redirect chain, this one
+    /// last; empty before the first redirect.
+    pub chain: Vec<(Method, Url)>,
 }
 
 impl Job {
-    pub(crate) fn new(id: RequestId, request: Request, now: Instant) -> Job {
-        let origin = Origin::of(request.url());
+    pub(crate) fn new(id: RequestId, request: Request, now: Instant, config: &Config) -> Job {
+        let origin = Origin::routed(request.url(), &config.proxies);
         Job {
             id,
             request,
@@ -72,7 +81,30 @@ impl Job {
             started: None,
             deadline: None,
             retried: false,
+            redirects: 0,
+            chain: Vec::new(),
         }
+    }
+
+    /// The next hop of a redirect chain: same id, same clocks (the
+    /// whole-request deadline covers every hop).
+    fn redirected(self, request: Request, mut chain: Vec<(Method, Url)>, config: &Config) -> Job {
+        chain.push((request.method().clone(), request.url().clone()));
+        Job {
+            origin: Origin::routed(request.url(), &config.proxies),
+            request,
+            retried: false,
+            redirects: self.redirects + 1,
+            chain,
+            ..self
+        }
+    }
+
+    /// The URL the caller asked for, before any redirect.
+    fn first_url(&self) -> &Url {
+        self.chain
+            .first()
+            .map_or(self.request.url(), |(_, url)| url)
     }
 
     /// Starts the request's clocks the first time it leaves the queue.
@@ -109,6 +141,9 @@ pub(crate) enum Step {
     /// The OS refused a socket (out of descriptors); the reactor decides
     /// whether the request waits or fails. The connection is closed.
     NoSocket(Job, io::Error),
+    /// The response was a redirect to follow: run this request next. The
+    /// connection is idle or closed.
+    Redirect(Job),
 }
 
 /// The states of a connection, named after what it is waiting for.
@@ -117,6 +152,8 @@ enum State {
     Resolving,
     /// A non-blocking connect is in progress.
     Connecting(Connecting),
+    /// Connected to a proxy: asking it for a tunnel with `CONNECT`.
+    Tunneling(Transport, Box<Tunnel>),
     /// The TLS handshake is in progress (https only).
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Handshaking(Transport),
@@ -139,6 +176,13 @@ struct Connecting {
     attempt_deadline: Option<Instant>,
 }
 
+/// A `CONNECT` request to a proxy and its answer (RFC 9110 §9.3.6).
+struct Tunnel {
+    out: Vec<u8>,
+    written: usize,
+    reader: ResponseReader,
+}
+
 /// One request's progress on this connection.
 struct Exchange {
     job: Job,
@@ -147,6 +191,15 @@ struct Exchange {
     written: usize,
     reader: ResponseReader,
     body: Vec<u8>,
+    /// Whether this request asked for compressed bodies (so a coded
+    /// response is decoded).
+    wants_decoding: bool,
+    /// Decodes the body once the head names a content coding.
+    decoder: Option<ContentDecoder>,
+    /// Body bytes still coded, on their way to `decoder`.
+    coded: Vec<u8>,
+    /// The body-size limit, which applies to the decoded body.
+    body_limit: u64,
     reused: bool,
     dns: Option<Duration>,
     connect: Option<Duration>,
@@ -159,13 +212,23 @@ impl Exchange {
         job.start(now, config);
         let reader = ResponseReader::new(job.request.method().clone(), config.limits);
         let mut head = Vec::with_capacity(256);
-        write_head(&mut head, &job.request, &config.default_headers);
+        let wants_decoding = write_head(
+            &mut head,
+            &job.request,
+            &job.origin.route,
+            &config.default_headers,
+            config.decompress,
+        );
         Exchange {
             job,
             head,
             written: 0,
             reader,
             body: Vec::new(),
+            wants_decoding,
+            decoder: None,
+            coded: Vec::new(),
+            body_limit: config.limits.max_body_bytes,
             reused,
             dns: None,
             connect: None,
@@ -176,6 +239,28 @@ impl Exchange {
 
     fn started(&self) -> Instant {
         self.job.started.unwrap_or(self.job.submitted)
+    }
+
+    /// Passes coded body bytes through the decoder, setting it up when the
+    /// head has just arrived (moving the body bytes that came with the
+    /// head over to it).
+    fn decode(&mut self, peer: Option<SocketAddr>) -> Result<(), Reason> {
+        if self.wants_decoding {
+            let Some(head) = self.reader.head() else {
+                return Ok(());
+            };
+            self.wants_decoding = false;
+            self.decoder = ContentDecoder::for_headers(&head.headers, self.body_limit);
+            if self.decoder.is_some() {
+                self.coded = std::mem::take(&mut self.body);
+            }
+        }
+        let Some(decoder) = self.decoder.as_mut() else {
+            return Ok(());
+        };
+        let fed = decoder.feed(&self.coded, &mut self.body);
+        self.coded.clear();
+        fed.map_err(|e| decode_failure(decoder.coding(), e, peer))
     }
 
     /// A failure on a reused connection before any response byte is the
@@ -262,6 +347,7 @@ impl Connection {
         let own = match &self.state {
             State::Resolving => self.connect_deadline,
             State::Connecting(c) => earliest(self.connect_deadline, c.attempt_deadline),
+            State::Tunneling(..) => self.connect_deadline,
             State::Handshaking(_) => self.connect_deadline,
             State::Idle(_, since) => Some(*since + config.pool_idle_timeout),
             _ => None,
@@ -295,18 +381,18 @@ impl Connection {
             return Step::Pending;
         };
         // An IP literal is never looked up, so it has no DNS phase (see `Timings`).
-        if crate::dns::parse_ip_literal(&self.origin.host).is_none() {
+        if crate::dns::parse_ip_literal(self.origin.connect_host()).is_none() {
             ex.dns = Some(ctx.now.saturating_duration_since(ex.started()));
         }
         match answer {
             Ok(ips) => {
-                let port = self.origin.port;
+                let port = self.origin.connect_port();
                 let addrs = ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
                 self.connect_started = Some(ctx.now);
                 self.connect_next(addrs, ctx)
             }
             Err(error) => {
-                let host = self.origin.host.to_string();
+                let host = self.origin.connect_host().to_string();
                 let reason = match error.to_io() {
                     Some(source) => Reason::Dns { host, source },
                     None => Reason::NoAddresses { host },
@@ -321,6 +407,7 @@ impl Connection {
     pub(crate) fn on_ready(&mut self, ctx: &mut Ctx<'_>) -> Step {
         match self.state {
             State::Connecting(_) => self.check_connect(ctx),
+            State::Tunneling(..) => self.tunnel(ctx),
             State::Handshaking(_) => self.handshake(ctx),
             State::Sending(_) => self.send(ctx),
             State::Receiving(_) => self.receive(ctx),
@@ -348,7 +435,7 @@ impl Connection {
         }
         let connecting = matches!(
             self.state,
-            State::Resolving | State::Connecting(_) | State::Handshaking(_)
+            State::Resolving | State::Connecting(_) | State::Tunneling(..) | State::Handshaking(_)
         );
         if connecting && self.connect_deadline.is_some_and(|d| d <= now) {
             return self.time_out(ctx.config.connect_timeout.unwrap_or_default(), ctx);
@@ -368,8 +455,9 @@ impl Connection {
 
     fn time_out(&mut self, after: Duration, ctx: &mut Ctx<'_>) -> Step {
         let (phase, target) = match &self.state {
-            State::Resolving => (Phase::Resolve, self.origin.host.to_string()),
+            State::Resolving => (Phase::Resolve, self.origin.connect_host().to_string()),
             State::Connecting(c) => (Phase::Connect, c.addr.to_string()),
+            State::Tunneling(..) => (Phase::Connect, self.peer_name()),
             State::Handshaking(_) => (Phase::TlsHandshake, self.peer_name()),
             State::Sending(_) => (Phase::SendRequest, self.peer_name()),
             _ => {
@@ -450,7 +538,7 @@ impl Connection {
                 source,
             },
             None => Reason::NoAddresses {
-                host: self.origin.host.to_string(),
+                host: self.origin.connect_host().to_string(),
             },
         };
         self.fail(Error::new(error), ctx)
@@ -487,6 +575,19 @@ impl Connection {
             ex.connect = self
                 .connect_started
                 .map(|t| ctx.now.saturating_duration_since(t));
+        }
+        if let Route::Tunnel(proxy) = &self.origin.route {
+            // The connect deadline runs on until the proxy has answered.
+            let mut out = Vec::with_capacity(128);
+            write_connect_head(&mut out, &self.origin, proxy);
+            let reader = ResponseReader::new(Method::CONNECT, ctx.config.limits);
+            let tunnel = Tunnel {
+                out,
+                written: 0,
+                reader,
+            };
+            self.state = State::Tunneling(Transport::Plain(c.socket), Box::new(tunnel));
+            return self.tunnel(ctx);
         }
         self.established(Transport::Plain(c.socket), ctx)
     }
@@ -586,6 +687,106 @@ impl Connection {
         }
     }
 
+    /// Asks the proxy for a tunnel: writes `CONNECT`, reads the answer
+    /// head. A 2xx opens the tunnel and the request goes through it; any
+    /// other status ends the request with a proxy error.
+    fn tunnel(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let State::Tunneling(transport, tunnel) = &mut self.state else {
+            return Step::Pending;
+        };
+        while tunnel.written < tunnel.out.len() {
+            let rest = tunnel.out.get(tunnel.written..).unwrap_or_default();
+            match transport.write_vectored(&[IoSlice::new(rest)]) {
+                Ok(0) => {
+                    let source = io::Error::from(io::ErrorKind::WriteZero);
+                    return self.fail_io(Phase::SendRequest, source, ctx);
+                }
+                Ok(n) => {
+                    tunnel.written += n;
+                    ctx.counters.bytes_sent += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return match self.set_interest(Interest::WRITABLE, ctx.registry) {
+                        Ok(()) => Step::Pending,
+                        Err(e) => self.fail_io(Phase::SendRequest, e, ctx),
+                    };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail_io(Phase::SendRequest, e, ctx),
+            }
+        }
+        if let Err(e) = self.set_interest(Interest::READABLE, ctx.registry) {
+            return self.fail_io(Phase::ReadHead, e, ctx);
+        }
+        loop {
+            let State::Tunneling(transport, tunnel) = &mut self.state else {
+                return Step::Pending;
+            };
+            // Read only what the proxy sends before the tunnel opens: never
+            // more than a head plus what a refusal carries.
+            let n = match transport.read(ctx.scratch) {
+                Ok(0) => {
+                    return match tunnel.reader.on_eof() {
+                        Ok(()) => self.tunnel_answered(false, ctx),
+                        Err(error) => self.fail_protocol(error, ctx),
+                    };
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.fail_io(Phase::ReadHead, e, ctx),
+            };
+            ctx.counters.bytes_received += n as u64;
+            let mut ignored = Vec::new();
+            let input = ctx.scratch.get(..n).unwrap_or_default();
+            match tunnel.reader.read(input, &mut ignored) {
+                Ok(used) if tunnel.reader.head().is_some() => {
+                    return self.tunnel_answered(used < n, ctx);
+                }
+                Ok(_) => {}
+                Err(error) => return self.fail_protocol(error, ctx),
+            }
+        }
+    }
+
+    /// The proxy answered `CONNECT`; `leftover` says it sent bytes after
+    /// the head.
+    fn tunnel_answered(&mut self, leftover: bool, ctx: &mut Ctx<'_>) -> Step {
+        let State::Tunneling(_, tunnel) = &self.state else {
+            return Step::Pending;
+        };
+        let status = tunnel.reader.head().map(|h| h.status);
+        match status {
+            // A proxy sends nothing after its 2xx until the client speaks;
+            // bytes there would be mistaken for the origin's.
+            Some(status) if status.is_success() && leftover => {
+                let error = ProtocolError::MalformedHead("bytes after the proxy's CONNECT answer");
+                return self.fail_protocol(error, ctx);
+            }
+            Some(status) if status.is_success() => {}
+            other => {
+                let status = other.map_or_else(
+                    || "no answer".to_owned(),
+                    |s| format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or("")),
+                );
+                let proxy = self.origin.route.proxy().map(ToString::to_string);
+                return self.fail(
+                    Error::new(Reason::ProxyRefused {
+                        proxy: proxy.unwrap_or_default(),
+                        status: status.trim_end().to_owned(),
+                    }),
+                    ctx,
+                );
+            }
+        }
+        let State::Tunneling(transport, _) = std::mem::replace(&mut self.state, State::Closed)
+        else {
+            return Step::Pending;
+        };
+        // An https origin starts its TLS handshake here, through the tunnel.
+        self.established(transport, ctx)
+    }
+
     /// Writes the request head and body until done or `WouldBlock`.
     fn send(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let (State::Sending(transport), Some(ex)) = (&mut self.state, self.exchange.as_mut())
@@ -645,7 +846,11 @@ impl Connection {
             } else {
                 Phase::ReadHead
             };
-            let direct = ex.reader.body_remaining().filter(|&n| n > 0);
+            // A coded body goes through the decoder, not straight into `body`.
+            let direct = ex
+                .reader
+                .body_remaining()
+                .filter(|&n| n > 0 && ex.decoder.is_none());
             let result = match direct {
                 Some(remaining) => match read_body_direct(transport, &mut ex.body, remaining) {
                     (0, Err(e)) => Err(e),
@@ -669,16 +874,23 @@ impl Connection {
                 Ok(n) => {
                     ctx.counters.bytes_received += n as u64;
                     ex.first_byte.get_or_insert(ctx.now);
-                    let outcome = match direct {
-                        Some(_) => ex.reader.advance_body(n).map(|()| n),
-                        None => ex
-                            .reader
-                            .read(ctx.scratch.get(..n).unwrap_or_default(), &mut ex.body),
+                    let input = ctx.scratch.get(..n).unwrap_or_default();
+                    let outcome = match (direct, ex.decoder.is_some()) {
+                        (Some(_), _) => ex.reader.advance_body(n).map(|()| n),
+                        (None, true) => ex.reader.read(input, &mut ex.coded),
+                        (None, false) => ex.reader.read(input, &mut ex.body),
+                    };
+                    let outcome = match outcome {
+                        Ok(used) => ex.decode(self.peer).map(|()| used),
+                        Err(source) => Err(Reason::Protocol {
+                            peer: self.peer,
+                            source,
+                        }),
                     };
                     match outcome {
                         Ok(used) if ex.reader.is_done() => return self.finish(used < n, ctx),
                         Ok(_) => {}
-                        Err(error) => return self.fail_protocol(error, ctx),
+                        Err(reason) => return self.fail_or_retry(reason, ctx),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -742,7 +954,7 @@ impl Connection {
                 self.close(ctx.registry);
             }
         }
-        let Some(head) = ex.reader.take_head() else {
+        let Some(mut head) = ex.reader.take_head() else {
             let error = ProtocolError::IncompleteHead { received: 0 };
             return self.done(
                 ex.job,
@@ -766,6 +978,40 @@ impl Connection {
             total: now.saturating_duration_since(started),
             reused: ex.reused,
         };
+        if let Some(decoder) = ex.decoder.as_mut() {
+            if let Err(error) = decoder.finish() {
+                let reason = decode_failure(decoder.coding(), error, self.peer);
+                return self.done(ex.job, Err(Error::new(reason)));
+            }
+            if decoder.started() {
+                // The body is no longer what these described (as in reqwest).
+                head.headers.remove(header::CONTENT_ENCODING);
+                head.headers.remove(header::CONTENT_LENGTH);
+            }
+        }
+        if head.status.is_redirection() && ctx.config.max_redirects > 0 {
+            let mut chain = std::mem::take(&mut ex.job.chain);
+            if chain.is_empty() {
+                let request = &ex.job.request;
+                chain.push((request.method().clone(), request.url().clone()));
+            }
+            match redirect::next_request(
+                &ex.job.request,
+                head.status,
+                &head.headers,
+                &chain,
+                ctx.config.max_redirects,
+            ) {
+                Action::Return => ex.job.chain = chain,
+                Action::Follow(next) => {
+                    return Step::Redirect(ex.job.redirected(next, chain, ctx.config));
+                }
+                Action::Fail(reason) => {
+                    ex.job.chain = chain;
+                    return self.done(ex.job, Err(Error::new(reason)));
+                }
+            }
+        }
         let id = ex.job.id;
         let response = Response {
             status: head.status,
@@ -775,6 +1021,7 @@ impl Connection {
             url: ex.job.request.into_url(),
             remote_addr: self.peer,
             timings,
+            redirects: ex.job.redirects,
         };
         Step::Done(Completion {
             id,
@@ -842,7 +1089,7 @@ impl Connection {
     }
 
     fn done(&self, job: Job, result: Result<Response, Error>) -> Step {
-        let result = result.map_err(|e| e.with_url(job.request.url().as_str()));
+        let result = result.map_err(|e| e.with_url(job.first_url().as_str()));
         Step::Done(Completion { id: job.id, result })
     }
 
@@ -864,6 +1111,7 @@ impl Connection {
             State::Sending(mut t)
             | State::Receiving(mut t)
             | State::Idle(mut t, _)
+            | State::Tunneling(mut t, _)
             | State::Handshaking(mut t)
                 if registered =>
             {
@@ -875,9 +1123,11 @@ impl Connection {
 
     fn set_interest(&mut self, want: Interest, registry: &Registry) -> io::Result<()> {
         let transport = match &mut self.state {
-            State::Sending(t) | State::Receiving(t) | State::Idle(t, _) | State::Handshaking(t) => {
-                t
-            }
+            State::Sending(t)
+            | State::Receiving(t)
+            | State::Idle(t, _)
+            | State::Tunneling(t, _)
+            | State::Handshaking(t) => t,
             State::Connecting(_) | State::Resolving | State::Closed => return Ok(()),
         };
         let want = transport.interest(want);
@@ -916,34 +1166,87 @@ fn read_body_direct(
 }
 
 /// Builds the request head: the request's own headers first, then the
-/// client's defaults for names the request does not set.
-fn write_head(out: &mut Vec<u8>, request: &Request, defaults: &HeaderMap) {
+/// client's defaults for names the request does not set, then what the
+/// client adds itself (`Accept-Encoding`, `Proxy-Authorization`). Through a
+/// forwarding proxy the request target is the absolute URL (RFC 9112
+/// §3.2.2). Returns whether `Accept-Encoding` was added, that is, whether a
+/// coded response is for the client to decode.
+fn write_head(
+    out: &mut Vec<u8>,
+    request: &Request,
+    route: &Route,
+    defaults: &HeaderMap,
+    decompress: bool,
+) -> bool {
     let url = request.url();
-    let target = &url[Position::BeforePath..Position::AfterQuery];
+    let target = match route {
+        Route::Forward(_) => &url[..Position::AfterQuery],
+        Route::Direct | Route::Tunnel(_) => &url[Position::BeforePath..Position::AfterQuery],
+    };
     let target = if target.is_empty() { "/" } else { target };
     let host = &url[Position::BeforeHost..Position::AfterPort];
     let body_len = request.body_bytes().map(|b| b.len() as u64);
-    let missing = defaults
-        .keys()
-        .any(|name| !request.headers().contains_key(name));
-    if missing {
-        let mut headers = request.headers().clone();
+    let own = request.headers();
+    let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
+        decompress
+            && !own.contains_key(header::ACCEPT_ENCODING)
+            && !defaults.contains_key(header::ACCEPT_ENCODING)
+    });
+    let proxy_auth = match route {
+        Route::Forward(proxy) => proxy
+            .auth
+            .as_ref()
+            .filter(|_| !own.contains_key(header::PROXY_AUTHORIZATION)),
+        Route::Direct | Route::Tunnel(_) => None,
+    };
+    let missing = defaults.keys().any(|name| !own.contains_key(name));
+    if missing || accept_encoding.is_some() || proxy_auth.is_some() {
+        let mut headers = own.clone();
         for (name, value) in defaults {
             if !headers.contains_key(name) {
                 headers.insert(name, value.clone());
             }
         }
+        if let Some(value) = accept_encoding {
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+        }
+        if let Some(value) = proxy_auth {
+            headers.insert(header::PROXY_AUTHORIZATION, value.clone());
+        }
         h1::write_request_head(out, request.method(), target, host, &headers, body_len);
     } else {
-        h1::write_request_head(
-            out,
-            request.method(),
-            target,
-            host,
-            request.headers(),
-            body_len,
-        );
+        h1::write_request_head(out, request.method(), target, host, own, body_len);
     }
+    accept_encoding.is_some()
+}
+
+/// The error for a body that could not be decoded: over the body limit
+/// (counted after decoding), or corrupt.
+fn decode_failure(coding: &'static str, error: DecodeError, peer: Option<SocketAddr>) -> Reason {
+    match error {
+        DecodeError::TooLarge { limit } => Reason::Protocol {
+            peer,
+            source: ProtocolError::BodyTooLarge { limit },
+        },
+        DecodeError::Corrupt(message) => Reason::Decode { coding, message },
+    }
+}
+
+/// The `CONNECT` request that asks `proxy` for a tunnel to `origin`.
+fn write_connect_head(out: &mut Vec<u8>, origin: &Origin, proxy: &ProxyEndpoint) {
+    let authority = format!("{}:{}", origin.host, origin.port);
+    let mut headers = HeaderMap::new();
+    if let Some(auth) = &proxy.auth {
+        headers.insert(header::PROXY_AUTHORIZATION, auth.clone());
+    }
+    h1::write_request_head(
+        out,
+        &Method::CONNECT,
+        &authority,
+        &authority,
+        &headers,
+        None,
+    );
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2).
@@ -982,7 +1285,7 @@ mod tests {
             .header("accept", "text/html")
             .unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &defaults);
+        write_head(&mut out, &req, &Route::Direct, &defaults, false);
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
@@ -998,7 +1301,7 @@ mod tests {
     fn default_ports_are_left_out_of_host() {
         let req = Request::get("http://example.com:80").unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &HeaderMap::new());
+        write_head(&mut out, &req, &Route::Direct, &HeaderMap::new(), false);
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     }
 

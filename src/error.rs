@@ -42,8 +42,19 @@ pub enum ErrorKind {
     /// The connection ended before the response was complete.
     Truncated,
     /// The response went over a configured limit (head size, header count,
-    /// body size).
+    /// body size, the latter counted after content decoding).
     TooLarge,
+    /// Redirects could not be followed: a loop, or more than
+    /// [`max_redirects`](crate::ClientBuilder::max_redirects) in a row. The
+    /// message names the chain of URLs.
+    Redirect,
+    /// A compressed body (`Content-Encoding: gzip` or `deflate`) is corrupt
+    /// or ends early.
+    Decode,
+    /// The proxy refused to open a tunnel (`CONNECT` answered with a status
+    /// other than 2xx); connection failures to the proxy are
+    /// [`Connect`](ErrorKind::Connect).
+    Proxy,
     /// Any other I/O failure on an established connection, such as a reset, or
     /// the operating system refusing a socket.
     Io,
@@ -61,6 +72,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Truncated => "truncated",
             ErrorKind::TooLarge => "too large",
+            ErrorKind::Redirect => "redirect",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Proxy => "proxy",
             ErrorKind::Io => "I/O",
         })
     }
@@ -162,6 +176,22 @@ pub(crate) enum Reason {
     /// A TLS setting (root certificates) that cannot be used.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     TlsConfig(String),
+    /// A redirect loop (`looped`) or a chain longer than `limit`.
+    Redirect {
+        looped: bool,
+        limit: u32,
+        chain: Vec<String>,
+    },
+    /// A content coding that could not be decoded.
+    Decode {
+        coding: &'static str,
+        message: String,
+    },
+    /// The proxy answered `CONNECT` with a non-2xx status line.
+    ProxyRefused {
+        proxy: String,
+        status: String,
+    },
 }
 
 impl Reason {
@@ -179,6 +209,9 @@ impl Reason {
             Reason::Protocol { source, .. } if source.is_truncated() => ErrorKind::Truncated,
             Reason::Protocol { .. } => ErrorKind::Protocol,
             Reason::Io { .. } | Reason::Socket { .. } => ErrorKind::Io,
+            Reason::Redirect { .. } => ErrorKind::Redirect,
+            Reason::Decode { .. } => ErrorKind::Decode,
+            Reason::ProxyRefused { .. } => ErrorKind::Proxy,
         }
     }
 }
@@ -252,6 +285,24 @@ impl fmt::Display for Reason {
                 (None, _) => write!(f, "TLS error: {message}"),
             },
             Reason::TlsConfig(message) => write!(f, "TLS setup failed: {message}"),
+            Reason::Redirect {
+                looped,
+                limit,
+                chain,
+            } => {
+                if *looped {
+                    write!(f, "redirect loop: ")?;
+                } else {
+                    write!(f, "too many redirects ({limit}): ")?;
+                }
+                write!(f, "{}", chain.join(" -> "))
+            }
+            Reason::Decode { coding, message } => {
+                write!(f, "could not decode {coding} body: {message}")
+            }
+            Reason::ProxyRefused { proxy, status } => {
+                write!(f, "proxy {proxy} refused CONNECT: {status}")
+            }
         }
     }
 }
@@ -476,6 +527,28 @@ mod tests {
                 ErrorKind::Tls,
             ),
             (Reason::TlsConfig("no roots".into()), ErrorKind::Tls),
+            (
+                Reason::Redirect {
+                    looped: true,
+                    limit: 10,
+                    chain: vec!["http://a/".into(), "http://b/".into(), "http://a/".into()],
+                },
+                ErrorKind::Redirect,
+            ),
+            (
+                Reason::Decode {
+                    coding: "gzip",
+                    message: "invalid gzip header".into(),
+                },
+                ErrorKind::Decode,
+            ),
+            (
+                Reason::ProxyRefused {
+                    proxy: "127.0.0.1:3128".into(),
+                    status: "407 Proxy Authentication Required".into(),
+                },
+                ErrorKind::Proxy,
+            ),
         ];
         for (reason, kind) in cases {
             let text = reason.to_string();
@@ -505,6 +578,26 @@ mod tests {
             text,
             "timeout after 2s in the TLS handshake with 127.0.0.1:443 (http://x/)"
         );
+    }
+
+    #[test]
+    fn redirect_messages_name_the_chain() {
+        let chain = vec!["http://a/".to_owned(), "http://b/".to_owned()];
+        let (_, text) = msg(Reason::Redirect {
+            looped: false,
+            limit: 1,
+            chain: chain.clone(),
+        });
+        assert_eq!(
+            text,
+            "too many redirects (1): http://a/ -> http://b/ (http://x/)"
+        );
+        let (_, text) = msg(Reason::Redirect {
+            looped: true,
+            limit: 10,
+            chain,
+        });
+        assert!(text.starts_with("redirect loop: http://a/ -> http://b/"));
     }
 
     #[test]

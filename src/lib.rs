@@ -43,6 +43,19 @@
 //!   SNI, ALPN `http/1.1`, certificates verified against Mozilla's roots
 //!   (webpki-roots) and any the builder adds
 //!   (`ClientBuilder::add_root_certificate_pem`).
+//! - Redirects ([`ClientBuilder::max_redirects`]), gzip/deflate decoding
+//!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
+//!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
+//!
+//! # Crate features
+//!
+//! - `gzip` (default): decode `Content-Encoding: gzip` and `deflate` bodies
+//!   and send `Accept-Encoding: gzip, deflate`.
+//! - `tls` (default): HTTPS through rustls with the `ring` crypto provider
+//!   and webpki-roots. `ring` needs only a C compiler to build, where
+//!   rustls's default `aws-lc-rs` also wants cmake (and NASM on Windows).
+//!   Without the feature the crate speaks plain HTTP only, and an https URL
+//!   fails with an [`ErrorKind::InvalidUrl`] error saying the feature is off.
 //!
 //! # Out of scope
 //!
@@ -54,14 +67,6 @@
 //! slow servers and compares sequential, threaded and multiplexed fetching;
 //! `examples/fetch.rs` is a command-line fetcher for URL lists.
 //!
-//! # Features
-//!
-//! - `tls` (default): HTTPS through rustls with the `ring` crypto provider
-//!   and webpki-roots. `ring` needs only a C compiler to build, where
-//!   rustls's default `aws-lc-rs` also wants cmake (and NASM on Windows).
-//!   Without the feature the crate speaks plain HTTP only, and an https URL
-//!   fails with an [`ErrorKind::InvalidUrl`] error saying the feature is off.
-//!
 //! # Errors
 //!
 //! Every failure is an [`Error`] with a [`kind`](Error::kind) to match on and
@@ -72,11 +77,14 @@
 
 mod client;
 mod connection;
+mod decode;
 mod dns;
 mod error;
 mod h1;
 mod origin;
+mod proxy;
 mod reactor;
+mod redirect;
 mod request;
 mod response;
 mod summary;
@@ -87,10 +95,11 @@ mod transport;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use h1::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, ProtocolError};
+pub use proxy::Proxy;
 pub use reactor::{Completion, Counters, Reactor, RequestId};
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};

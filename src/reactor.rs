@@ -218,7 +218,10 @@ impl Reactor {
         let id = RequestId(self.next_id);
         self.next_id += 1;
         match request.into_request() {
-            Ok(request) => self.queue.push_back(Job::new(id, request, Instant::now())),
+            Ok(request) => {
+                self.queue
+                    .push_back(Job::new(id, request, Instant::now(), &self.config))
+            }
             Err(error) => self.completions.push_back(Completion {
                 id,
                 result: Err(error),
@@ -363,6 +366,9 @@ impl Reactor {
                 self.counters.retries += 1;
                 self.queue.push_front(job);
             }
+            // The next hop goes first, so a chain is not held up behind
+            // the queue; it takes a pooled connection like any request.
+            Step::Redirect(job) => self.queue.push_front(job),
             Step::NoSocket(job, error) => self.on_no_socket(job, error),
         }
         let Some(conn) = self.conns.get_mut(key) else {
@@ -611,9 +617,9 @@ impl Reactor {
         let generation = self.next_generation;
         *self.open_per_origin.entry(job.origin.clone()).or_insert(0) += 1;
         let conn = Connection::new(job, Token(key), generation, now, &self.config);
-        let lookup = self
-            .resolver
-            .lookup(&conn.origin.host, Waiter { key, generation }, now);
+        let lookup =
+            self.resolver
+                .lookup(conn.origin.connect_host(), Waiter { key, generation }, now);
         self.conns.insert(conn);
         match lookup {
             Lookup::Ready(answer) => {

@@ -21,6 +21,7 @@ pub struct Response {
     pub(crate) url: Url,
     pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) timings: Timings,
+    pub(crate) redirects: u32,
 }
 
 impl Response {
@@ -60,9 +61,16 @@ impl Response {
         String::from_utf8_lossy(&self.body)
     }
 
-    /// The URL this response came from.
+    /// The URL this response came from: after redirects, the last one
+    /// (credentials given in a URL are not part of it).
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// How many redirects were followed to get this response (0 when the
+    /// first answer was final).
+    pub fn redirects(&self) -> u32 {
+        self.redirects
     }
 
     /// The address of the server that answered.

@@ -7,6 +7,7 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 /// What the server answers for one request path.
@@ -42,33 +43,47 @@ impl Reply {
     }
 }
 
+/// A running local server.
+pub struct Server {
+    pub addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
+    }
+}
+
 /// Starts a server on 127.0.0.1 (a free port) that answers every request
-/// with `handler(path)`, where the path includes the query. The server runs
-/// until the process exits.
-pub fn spawn_server<H>(handler: H) -> io::Result<SocketAddr>
+/// with `handler(path)`, where the path includes the query. Each connection
+/// gets its own thread, so a slow handler delays only its own connection.
+/// The server runs until the process exits.
+pub fn spawn_server<H>(handler: H) -> io::Result<Server>
 where
     H: Fn(&str) -> Reply + Send + Sync + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let handler = Arc::new(handler);
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
     thread::Builder::new()
         .name("example-server".into())
         .spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::Relaxed);
                 let handler = Arc::clone(&handler);
                 // A small stack: thousands of connections may be open at once.
-                let spawned = thread::Builder::new()
+                // Out of threads, the connection is dropped: the client reports it.
+                let _ = thread::Builder::new()
                     .stack_size(64 * 1024)
                     .spawn(move || serve(stream, &*handler));
-                if spawned.is_err() {
-                    // Out of threads: the dropped connection is the client's error to report.
-                    continue;
-                }
             }
         })?;
-    Ok(addr)
+    Ok(Server { addr, accepted })
 }
 
 /// Serves requests on one connection until the client closes it.

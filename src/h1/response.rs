@@ -183,9 +183,12 @@ pub(crate) fn body_decoder(
     {
         return Ok(BodyDecoder::Empty);
     }
-    // §6.3 item 2 (2xx to CONNECT becomes a tunnel) does not apply: this
-    // crate never sends CONNECT, and the reader refuses to reuse such a
-    // connection anyway.
+    // §6.3 item 2: after a 2xx to CONNECT the connection is a tunnel; the
+    // head has no body, whatever its fields say (and the reader never
+    // offers such a connection for reuse).
+    if *request_method == Method::CONNECT && status.is_success() {
+        return Ok(BodyDecoder::Empty);
+    }
 
     // §6.3 item 3: Transfer-Encoding overrides Content-Length.
     if head.headers.contains_key(TRANSFER_ENCODING) {

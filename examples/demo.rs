@@ -1,0 +1,246 @@
+//! Run with: `cargo run --release --example demo` (offline; everything is on 127.0.0.1).
+//!
+//! Part 1 starts three local servers that answer after 1 s, 2 s and 3 s and
+//! fetches one URL from each three ways: one after another with
+//! `Client::fetch` (takes the sum of the delays, about 6 s), with one OS
+//! thread per URL (the longest delay, about 3 s, at the cost of a thread per
+//! request), and with `Client::fetch_many` on this one thread (also the
+//! longest delay, about 3 s, with no extra threads).
+//!
+//! Part 2 starts a fast local server and fetches 10,000 distinct URLs from it
+//! with `fetch_many`, checks every body, and prints the rate.
+//!
+//! The local servers (`examples/common`) are deliberately tiny HTTP/1.1
+//! responders written with std only; they are not an example of how to
+//! write a server. Errors are
+//! handled with `?` and printed rather than unwrapped, as real code should.
+
+mod common;
+
+use std::error::Error as StdError;
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use multifetch::Client;
+
+/// Delays of the slow servers, in seconds.
+const DELAYS: [u64; 3] = [1, 2, 3];
+/// URLs fetched from the fast server.
+const MANY: usize = 10_000;
+/// Connections the client keeps open at once in part 2.
+const CONNECTIONS: usize = 128;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("demo: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs both parts; `Ok(false)` when some request failed.
+fn run() -> Result<bool, BoxError> {
+    let slow_ok = slow_servers()?;
+    println!();
+    let many_ok = many_urls()?;
+    Ok(slow_ok && many_ok)
+}
+
+// ---------------------------------------------------------------------------
+// Part 1: three slow servers, three ways to fetch them
+// ---------------------------------------------------------------------------
+
+fn slow_servers() -> Result<bool, BoxError> {
+    let mut urls = Vec::new();
+    for secs in DELAYS {
+        let addr = spawn_slow_server(Duration::from_secs(secs))?;
+        urls.push(format!("http://{addr}/sleep/{secs}"));
+    }
+    let sum: u64 = DELAYS.iter().sum();
+    let longest = DELAYS.iter().copied().max().unwrap_or(0);
+    let client = Client::new();
+
+    println!("Part 1: three local servers answering after 1 s, 2 s and 3 s, one URL each");
+    println!();
+    println!("  {:<34} {:>8}   {:<22} ok", "how", "wall", "expected");
+    println!("  {:-<34} {:->8}   {:-<22} {:-<3}", "", "", "", "");
+
+    let mut all_ok = true;
+
+    // (a) One after another: each fetch waits for the previous one.
+    let start = Instant::now();
+    let results: Vec<_> = urls.iter().map(|url| client.fetch(url)).collect();
+    all_ok &= report_row(
+        "sequential: client.fetch x3",
+        start.elapsed(),
+        sum,
+        "sum of delays",
+        &results,
+    );
+
+    // (b) One OS thread per URL, each blocking in its own fetch.
+    let start = Instant::now();
+    let handles: Vec<_> = urls
+        .iter()
+        .map(|url| {
+            let client = client.clone();
+            let url = url.clone();
+            thread::spawn(move || client.fetch(url))
+        })
+        .collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|handle| handle.join().map_err(|_| "a fetch thread panicked"))
+        .collect::<Result<_, _>>()?;
+    all_ok &= report_row(
+        "one thread per URL",
+        start.elapsed(),
+        longest,
+        "longest delay",
+        &results,
+    );
+
+    // (c) All at once on this thread: one mio reactor multiplexes the sockets.
+    let start = Instant::now();
+    let results = client.fetch_many(&urls);
+    all_ok &= report_row(
+        "fetch_many (one thread)",
+        start.elapsed(),
+        longest,
+        "longest delay",
+        &results,
+    );
+
+    Ok(all_ok)
+}
+
+/// Prints one table row and any errors under it; returns whether all were ok.
+fn report_row(
+    how: &str,
+    wall: Duration,
+    expected_secs: u64,
+    why: &str,
+    results: &[multifetch::Result<multifetch::Response>],
+) -> bool {
+    let ok = results
+        .iter()
+        .filter(|r| matches!(r, Ok(response) if response.status() == 200))
+        .count();
+    let expected = format!("~{expected_secs} s ({why})");
+    println!(
+        "  {how:<34} {:>6.2} s   {expected:<22} {ok}/{}",
+        wall.as_secs_f64(),
+        results.len()
+    );
+    for result in results {
+        match result {
+            Ok(response) if response.status() != 200 => {
+                println!(
+                    "      unexpected status {} from {}",
+                    response.status(),
+                    response.url()
+                );
+            }
+            Ok(_) => {}
+            Err(error) => println!("      error ({}): {error}", error.kind()),
+        }
+    }
+    ok == results.len()
+}
+
+/// A server that answers every request after `delay` (a thread per
+/// connection, so it sleeps for several clients at once).
+fn spawn_slow_server(delay: Duration) -> io::Result<SocketAddr> {
+    let server = common::spawn_server(move |path| {
+        thread::sleep(delay);
+        common::Reply::ok(format!("slept {} ms for {path}\n", delay.as_millis()))
+    })?;
+    Ok(server.addr)
+}
+
+// ---------------------------------------------------------------------------
+// Part 2: 10,000 URLs from one fast local server
+// ---------------------------------------------------------------------------
+
+fn many_urls() -> Result<bool, BoxError> {
+    let server = common::spawn_server(|path| {
+        match path.strip_prefix("/item/").and_then(|i| i.parse().ok()) {
+            Some(i) => common::Reply::ok(item_body(i)),
+            None => common::Reply::not_found(),
+        }
+    })?;
+    let addr = server.addr;
+    let urls: Vec<String> = (0..MANY)
+        .map(|i| format!("http://{addr}/item/{i}"))
+        .collect();
+    let client = Client::builder()
+        .max_connections(CONNECTIONS)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .build()?;
+
+    println!(
+        "Part 2: {MANY} distinct URLs from one local server, \
+         fetch_many with max_connections {CONNECTIONS}"
+    );
+    println!();
+
+    let start = Instant::now();
+    let results = client.fetch_many(&urls);
+    let wall = start.elapsed();
+
+    let mut ok = 0usize;
+    let mut bytes = 0usize;
+    let mut failures = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        match result {
+            Ok(response)
+                if response.status() == 200 && response.body() == item_body(i).as_bytes() =>
+            {
+                ok += 1;
+                bytes += response.body().len();
+            }
+            Ok(response) => failures.push(format!(
+                "{}: status {}, unexpected body {:?}",
+                urls[i],
+                response.status(),
+                response.text()
+            )),
+            Err(error) => failures.push(format!("{} error: {error}", error.kind())),
+        }
+    }
+    let failed = results.len() - ok;
+    let rate = results.len() as f64 / wall.as_secs_f64();
+
+    println!("  {:<12} {:>8}", "requests", results.len());
+    println!("  {:<12} {:>8}", "ok", ok);
+    println!("  {:<12} {:>8}", "failed", failed);
+    println!("  {:<12} {:>8}", "body bytes", bytes);
+    println!(
+        "  {:<12} {:>8}   (kept alive and reused)",
+        "connections",
+        server.connections()
+    );
+    println!("  {:<12} {:>8.2} s", "wall", wall.as_secs_f64());
+    println!("  {:<12} {:>8.0} req/s", "rate", rate);
+    for line in failures.iter().take(10) {
+        println!("      {line}");
+    }
+    if failures.len() > 10 {
+        println!("      ... and {} more", failures.len() - 10);
+    }
+    Ok(failed == 0)
+}
+
+/// The body the fast server sends for `/item/{i}`; the client checks it.
+fn item_body(i: usize) -> String {
+    format!("multifetch demo item {i}\n")
+}

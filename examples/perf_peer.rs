@@ -1,0 +1,139 @@
+//! Run with: `cargo run --release --example perf_peer -- N C URL_LIST_FILE` (or a single `http://` URL).
+//!
+//! multifetch as a peer of the benchmark harness: fetches N URLs with
+//! `Client::fetch_each` and at most C connections open, and prints one line
+//!
+//! ```text
+//! RESULT peer=multifetch n=N c=C ok=OK err=ERR bytes=BODY_BYTES wall=SECONDS
+//! ```
+//!
+//! URL_LIST_FILE has one URL per line (the first N are used, repeating the
+//! list when it is shorter). A single `http://` URL instead gets `?i=0` ..
+//! `?i=N-1` appended, so that every request is distinct. A request counts as
+//! ok when it gets status 200 with its whole body. `wall` covers building the
+//! client and all requests, not reading the list.
+//!
+//! Results are counted as they complete and bodies dropped, as the other
+//! peers do; `KEEP_BODIES=1` keeps every body until the end.
+//! `PEER_DEADLINE_S` (default 600) bounds the run: past it the peer prints a
+//! RESULT line with every request counted as an error and exits with 3.
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use multifetch::Client;
+
+const PEER: &str = "multifetch";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (n, c, urls) = match parse(&args) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("perf_peer: {message}\nusage: perf_peer N C URL_LIST_FILE|http://URL");
+            return ExitCode::from(2);
+        }
+    };
+
+    let start = Instant::now();
+    let deadline = std::env::var("PEER_DEADLINE_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    // The watchdog outlives `main` only if the batch hangs; exiting ends it.
+    let _ = thread::Builder::new()
+        .name("deadline".into())
+        .spawn(move || {
+            thread::sleep(Duration::from_secs(deadline));
+            eprintln!("perf_peer: deadline of {deadline}s reached, giving up");
+            report(n, c, 0, n, 0, start.elapsed());
+            std::process::exit(3);
+        });
+
+    let client = match Client::builder().max_connections(c).build() {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("perf_peer: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Like the other peers, results are taken as they complete and bodies
+    // dropped, unless KEEP_BODIES=1 asks to keep every body to the end.
+    let keep = std::env::var("KEEP_BODIES").is_ok_and(|v| v == "1");
+    let mut kept = Vec::new();
+    let (mut ok, mut err, mut bytes) = (0, 0, 0);
+    let mut first_error = None;
+    client.fetch_each(urls, |_, result| match result {
+        Ok(response) if response.status() == 200 => {
+            ok += 1;
+            bytes += response.body().len() as u64;
+            if keep {
+                kept.push(response.into_body());
+            }
+        }
+        Ok(response) => {
+            err += 1;
+            first_error.get_or_insert_with(|| {
+                format!("HTTP status {} ({})", response.status(), response.url())
+            });
+        }
+        Err(error) => {
+            err += 1;
+            first_error.get_or_insert_with(|| error.to_string());
+        }
+    });
+    let wall = start.elapsed();
+    drop(kept);
+    if let Some(message) = first_error {
+        eprintln!("first error: {message}");
+    }
+    report(n, c, ok, err, bytes, wall);
+    ExitCode::SUCCESS
+}
+
+fn report(n: usize, c: usize, ok: usize, err: usize, bytes: u64, wall: Duration) {
+    println!(
+        "RESULT peer={PEER} n={n} c={c} ok={ok} err={err} bytes={bytes} wall={:.3}",
+        wall.as_secs_f64()
+    );
+}
+
+/// `N C SOURCE` -> (N, C, N URLs).
+fn parse(args: &[String]) -> Result<(usize, usize, Vec<String>), String> {
+    let [n, c, source] = args else {
+        return Err(format!("expected 3 arguments, got {}", args.len()));
+    };
+    let positive = |what: &str, text: &str| match text.parse::<usize>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(format!(
+            "{what} must be a whole number of at least 1, not `{text}`"
+        )),
+    };
+    let n = positive("N", n)?;
+    let c = positive("C", c)?;
+    let urls = if source.starts_with("http://") {
+        let separator = if source.contains('?') { '&' } else { '?' };
+        (0..n)
+            .map(|i| format!("{source}{separator}i={i}"))
+            .collect()
+    } else {
+        let text =
+            std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))?;
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect();
+        if lines.is_empty() {
+            return Err(format!("{source} has no URLs"));
+        }
+        lines
+            .iter()
+            .cycle()
+            .take(n)
+            .map(|line| (*line).to_owned())
+            .collect()
+    };
+    Ok((n, c, urls))
+}
