@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
+#[cfg(feature = "tls")]
+pub mod tls;
+
 /// What the server answers for one request path.
 pub struct Reply {
     pub status: &'static str,
@@ -64,9 +67,19 @@ pub fn spawn_server<H>(handler: H) -> io::Result<Server>
 where
     H: Fn(&str) -> Reply + Send + Sync + 'static,
 {
+    spawn_with(handler, |stream, handler| serve(stream, handler))
+}
+
+/// Accepts connections and runs `session` on each, on its own thread.
+fn spawn_with<H, S>(handler: H, session: S) -> io::Result<Server>
+where
+    H: Fn(&str) -> Reply + Send + Sync + 'static,
+    S: Fn(TcpStream, &dyn Fn(&str) -> Reply) + Send + Sync + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let handler = Arc::new(handler);
+    let session = Arc::new(session);
     let accepted = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&accepted);
     thread::Builder::new()
@@ -74,21 +87,22 @@ where
         .spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                let _ = stream.set_nodelay(true);
                 counter.fetch_add(1, Ordering::Relaxed);
                 let handler = Arc::clone(&handler);
+                let session = Arc::clone(&session);
                 // A small stack: thousands of connections may be open at once.
                 // Out of threads, the connection is dropped: the client reports it.
                 let _ = thread::Builder::new()
-                    .stack_size(64 * 1024)
-                    .spawn(move || serve(stream, &*handler));
+                    .stack_size(128 * 1024)
+                    .spawn(move || session(stream, &*handler));
             }
         })?;
     Ok(Server { addr, accepted })
 }
 
 /// Serves requests on one connection until the client closes it.
-fn serve(mut stream: TcpStream, handler: &dyn Fn(&str) -> Reply) -> io::Result<()> {
-    stream.set_nodelay(true)?;
+fn serve(mut stream: impl Read + Write, handler: &dyn Fn(&str) -> Reply) {
     let mut buf = vec![0u8; 8192];
     let mut filled = 0;
     let mut out = Vec::with_capacity(512);
@@ -107,28 +121,26 @@ fn serve(mut stream: TcpStream, handler: &dyn Fn(&str) -> Reply) -> io::Result<(
             });
             let reply = handler(path);
             out.clear();
-            write!(
+            let _ = write!(
                 out,
                 "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
                 reply.status,
                 reply.content_type,
                 reply.body.len(),
                 if close { "Connection: close\r\n" } else { "" }
-            )?;
+            );
             out.extend_from_slice(&reply.body);
-            stream.write_all(&out)?;
-            if close {
-                return Ok(());
+            if stream.write_all(&out).and_then(|()| stream.flush()).is_err() || close {
+                return;
             }
         }
         if filled == buf.len() {
-            return Ok(()); // a head larger than 8 KiB: not for this server
+            return; // a head larger than 8 KiB: not for this server
         }
-        let n = stream.read(&mut buf[filled..])?;
-        if n == 0 {
-            return Ok(());
+        match stream.read(&mut buf[filled..]) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => filled += n,
         }
-        filled += n;
     }
 }
 
