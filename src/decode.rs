@@ -514,6 +514,42 @@ mod tests {
     }
 
     #[test]
+    fn a_bomb_leaves_no_more_than_the_limit_in_the_output() {
+        let zeros = vec![0u8; 10 << 20];
+        for (name, header) in [("gzip", "gzip"), ("zlib", "deflate"), ("raw", "deflate")] {
+            let bomb = encode(name, &zeros);
+            for limit in [0, 1000, 1 << 20, (1 << 20) + 12345] {
+                let mut d = ContentDecoder::for_headers(&headers(header), limit).unwrap();
+                let mut out = Vec::new();
+                assert_eq!(
+                    d.feed(&bomb, &mut out),
+                    Err(DecodeError::TooLarge { limit }),
+                    "{name} {limit}"
+                );
+                assert!(out.len() as u64 <= limit, "{name} {limit}: {}", out.len());
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_streams_say_so() {
+        let data = sample();
+        for (name, header) in [("gzip", "gzip"), ("zlib", "deflate"), ("raw", "deflate")] {
+            let encoded = encode(name, &data);
+            for cut in [1, 5, encoded.len() / 2, encoded.len() - 1] {
+                let err = decode(header, &encoded[..cut], 100, u64::MAX).unwrap_err();
+                let DecodeError::Corrupt(message) = err else {
+                    panic!("{name} cut at {cut}: {err:?}");
+                };
+                assert!(
+                    message.contains("ends early"),
+                    "{name} cut at {cut}: {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn only_single_known_codings_are_decoded() {
         assert!(ContentDecoder::for_headers(&headers("br"), 1).is_none());
         assert!(ContentDecoder::for_headers(&headers("gzip, br"), 1).is_none());
