@@ -4,7 +4,7 @@
 //! filling memory.
 //!
 //! ```text
-//! gzip:    Header (RFC 1952 §2.3) ─▶ Deflate ─▶ Trailer (CRC-32, size) ─▶ Done ─▶ (next member: Header)
+//! gzip:    flate2 MultiGzDecoder (header, inflate, CRC-32 and size; member after member)
 //! deflate: Sniff (zlib header or raw?) ─▶ Deflate ─▶ Done
 //! ```
 //!
@@ -15,10 +15,13 @@
 //! Built with the `gzip` cargo feature (on by default); without it no
 //! response is decoded and no `Accept-Encoding` is sent.
 //!
-//! Inflating is done by `miniz_oxide`, the pure-Rust backend of flate2,
-//! used directly: the gzip framing (header, CRC-32, size) is a few lines
-//! here, and going without flate2's wrapper keeps four crates
-//! (flate2, crc32fast, simd-adler32, cfg-if) out of the build.
+//! Decoding is done by flate2 with its pure-Rust backend, miniz_oxide.
+//! gzip goes through flate2's `write::MultiGzDecoder`, which parses each
+//! member's header and checks its CRC-32 and size; its output goes to a
+//! sink that refuses bytes past the limit, so at most 32 KiB (flate2's
+//! output buffer) is decoded past the limit and none of it is kept.
+//! `deflate` runs `flate2::Decompress` in steps of at most 32 KiB of output,
+//! each cut to one byte past the limit.
 
 use http::HeaderMap;
 use http::header::CONTENT_ENCODING;
@@ -64,52 +67,87 @@ pub(crate) use imp::ContentDecoder;
 
 #[cfg(feature = "gzip")]
 mod imp {
-    use miniz_oxide::inflate::stream::{InflateState, inflate};
-    use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+    use std::io::{self, Write};
+
+    use flate2::write::MultiGzDecoder;
+    use flate2::{Decompress, FlushDecompress, Status};
 
     use super::{DecodeError, HeaderMap, coding_of};
 
-    /// Decoded bytes produced per step; the limit is checked after each.
+    /// Most decoded bytes one inflate step of a deflate body produces; the
+    /// limit is checked after each.
     const STEP: usize = 32 * 1024;
-    /// A gzip header longer than this (file name, comment, extra field) is
-    /// refused rather than buffered without end.
-    const MAX_GZIP_HEADER: usize = 64 * 1024;
-
-    /// Where a decoder is in its stream.
-    #[derive(Debug)]
-    enum Stage {
-        /// Buffering a gzip member header.
-        GzipHeader,
-        /// Waiting for the first two bytes of a deflate body.
-        Sniff,
-        /// Inflating.
-        Deflate,
-        /// Buffering the 8-byte gzip trailer.
-        GzipTrailer,
-        /// The stream has ended.
-        Done,
-    }
 
     /// A streaming gzip or deflate decoder with an output limit.
     pub(crate) struct ContentDecoder {
-        gzip: bool,
-        stage: Stage,
-        /// Header or trailer bytes that arrived over several reads.
-        pending: Vec<u8>,
-        inflate: Box<InflateState>,
-        crc: Crc32,
+        stream: Stream,
         limit: u64,
-        produced: u64,
         /// Whether any compressed byte has arrived.
         started: bool,
     }
 
+    /// The decoder proper, by coding and stage.
+    enum Stream {
+        /// gzip: flate2 reads each member's header, inflates, and checks the
+        /// CRC-32 and size in its trailer; members follow one another.
+        Gzip(Box<MultiGzDecoder<Sink>>),
+        /// deflate, before its first two bytes are known: what has arrived.
+        Sniff(Vec<u8>),
+        /// deflate, as a zlib or a raw stream.
+        Deflate {
+            inflate: Box<Decompress>,
+            produced: u64,
+            ended: bool,
+        },
+    }
+
+    /// Where flate2's gzip decoder writes: the caller's output, taken for
+    /// the length of one `feed`, which refuses bytes past the limit.
+    ///
+    /// flate2 inflates into a 32 KiB buffer of its own and hands it over
+    /// whole, so at most 32 KiB past the limit is ever decoded, and none of
+    /// it reaches the output.
+    #[derive(Debug, Default)]
+    struct Sink {
+        out: Vec<u8>,
+        /// Decoded bytes still allowed.
+        room: u64,
+        /// Set when a write went over the limit.
+        over: bool,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            match self.room.checked_sub(buf.len() as u64) {
+                Some(room) if !self.over => {
+                    self.room = room;
+                    self.out.extend_from_slice(buf);
+                    Ok(buf.len())
+                }
+                _ => {
+                    self.over = true;
+                    Err(io::Error::other("decoded body over the limit"))
+                }
+            }
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     impl std::fmt::Debug for ContentDecoder {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let stage = match &self.stream {
+                Stream::Gzip(_) => "gzip",
+                Stream::Sniff(_) => "sniff",
+                Stream::Deflate { ended: false, .. } => "deflate",
+                Stream::Deflate { ended: true, .. } => "done",
+            };
             f.debug_struct("ContentDecoder")
                 .field("coding", &self.coding())
-                .field("stage", &self.stage)
-                .field("produced", &self.produced)
+                .field("stage", &stage)
+                .field("limit", &self.limit)
                 .finish_non_exhaustive()
         }
     }
@@ -118,26 +156,27 @@ mod imp {
         /// A decoder for the coding `headers` name, with the decoded body
         /// limited to `limit` bytes; `None` if there is nothing to decode.
         pub(crate) fn for_headers(headers: &HeaderMap, limit: u64) -> Option<ContentDecoder> {
-            let gzip = coding_of(headers)? == "gzip";
+            let stream = if coding_of(headers)? == "gzip" {
+                Stream::Gzip(Box::new(MultiGzDecoder::new(Sink {
+                    room: limit,
+                    ..Sink::default()
+                })))
+            } else {
+                Stream::Sniff(Vec::with_capacity(2))
+            };
             Some(ContentDecoder {
-                gzip,
-                stage: if gzip {
-                    Stage::GzipHeader
-                } else {
-                    Stage::Sniff
-                },
-                pending: Vec::new(),
-                inflate: InflateState::new_boxed(DataFormat::Raw),
-                crc: Crc32::default(),
+                stream,
                 limit,
-                produced: 0,
                 started: false,
             })
         }
 
         /// The coding's name, for error messages.
         pub(crate) fn coding(&self) -> &'static str {
-            if self.gzip { "gzip" } else { "deflate" }
+            match self.stream {
+                Stream::Gzip(_) => "gzip",
+                Stream::Sniff(_) | Stream::Deflate { .. } => "deflate",
+            }
         }
 
         /// Whether any coded byte has arrived (a HEAD or 304 has none).
@@ -146,245 +185,140 @@ mod imp {
         }
 
         /// Decodes `input`, appending the result to `out`.
-        pub(crate) fn feed(
-            &mut self,
-            mut input: &[u8],
-            out: &mut Vec<u8>,
-        ) -> Result<(), DecodeError> {
-            if !input.is_empty() {
-                self.started = true;
+        pub(crate) fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+            if input.is_empty() {
+                return Ok(());
             }
-            while !input.is_empty() {
-                let used = match self.stage {
-                    Stage::GzipHeader => self.read_gzip_header(input)?,
-                    Stage::Sniff => self.sniff(input, out)?,
-                    Stage::Deflate => self.inflate_some(input, out)?,
-                    Stage::GzipTrailer => self.read_gzip_trailer(input)?,
-                    Stage::Done if self.gzip => {
-                        // Another member follows (RFC 1952 §2.2).
-                        self.stage = Stage::GzipHeader;
-                        self.inflate.reset(DataFormat::Raw);
-                        self.crc = Crc32::default();
-                        0
-                    }
+            self.started = true;
+            let limit = self.limit;
+            match &mut self.stream {
+                Stream::Gzip(gzip) => {
+                    // flate2 writes straight into `out` while it is lent.
+                    std::mem::swap(out, &mut gzip.get_mut().out);
+                    // `flush` hands over what flate2 still holds, so that
+                    // all the output of `input` is in `out` on return.
+                    let result = gzip.write_all(input).and_then(|()| gzip.flush());
+                    std::mem::swap(out, &mut gzip.get_mut().out);
+                    result.map_err(|error| gzip_error(gzip.get_ref(), limit, &error))
+                }
+                Stream::Sniff(held) => {
+                    held.extend_from_slice(input);
+                    let [cmf, flg, ..] = held[..] else {
+                        return Ok(());
+                    };
+                    let held = std::mem::take(held);
+                    self.stream = Stream::Deflate {
+                        inflate: Box::new(Decompress::new(is_zlib_header(cmf, flg))),
+                        produced: 0,
+                        ended: false,
+                    };
+                    self.feed(&held, out)
+                }
+                Stream::Deflate {
+                    inflate,
+                    produced,
+                    ended,
+                } => {
+                    let mut input = input;
                     // Bytes after the end of a deflate stream are ignored.
-                    Stage::Done => input.len(),
-                };
-                input = input.get(used..).unwrap_or_default();
+                    while !input.is_empty() && !*ended {
+                        let used = inflate_step(inflate, input, out, produced, ended, limit)?;
+                        input = input.get(used..).unwrap_or_default();
+                    }
+                    Ok(())
+                }
             }
-            Ok(())
         }
 
         /// The body has ended: the stream must have ended too (an empty
         /// body is fine, as for a 304 or a HEAD).
         pub(crate) fn finish(&mut self) -> Result<(), DecodeError> {
-            match self.stage {
-                Stage::Done => Ok(()),
-                _ if !self.started => Ok(()),
-                _ => Err(DecodeError::Corrupt("compressed stream ends early".into())),
+            if !self.started {
+                return Ok(());
             }
-        }
-
-        fn read_gzip_header(&mut self, input: &[u8]) -> Result<usize, DecodeError> {
-            let before = self.pending.len();
-            let take = input.len().min(MAX_GZIP_HEADER + 1 - before);
-            self.pending
-                .extend_from_slice(input.get(..take).unwrap_or_default());
-            match gzip_header_len(&self.pending)? {
-                Some(len) => {
-                    self.pending.clear();
-                    self.stage = Stage::Deflate;
-                    Ok(len - before)
+            let limit = self.limit;
+            match &mut self.stream {
+                Stream::Gzip(gzip) => gzip.try_finish().map_err(|error| {
+                    match gzip_error(gzip.get_ref(), limit, &error) {
+                        // flate2 reports a member cut short in its trailer
+                        // as a checksum mismatch: it cannot tell them apart.
+                        DecodeError::Corrupt(_) if error.kind() != io::ErrorKind::UnexpectedEof => {
+                            DecodeError::Corrupt(
+                                "gzip stream ends early or fails its CRC-32 and size check".into(),
+                            )
+                        }
+                        DecodeError::Corrupt(_) => {
+                            DecodeError::Corrupt("compressed stream ends early".into())
+                        }
+                        too_large => too_large,
+                    }
+                }),
+                Stream::Deflate { ended: true, .. } => Ok(()),
+                Stream::Sniff(_) | Stream::Deflate { .. } => {
+                    Err(DecodeError::Corrupt("compressed stream ends early".into()))
                 }
-                None if self.pending.len() > MAX_GZIP_HEADER => {
-                    Err(DecodeError::Corrupt("gzip header too long".into()))
-                }
-                None => Ok(take),
             }
-        }
-
-        /// Picks zlib or raw deflate from the first two bytes; uses no
-        /// input once both are known (they go through the inflater).
-        fn sniff(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, DecodeError> {
-            let first = match (self.pending.first(), input) {
-                (Some(&a), [b, ..]) => [a, *b],
-                (None, [a, b, ..]) => [*a, *b],
-                (_, _) => {
-                    self.pending.extend_from_slice(input);
-                    return Ok(input.len());
-                }
-            };
-            let [cmf, flg] = first;
-            let zlib = cmf & 0x0f == 8
-                && cmf >> 4 <= 7
-                && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0;
-            let format = if zlib {
-                DataFormat::Zlib
-            } else {
-                DataFormat::Raw
-            };
-            self.inflate.reset(format);
-            self.stage = Stage::Deflate;
-            let held = std::mem::take(&mut self.pending);
-            let mut rest = &held[..];
-            while !rest.is_empty() && matches!(self.stage, Stage::Deflate) {
-                let used = self.inflate_some(rest, out)?;
-                rest = rest.get(used..).unwrap_or_default();
-            }
-            Ok(0)
-        }
-
-        /// Inflates up to one step of output; returns the input used.
-        fn inflate_some(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, DecodeError> {
-            let mut buf = [0u8; STEP];
-            let result = inflate(&mut self.inflate, input, &mut buf, MZFlush::None);
-            let (used, made) = (result.bytes_consumed, result.bytes_written);
-            let ended = match result.status {
-                Ok(MZStatus::StreamEnd) => true,
-                Ok(_) => false,
-                // No progress possible without more input.
-                Err(MZError::Buf) if used < input.len() || made > 0 => false,
-                Err(error) => {
-                    let coding = self.coding();
-                    return Err(DecodeError::Corrupt(match error {
-                        MZError::Data => format!("invalid {coding} data"),
-                        other => format!("{coding} stream error ({other:?})"),
-                    }));
-                }
-            };
-            let made = buf.get(..made).unwrap_or_default();
-            self.produced = self.produced.saturating_add(made.len() as u64);
-            if self.produced > self.limit {
-                return Err(DecodeError::TooLarge { limit: self.limit });
-            }
-            out.extend_from_slice(made);
-            if self.gzip {
-                self.crc.update(made);
-            }
-            if ended {
-                self.stage = if self.gzip {
-                    Stage::GzipTrailer
-                } else {
-                    Stage::Done
-                };
-            } else if used == 0 && made.is_empty() {
-                return Err(DecodeError::Corrupt(format!(
-                    "{} stream makes no progress",
-                    self.coding()
-                )));
-            }
-            Ok(used)
-        }
-
-        fn read_gzip_trailer(&mut self, input: &[u8]) -> Result<usize, DecodeError> {
-            let take = input.len().min(8 - self.pending.len());
-            self.pending
-                .extend_from_slice(input.get(..take).unwrap_or_default());
-            if let [c0, c1, c2, c3, s0, s1, s2, s3] = self.pending[..] {
-                let crc = u32::from_le_bytes([c0, c1, c2, c3]);
-                let size = u32::from_le_bytes([s0, s1, s2, s3]);
-                if crc != self.crc.sum() {
-                    return Err(DecodeError::Corrupt("gzip CRC mismatch".into()));
-                }
-                if size != self.crc.amount() {
-                    return Err(DecodeError::Corrupt("gzip size mismatch".into()));
-                }
-                self.pending.clear();
-                self.stage = Stage::Done;
-            }
-            Ok(take)
         }
     }
 
-    /// CRC-32 as gzip uses it (ISO 3309, the reflected 0xEDB88320
-    /// polynomial), and the length mod 2^32 (RFC 1952 §2.3.1).
-    #[derive(Debug, Default)]
-    pub(super) struct Crc32 {
-        crc: u32,
-        len: u32,
-    }
-
-    /// The byte-at-a-time lookup table, built at compile time.
-    const CRC_TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-
-    impl Crc32 {
-        pub(super) fn update(&mut self, data: &[u8]) {
-            let mut c = !self.crc;
-            for &b in data {
-                c = CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
-            }
-            self.crc = !c;
-            self.len = self.len.wrapping_add(data.len() as u32);
-        }
-
-        pub(super) fn sum(&self) -> u32 {
-            self.crc
-        }
-
-        fn amount(&self) -> u32 {
-            self.len
+    /// What a failed gzip write or finish means.
+    fn gzip_error(sink: &Sink, limit: u64, error: &io::Error) -> DecodeError {
+        if sink.over {
+            DecodeError::TooLarge { limit }
+        } else {
+            // flate2's messages: "invalid gzip header", "corrupt deflate
+            // stream", "corrupt gzip stream does not have a matching checksum".
+            DecodeError::Corrupt(error.to_string())
         }
     }
 
-    /// The length of the gzip member header at the start of `buf`, `None`
-    /// if more bytes are needed (RFC 1952 §2.3).
-    fn gzip_header_len(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
-        const FHCRC: u8 = 0x02;
-        const FEXTRA: u8 = 0x04;
-        const FNAME: u8 = 0x08;
-        const FCOMMENT: u8 = 0x10;
-        let corrupt = |m: &str| Err(DecodeError::Corrupt(m.into()));
-        match buf {
-            [] => return Ok(None),
-            [0x1f] | [0x1f, 0x8b, ..] => {}
-            _ => return corrupt("not a gzip stream"),
+    /// Whether a deflate body's first two bytes are a zlib header (RFC 1950
+    /// §2.2: method 8, a window of at most 32 KiB, and the check bits) rather
+    /// than the start of raw deflate data.
+    fn is_zlib_header(cmf: u8, flg: u8) -> bool {
+        cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+    }
+
+    /// Inflates up to one step of output into `out`, never more than one
+    /// byte past the limit; returns the input used.
+    fn inflate_step(
+        inflate: &mut Decompress,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        produced: &mut u64,
+        ended: &mut bool,
+        limit: u64,
+    ) -> Result<usize, DecodeError> {
+        let mut buf = [0u8; STEP];
+        // One byte more than the limit allows, to tell "over" from "full".
+        let room = usize::try_from(limit.saturating_sub(*produced).saturating_add(1))
+            .map_or(STEP, |room| room.min(STEP));
+        let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
+        let status = inflate.decompress(input, &mut buf[..room], FlushDecompress::None);
+        let used = usize::try_from(inflate.total_in() - in_before).unwrap_or(usize::MAX);
+        let made = usize::try_from(inflate.total_out() - out_before).unwrap_or(usize::MAX);
+        let status = status.map_err(|error| {
+            DecodeError::Corrupt(match error.needs_dictionary() {
+                Some(_) => "deflate stream needs a preset dictionary".into(),
+                None => "invalid deflate data".into(),
+            })
+        })?;
+        let made = buf.get(..made).unwrap_or_default();
+        *produced = produced.saturating_add(made.len() as u64);
+        if *produced > limit {
+            return Err(DecodeError::TooLarge { limit });
         }
-        let (Some(&method), Some(&flags)) = (buf.get(2), buf.get(3)) else {
-            return Ok(None);
-        };
-        if method != 8 {
-            return corrupt("unknown gzip compression method");
-        }
-        let mut at = 10;
-        if flags & FEXTRA != 0 {
-            let (Some(&lo), Some(&hi)) = (buf.get(at), buf.get(at + 1)) else {
-                return Ok(None);
-            };
-            at += 2 + usize::from(u16::from_le_bytes([lo, hi]));
-        }
-        for flag in [FNAME, FCOMMENT] {
-            if flags & flag != 0 {
-                match buf
-                    .get(at..)
-                    .and_then(|rest| rest.iter().position(|&b| b == 0))
-                {
-                    Some(end) => at += end + 1,
-                    None => return Ok(None),
-                }
+        out.extend_from_slice(made);
+        match status {
+            Status::StreamEnd => *ended = true,
+            Status::Ok | Status::BufError if used == 0 && made.is_empty() => {
+                return Err(DecodeError::Corrupt(
+                    "deflate stream makes no progress".into(),
+                ));
             }
+            Status::Ok | Status::BufError => {}
         }
-        if flags & FHCRC != 0 {
-            at += 2;
-        }
-        Ok((buf.len() >= at).then_some(at))
+        Ok(used)
     }
 }
 
@@ -559,10 +493,60 @@ mod tests {
 
     #[test]
     fn crc32_matches_the_check_value() {
-        // The standard check value of CRC-32/ISO-HDLC.
-        let mut crc = imp::Crc32::default();
+        // The standard check value of CRC-32/ISO-HDLC, as flate2 computes it.
+        let mut crc = flate2::Crc::new();
         crc.update(b"123456789");
         assert_eq!(crc.sum(), 0xcbf4_3926);
+        // A member put together by hand, trailer and all, is accepted, and
+        // a wrong size in its trailer is not.
+        let data = b"123456789";
+        let mut member = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        member.extend(encode("raw", data));
+        member.extend(crc.sum().to_le_bytes());
+        member.extend((data.len() as u32).to_le_bytes());
+        assert_eq!(decode("gzip", &member, 4, 100).unwrap(), data);
+        let n = member.len();
+        member[n - 4] ^= 1;
+        assert!(matches!(
+            decode("gzip", &member, 4, 100),
+            Err(DecodeError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_bomb_leaves_no_more_than_the_limit_in_the_output() {
+        let zeros = vec![0u8; 10 << 20];
+        for (name, header) in [("gzip", "gzip"), ("zlib", "deflate"), ("raw", "deflate")] {
+            let bomb = encode(name, &zeros);
+            for limit in [0, 1000, 1 << 20, (1 << 20) + 12345] {
+                let mut d = ContentDecoder::for_headers(&headers(header), limit).unwrap();
+                let mut out = Vec::new();
+                assert_eq!(
+                    d.feed(&bomb, &mut out),
+                    Err(DecodeError::TooLarge { limit }),
+                    "{name} {limit}"
+                );
+                assert!(out.len() as u64 <= limit, "{name} {limit}: {}", out.len());
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_streams_say_so() {
+        let data = sample();
+        for (name, header) in [("gzip", "gzip"), ("zlib", "deflate"), ("raw", "deflate")] {
+            let encoded = encode(name, &data);
+            for cut in [1, 5, encoded.len() / 2, encoded.len() - 1] {
+                let err = decode(header, &encoded[..cut], 100, u64::MAX).unwrap_err();
+                let DecodeError::Corrupt(message) = err else {
+                    panic!("{name} cut at {cut}: {err:?}");
+                };
+                assert!(
+                    message.contains("ends early"),
+                    "{name} cut at {cut}: {message}"
+                );
+            }
+        }
     }
 
     #[test]
