@@ -10,6 +10,10 @@
 //! Part 2 starts a fast local server and fetches 10,000 distinct URLs from it
 //! with `fetch_many`, checks every body, and prints the rate.
 //!
+//! Part 3 (with the default `tls` feature) does the same over HTTPS and over
+//! plain HTTP against a local server with a certificate from a CA made at
+//! start-up, so the cost of TLS shows.
+//!
 //! The local servers (`examples/common`) are deliberately tiny HTTP/1.1
 //! responders written with std only; they are not an example of how to
 //! write a server. Errors are
@@ -51,6 +55,11 @@ fn run() -> Result<bool, BoxError> {
     let slow_ok = slow_servers()?;
     println!();
     let many_ok = many_urls()?;
+    #[cfg(feature = "tls")]
+    let many_ok = {
+        println!();
+        many_ok & https_urls()?
+    };
     Ok(slow_ok && many_ok)
 }
 
@@ -171,12 +180,7 @@ fn spawn_slow_server(delay: Duration) -> io::Result<SocketAddr> {
 // ---------------------------------------------------------------------------
 
 fn many_urls() -> Result<bool, BoxError> {
-    let server = common::spawn_server(|path| {
-        match path.strip_prefix("/item/").and_then(|i| i.parse().ok()) {
-            Some(i) => common::Reply::ok(item_body(i)),
-            None => common::Reply::not_found(),
-        }
-    })?;
+    let server = common::spawn_server(items)?;
     let addr = server.addr;
     let urls: Vec<String> = (0..MANY)
         .map(|i| format!("http://{addr}/item/{i}"))
@@ -197,26 +201,7 @@ fn many_urls() -> Result<bool, BoxError> {
     let results = client.fetch_many(&urls);
     let wall = start.elapsed();
 
-    let mut ok = 0usize;
-    let mut bytes = 0usize;
-    let mut failures = Vec::new();
-    for (i, result) in results.iter().enumerate() {
-        match result {
-            Ok(response)
-                if response.status() == 200 && response.body() == item_body(i).as_bytes() =>
-            {
-                ok += 1;
-                bytes += response.body().len();
-            }
-            Ok(response) => failures.push(format!(
-                "{}: status {}, unexpected body {:?}",
-                urls[i],
-                response.status(),
-                response.text()
-            )),
-            Err(error) => failures.push(format!("{} error: {error}", error.kind())),
-        }
-    }
+    let (ok, bytes, failures) = check_items(&urls, &results);
     let failed = results.len() - ok;
     let rate = results.len() as f64 / wall.as_secs_f64();
 
@@ -238,6 +223,98 @@ fn many_urls() -> Result<bool, BoxError> {
         println!("      ... and {} more", failures.len() - 10);
     }
     Ok(failed == 0)
+}
+
+/// Counts the results whose body is the item's: (ok, body bytes, what went
+/// wrong with the others).
+fn check_items(
+    urls: &[String],
+    results: &[multifetch::Result<multifetch::Response>],
+) -> (usize, usize, Vec<String>) {
+    let mut ok = 0usize;
+    let mut bytes = 0usize;
+    let mut failures = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        match result {
+            Ok(response)
+                if response.status() == 200 && response.body() == item_body(i).as_bytes() =>
+            {
+                ok += 1;
+                bytes += response.body().len();
+            }
+            Ok(response) => failures.push(format!(
+                "{}: status {}, unexpected body {:?}",
+                urls[i],
+                response.status(),
+                response.text()
+            )),
+            Err(error) => failures.push(format!("{} error: {error}", error.kind())),
+        }
+    }
+    (ok, bytes, failures)
+}
+
+/// The items server: `/item/{i}` answers `item_body(i)`.
+fn items(path: &str) -> common::Reply {
+    match path.strip_prefix("/item/").and_then(|i| i.parse().ok()) {
+        Some(i) => common::Reply::ok(item_body(i)),
+        None => common::Reply::not_found(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Part 3: the same over HTTPS
+// ---------------------------------------------------------------------------
+
+/// URLs fetched over each scheme in part 3.
+#[cfg(feature = "tls")]
+const SECURE: usize = 5_000;
+
+/// Fetches the items over HTTPS and over plain HTTP from one local server
+/// that speaks both, with a certificate from a CA made just now.
+#[cfg(feature = "tls")]
+fn https_urls() -> Result<bool, BoxError> {
+    let (ca_pem, config) = common::tls::certificates()?;
+    let server = common::tls::spawn_server(items, config)?;
+    let port = server.addr.port();
+    println!(
+        "Part 3: {SECURE} URLs over HTTPS and over HTTP from one local server (rustls, a CA \
+         made at start-up), max_connections {CONNECTIONS}"
+    );
+    println!();
+    println!(
+        "  {:<8} {:>8} {:>8} {:>12} {:>10} {:>12}",
+        "scheme", "ok", "failed", "connections", "wall", "rate"
+    );
+    let mut all_ok = true;
+    for scheme in ["https", "http"] {
+        // A fresh client each time, so its handshakes are part of the figure.
+        let client = Client::builder()
+            .max_connections(CONNECTIONS)
+            .resolve("localhost", [std::net::Ipv4Addr::LOCALHOST.into()])
+            .add_root_certificate_pem(ca_pem.as_bytes())?
+            .build()?;
+        let urls: Vec<String> = (0..SECURE)
+            .map(|i| format!("{scheme}://localhost:{port}/item/{i}"))
+            .collect();
+        let before = server.connections();
+        let start = Instant::now();
+        let results = client.fetch_many(&urls);
+        let wall = start.elapsed();
+        let (ok, _, failures) = check_items(&urls, &results);
+        println!(
+            "  {scheme:<8} {ok:>8} {:>8} {:>12} {:>8.2} s {:>8.0} req/s",
+            failures.len(),
+            server.connections() - before,
+            wall.as_secs_f64(),
+            urls.len() as f64 / wall.as_secs_f64()
+        );
+        for line in failures.iter().take(5) {
+            println!("      {line}");
+        }
+        all_ok &= failures.is_empty();
+    }
+    Ok(all_ok)
 }
 
 /// The body the fast server sends for `/item/{i}`; the client checks it.

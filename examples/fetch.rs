@@ -20,7 +20,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use multifetch::{Client, Completion, Reactor, Response};
+use multifetch::{Client, ClientBuilder, Completion, Reactor, Response};
 
 const USAGE: &str = "\
 Usage: fetch [OPTIONS] [URL...]
@@ -36,6 +36,8 @@ Options:
   -t, --timeout SECS        deadline for each whole request, e.g. 2.5; 0 disables [default: 30]
       --connect-timeout SECS
                             deadline for DNS + TCP connect; 0 disables [default: 10]
+      --root-cert FILE      also trust the CA certificate(s) in this PEM file (for
+                            private CAs); may be given more than once
       --json                print one JSON object per line instead of text
   -h, --help                print this help
 
@@ -51,6 +53,7 @@ struct Options {
     per_host: Option<usize>,
     timeout: Option<Option<Duration>>,
     connect_timeout: Option<Option<Duration>>,
+    root_certs: Vec<String>,
     json: bool,
 }
 
@@ -124,6 +127,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
                 options.concurrency = Some(count(&name, &value("a number")?)?)
             }
             "--per-host" => options.per_host = Some(count(&name, &value("a number")?)?),
+            "--root-cert" => options.root_certs.push(value("a file name")?),
             "-t" | "--timeout" => options.timeout = Some(seconds(&name, &value("seconds")?)?),
             "--connect-timeout" => {
                 options.connect_timeout = Some(seconds(&name, &value("seconds")?)?)
@@ -132,6 +136,30 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
         }
     }
     Ok(Some(options))
+}
+
+/// Trusts the CA certificates in each PEM file.
+#[cfg(feature = "tls")]
+fn add_roots(mut builder: ClientBuilder, files: &[String]) -> io::Result<ClientBuilder> {
+    for file in files {
+        let pem = std::fs::read(file)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot read {file}: {e}")))?;
+        builder = builder
+            .add_root_certificate_pem(&pem)
+            .map_err(|e| io::Error::other(format!("{file}: {e}")))?;
+    }
+    Ok(builder)
+}
+
+/// Without TLS there is nothing to trust a certificate for.
+#[cfg(not(feature = "tls"))]
+fn add_roots(builder: ClientBuilder, files: &[String]) -> io::Result<ClientBuilder> {
+    match files.first() {
+        Some(file) => Err(io::Error::other(format!(
+            "--root-cert {file}: this build has no TLS (the `tls` feature is off)"
+        ))),
+        None => Ok(builder),
+    }
 }
 
 /// A count of at least 1.
@@ -191,6 +219,7 @@ fn run(options: &Options, urls: &[String]) -> io::Result<bool> {
     if let Some(timeout) = options.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }
+    builder = add_roots(builder, &options.root_certs)?;
     let client = builder.build().map_err(io::Error::other)?;
     let mut reactor = Reactor::new(&client).map_err(io::Error::other)?;
 

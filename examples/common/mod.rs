@@ -130,7 +130,12 @@ fn serve(mut stream: impl Read + Write, handler: &dyn Fn(&str) -> Reply) {
                 if close { "Connection: close\r\n" } else { "" }
             );
             out.extend_from_slice(&reply.body);
-            if stream.write_all(&out).and_then(|()| stream.flush()).is_err() || close {
+            if stream
+                .write_all(&out)
+                .and_then(|()| stream.flush())
+                .is_err()
+                || close
+            {
                 return;
             }
         }

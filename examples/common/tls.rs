@@ -14,7 +14,8 @@ use super::{Reply, Server, serve, spawn_with};
 
 /// A new CA (its certificate as PEM, for the client to trust) and a server
 /// configuration with a certificate for `localhost` signed by it.
-pub fn certificates() -> Result<(String, Arc<ServerConfig>), Box<dyn std::error::Error + Send + Sync>> {
+pub fn certificates()
+-> Result<(String, Arc<ServerConfig>), Box<dyn std::error::Error + Send + Sync>> {
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
