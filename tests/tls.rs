@@ -6,6 +6,9 @@
 //! with an error that says so.
 
 #[cfg(feature = "tls")]
+mod feature_support;
+
+#[cfg(feature = "tls")]
 mod tls {
     use std::io::{self, Read, Write};
     use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -318,6 +321,45 @@ mod tls {
         assert_eq!(handshakes, accepted, "one handshake per connection");
         assert_eq!(server.plain_accepted.load(Ordering::SeqCst), 0);
         assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    }
+
+    /// An https URL through an http proxy: the client asks for a `CONNECT`
+    /// tunnel, then does its TLS handshake with the origin inside it (the
+    /// proxy sees only the tunnel; the origin sees only TLS).
+    #[test]
+    fn https_goes_through_a_connect_tunnel_with_tls_inside() {
+        let ca = Ca::new("test CA");
+        let server = Server::start(Some(ca.server(&["localhost"], false)));
+        let proxy = crate::feature_support::ForwardProxy::start(Some("Basic dTpw"));
+        let proxy_url = format!("http://u:p@{}", &proxy.url()["http://".len()..]);
+        let client = client_for(&ca)
+            .proxy(multifetch::Proxy::https(&proxy_url).unwrap())
+            .max_connections(4)
+            .build()
+            .unwrap();
+        let urls: Vec<String> = (0..40)
+            .map(|i| server.https(&format!("/item/{i}")))
+            .collect();
+        for (i, result) in client.fetch_many(&urls).into_iter().enumerate() {
+            let response = result.unwrap_or_else(|e| panic!("{i}: {e}"));
+            assert!(response.body() == body(i as u64), "{i}: body differs");
+        }
+        let seen = proxy.seen();
+        let target = format!("localhost:{}", server.addr.port());
+        assert!(
+            (1..=4).contains(&seen.len()),
+            "{} tunnels for 4 connections",
+            seen.len()
+        );
+        for request in &seen {
+            assert_eq!(
+                (request.method.as_str(), request.target.as_str()),
+                ("CONNECT", target.as_str())
+            );
+            assert_eq!(request.header("proxy-authorization"), Some("Basic dTpw"));
+        }
+        assert_eq!(server.tls_accepted.load(Ordering::SeqCst), seen.len());
+        assert_eq!(server.plain_accepted.load(Ordering::SeqCst), 0);
     }
 
     #[test]
