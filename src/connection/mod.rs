@@ -538,26 +538,16 @@ impl Connection {
         let State::Tunneling(transport, tunnel) = &mut self.state else {
             return Step::Pending;
         };
-        while tunnel.written < tunnel.out.len() {
-            let rest = tunnel.out.get(tunnel.written..).unwrap_or_default();
-            match transport.write_vectored(&[IoSlice::new(rest)]) {
-                Ok(0) => {
-                    let source = io::Error::from(io::ErrorKind::WriteZero);
-                    return self.fail_io(Phase::SendRequest, source, ctx);
-                }
-                Ok(n) => {
-                    tunnel.written += n;
-                    ctx.counters.bytes_sent += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return match self.set_interest(Interest::WRITABLE, ctx.registry) {
-                        Ok(()) => Step::Pending,
-                        Err(e) => self.fail_io(Phase::SendRequest, e, ctx),
-                    };
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail_io(Phase::SendRequest, e, ctx),
-            }
+        match write_until_blocked(
+            transport,
+            &tunnel.out,
+            &[],
+            &mut tunnel.written,
+            ctx.counters,
+        ) {
+            Ok(true) => {}
+            Ok(false) => return self.wait_writable(ctx),
+            Err(e) => return self.fail_io(Phase::SendRequest, e, ctx),
         }
         if let Err(e) = self.set_interest(Interest::READABLE, ctx.registry) {
             return self.fail_io(Phase::ReadHead, e, ctx);
@@ -638,33 +628,10 @@ impl Connection {
             return Step::Pending;
         };
         let body = ex.job.request.body_bytes().unwrap_or_default();
-        let total = ex.head.len() + body.len();
-        while ex.written < total {
-            let (head_rest, body_rest) = match ex.head.get(ex.written..) {
-                Some(head_rest) => (head_rest, body),
-                None => (
-                    &[][..],
-                    body.get(ex.written - ex.head.len()..).unwrap_or_default(),
-                ),
-            };
-            match transport.write_vectored(&[IoSlice::new(head_rest), IoSlice::new(body_rest)]) {
-                Ok(0) => {
-                    let source = io::Error::from(io::ErrorKind::WriteZero);
-                    return self.fail_io(Phase::SendRequest, source, ctx);
-                }
-                Ok(n) => {
-                    ex.written += n;
-                    ctx.counters.bytes_sent += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return match self.set_interest(Interest::WRITABLE, ctx.registry) {
-                        Ok(()) => Step::Pending,
-                        Err(e) => self.fail_io(Phase::SendRequest, e, ctx),
-                    };
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail_io(Phase::SendRequest, e, ctx),
-            }
+        match write_until_blocked(transport, &ex.head, body, &mut ex.written, ctx.counters) {
+            Ok(true) => {}
+            Ok(false) => return self.wait_writable(ctx),
+            Err(e) => return self.fail_io(Phase::SendRequest, e, ctx),
         }
         let State::Sending(transport) = std::mem::replace(&mut self.state, State::Closed) else {
             return Step::Pending;
@@ -965,6 +932,14 @@ impl Connection {
         }
     }
 
+    /// The socket buffer is full: wait until it can take more.
+    fn wait_writable(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        match self.set_interest(Interest::WRITABLE, ctx.registry) {
+            Ok(()) => Step::Pending,
+            Err(e) => self.fail_io(Phase::SendRequest, e, ctx),
+        }
+    }
+
     fn set_interest(&mut self, want: Interest, registry: &Registry) -> io::Result<()> {
         let transport = match &mut self.state {
             State::Sending(t)
@@ -982,6 +957,38 @@ impl Connection {
         self.registered = Some(want);
         Ok(())
     }
+}
+
+/// Writes `head` then `body`, from `written` bytes into them on, with one
+/// vectored write per call, until all is sent (`Ok(true)`) or the socket
+/// would block (`Ok(false)`).
+fn write_until_blocked(
+    transport: &mut Transport,
+    head: &[u8],
+    body: &[u8],
+    written: &mut usize,
+    counters: &mut Counters,
+) -> io::Result<bool> {
+    while *written < head.len() + body.len() {
+        let (head_rest, body_rest) = match head.get(*written..) {
+            Some(head_rest) => (head_rest, body),
+            None => (
+                &[][..],
+                body.get(*written - head.len()..).unwrap_or_default(),
+            ),
+        };
+        match transport.write_vectored(&[IoSlice::new(head_rest), IoSlice::new(body_rest)]) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => {
+                *written += n;
+                counters.bytes_sent += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
 }
 
 /// Reads up to `remaining` body bytes straight into the spare capacity of

@@ -234,23 +234,11 @@ fn read_size(
     if !has_digits {
         return Err(ProtocolError::InvalidChunkSize);
     }
-    match b {
-        b' ' | b'\t' => Ok(ChunkedDecoder::SizeWs {
-            size,
-            line_len: grow_line(line_len)?,
-        }),
-        b';' => Ok(ChunkedDecoder::Extension {
-            size,
-            line_len: grow_line(line_len)?,
-        }),
-        b'\r' => Ok(ChunkedDecoder::SizeLf { size }),
-        // A bare LF ends the line too (RFC 9112 §2.2 lets a recipient accept it).
-        b'\n' => Ok(end_size_line(size)),
-        _ => Err(ProtocolError::InvalidChunkSize),
-    }
+    read_size_ws(size, line_len, b)
 }
 
-/// Bad whitespace (`BWS`) between the size and `;` or the line end.
+/// Bad whitespace (`BWS`) between the size and `;` or the line end; also
+/// the first byte after the digits.
 fn read_size_ws(size: u64, line_len: usize, b: u8) -> Result<ChunkedDecoder, ProtocolError> {
     match b {
         b' ' | b'\t' => Ok(ChunkedDecoder::SizeWs {
@@ -262,6 +250,7 @@ fn read_size_ws(size: u64, line_len: usize, b: u8) -> Result<ChunkedDecoder, Pro
             line_len: grow_line(line_len)?,
         }),
         b'\r' => Ok(ChunkedDecoder::SizeLf { size }),
+        // A bare LF ends the line too (RFC 9112 §2.2 lets a recipient accept it).
         b'\n' => Ok(end_size_line(size)),
         _ => Err(ProtocolError::InvalidChunkSize),
     }
