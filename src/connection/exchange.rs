@@ -217,24 +217,23 @@ pub(super) fn write_head(
             .filter(|_| !own.contains_key(header::PROXY_AUTHORIZATION)),
         Route::Direct | Route::Tunnel(_) => None,
     };
-    let missing = defaults.keys().any(|name| !own.contains_key(name));
-    if missing || accept_encoding.is_some() || proxy_auth.is_some() {
-        let mut headers = own.clone();
-        for (name, value) in defaults {
-            if !headers.contains_key(name) {
-                headers.insert(name, value.clone());
-            }
-        }
-        if let Some(value) = accept_encoding {
-            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
-        }
-        if let Some(value) = proxy_auth {
-            headers.insert(header::PROXY_AUTHORIZATION, value.clone());
-        }
-        h1::write_request_head(out, request.method(), target, host, &headers, body_len);
-    } else {
-        h1::write_request_head(out, request.method(), target, host, own, body_len);
-    }
+    // The request's own headers, then the defaults it does not override,
+    // then what the client adds: chained, so nothing is copied.
+    let accept_encoding = accept_encoding.map(HeaderValue::from_static);
+    let added = [
+        (header::ACCEPT_ENCODING, accept_encoding.as_ref()),
+        (header::PROXY_AUTHORIZATION, proxy_auth),
+    ];
+    let headers = || {
+        own.iter()
+            .chain(defaults.iter().filter(|(name, _)| !own.contains_key(*name)))
+            .chain(
+                added
+                    .iter()
+                    .filter_map(|(name, value)| Some((name, (*value)?))),
+            )
+    };
+    h1::write_request_head(out, request.method(), target, host, headers, body_len);
     accept_encoding.is_some()
 }
 
@@ -257,18 +256,9 @@ pub(super) fn decode_failure(
 /// The `CONNECT` request that asks `proxy` for a tunnel to `origin`.
 pub(super) fn write_connect_head(out: &mut Vec<u8>, origin: &Origin, proxy: &ProxyEndpoint) {
     let authority = format!("{}:{}", origin.host, origin.port);
-    let mut headers = HeaderMap::new();
-    if let Some(auth) = &proxy.auth {
-        headers.insert(header::PROXY_AUTHORIZATION, auth.clone());
-    }
-    h1::write_request_head(
-        out,
-        &Method::CONNECT,
-        &authority,
-        &authority,
-        &headers,
-        None,
-    );
+    let name = header::PROXY_AUTHORIZATION;
+    let headers = || proxy.auth.iter().map(|auth| (&name, auth));
+    h1::write_request_head(out, &Method::CONNECT, &authority, &authority, headers, None);
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2).

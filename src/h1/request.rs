@@ -8,8 +8,9 @@
 //! \r\n
 //! ```
 
+use http::Method;
 use http::header::{CONTENT_LENGTH, HOST};
-use http::{HeaderMap, Method};
+use http::header::{HeaderName, HeaderValue};
 
 /// Appends an HTTP/1.1 request head to `out`.
 ///
@@ -18,8 +19,12 @@ use http::{HeaderMap, Method};
 /// port is not the scheme's default). Neither may contain CR, LF or (for
 /// `target`) spaces: the URL parser guarantees that.
 ///
+/// `headers` makes an iterator over the header fields to send, as
+/// name/value pairs; it is called more than once (to look ahead and size
+/// the buffer), so it should be cheap, such as a `HeaderMap`'s `iter`.
+///
 /// Writes the request line, then `Host: host` unless `headers` already has
-/// Host, then every header of `headers` in map order (repeated names kept),
+/// Host, then every header of `headers` in order (repeated names kept),
 /// then `Content-Length: n` when `body_len` is `Some(n)` and `headers` has
 /// no Content-Length, then the blank line. Header names go out in the
 /// lowercase form `http` stores them in; field names are case-insensitive
@@ -31,24 +36,27 @@ use http::{HeaderMap, Method};
 /// write_request_head(&mut out, &Method::POST, "/a?b=1", "example.com:8080", &headers, Some(5));
 /// out == b"POST /a?b=1 HTTP/1.1\r\nHost: example.com:8080\r\naccept: */*\r\nContent-Length: 5\r\n\r\n"
 /// ```
-pub(crate) fn write_request_head(
+pub(crate) fn write_request_head<'a, F, H>(
     out: &mut Vec<u8>,
     method: &Method,
     target: &str,
     host: &str,
-    headers: &HeaderMap,
+    headers: F,
     body_len: Option<u64>,
-) {
-    let write_host = !headers.contains_key(HOST);
+) where
+    F: Fn() -> H,
+    H: Iterator<Item = (&'a HeaderName, &'a HeaderValue)>,
+{
+    let write_host = !headers().any(|(name, _)| name == HOST);
     // A request without a body needs no Content-Length (RFC 9112 §6.2): a
     // GET with `Content-Length: 0` upsets some servers.
-    let write_length = body_len.filter(|_| !headers.contains_key(CONTENT_LENGTH));
+    let write_length = body_len.filter(|_| !headers().any(|(name, _)| name == CONTENT_LENGTH));
 
     let mut size = method.as_str().len() + target.len() + " HTTP/1.1\r\n\r\n".len() + 1;
     if write_host {
         size += "Host: \r\n".len() + host.len();
     }
-    for (name, value) in headers {
+    for (name, value) in headers() {
         size += name.as_str().len() + value.len() + ": \r\n".len();
     }
     if write_length.is_some() {
@@ -65,7 +73,7 @@ pub(crate) fn write_request_head(
         out.extend_from_slice(host.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    for (name, value) in headers {
+    for (name, value) in headers() {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -99,6 +107,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderMap;
     use http::HeaderValue;
     use http::header::{ACCEPT, USER_AGENT};
 
@@ -110,7 +119,7 @@ mod tests {
         body: Option<u64>,
     ) -> String {
         let mut out = b"previous".to_vec();
-        write_request_head(&mut out, &method, target, host, headers, body);
+        write_request_head(&mut out, &method, target, host, || headers.iter(), body);
         let s = String::from_utf8(out).unwrap();
         s.strip_prefix("previous").unwrap().to_owned()
     }
