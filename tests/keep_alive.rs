@@ -96,17 +96,24 @@ fn connection_close_is_honoured() {
     assert_eq!(server.accepted(), 5);
 }
 
-#[test]
-fn close_delimited_response_is_not_reused() {
-    let server = ScriptServer::reply_then_close("HTTP/1.1 200 OK\r\n\r\nto the end");
+/// Fetches `/` from `server` three times in a row, checking each body, and
+/// returns how many connections the server accepted for them.
+#[track_caller]
+fn connections_for_three_fetches(server: &ScriptServer, body: &[u8]) -> usize {
     let client = Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
         .unwrap();
     for _ in 0..3 {
-        assert_eq!(client.fetch(server.url("/")).unwrap().body(), b"to the end");
+        assert_eq!(client.fetch(server.url("/")).unwrap().body(), body);
     }
-    assert_eq!(server.accepted(), 3);
+    server.accepted()
+}
+
+#[test]
+fn close_delimited_response_is_not_reused() {
+    let server = ScriptServer::reply_then_close("HTTP/1.1 200 OK\r\n\r\nto the end");
+    assert_eq!(connections_for_three_fetches(&server, b"to the end"), 3);
 }
 
 #[test]
@@ -116,15 +123,8 @@ fn http10_response_is_not_reused() {
             Some(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec())
         });
     });
-    let client = Client::builder()
-        .timeout(Duration::from_secs(3))
-        .build()
-        .unwrap();
-    for _ in 0..3 {
-        assert_eq!(client.fetch(server.url("/")).unwrap().body(), b"ok");
-    }
     assert_eq!(
-        server.accepted(),
+        connections_for_three_fetches(&server, b"ok"),
         3,
         "HTTP/1.0 without keep-alive closes after each response"
     );
@@ -417,12 +417,5 @@ fn connection_with_bytes_after_the_response_is_not_reused() {
             Some(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale".to_vec())
         });
     });
-    let client = Client::builder()
-        .timeout(Duration::from_secs(3))
-        .build()
-        .unwrap();
-    for _ in 0..3 {
-        assert_eq!(client.fetch(server.url("/")).unwrap().body(), b"ok");
-    }
-    assert_eq!(server.accepted(), 3);
+    assert_eq!(connections_for_three_fetches(&server, b"ok"), 3);
 }
