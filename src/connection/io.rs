@@ -1,0 +1,84 @@
+//! Moving bytes between a [`Transport`] and buffers: the one vectored write
+//! loop (request heads and bodies, `CONNECT`), and the zero-copy read of a
+//! known-length body straight into its buffer.
+
+use std::io::{self, IoSlice, Read};
+
+use super::Transport;
+use crate::completion::Counters;
+
+/// The first reservation of a known-length body: what one read of the
+/// reactor's scratch buffer would take. The body grows from there as bytes
+/// arrive (doubling, never past the announced length), so a large
+/// `Content-Length` reserves nothing before its bytes come.
+const FIRST_RESERVE: usize = 64 * 1024;
+
+/// Writes `head` then `body`, from `written` bytes into them on, with one
+/// vectored write per call, until all is sent (`Ok(true)`) or the socket
+/// would block (`Ok(false)`).
+pub(super) fn write_until_blocked(
+    transport: &mut Transport,
+    head: &[u8],
+    body: &[u8],
+    written: &mut usize,
+    counters: &mut Counters,
+) -> io::Result<bool> {
+    while *written < head.len() + body.len() {
+        let (head_rest, body_rest) = match head.get(*written..) {
+            Some(head_rest) => (head_rest, body),
+            None => (
+                &[][..],
+                body.get(*written - head.len()..).unwrap_or_default(),
+            ),
+        };
+        match transport.write_vectored(&[IoSlice::new(head_rest), IoSlice::new(body_rest)]) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => {
+                *written += n;
+                counters.bytes_sent += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Reads up to `remaining` body bytes straight into the spare capacity of
+/// `body` (no scratch buffer, no copy), growing it by what arrives. Returns
+/// how many bytes arrived, and the error that stopped the reading, if it was
+/// not `WouldBlock`; `(0, Ok(()))` is end of stream.
+pub(super) fn read_body_direct(
+    transport: &mut Transport,
+    body: &mut Vec<u8>,
+    remaining: u64,
+) -> (usize, io::Result<()>) {
+    let start = body.len();
+    let mut left = remaining;
+    loop {
+        if body.capacity() == body.len() {
+            // Double what has arrived (at least FIRST_RESERVE), never
+            // past what is announced.
+            let grow = u64::try_from(body.len().max(FIRST_RESERVE)).unwrap_or(u64::MAX);
+            body.reserve_exact(usize::try_from(grow.min(left)).unwrap_or(0));
+        }
+        let room = u64::try_from(body.capacity() - body.len()).unwrap_or(u64::MAX);
+        let chunk = room.min(left);
+        let before = body.len();
+        // `take` stops at the spare capacity, so `read_to_end` never grows
+        // the buffer itself (nor probes with an extra read).
+        let result = transport.by_ref().take(chunk).read_to_end(body);
+        let n = (body.len() - before) as u64;
+        left -= n;
+        let total = body.len() - start;
+        match result {
+            Ok(_) if n == chunk && left > 0 => {}
+            Ok(_) => return (total, Ok(())),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && total > 0 => {
+                return (total, Ok(()));
+            }
+            Err(e) => return (total, Err(e)),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! In-memory tests (placeholder while building).
