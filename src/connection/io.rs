@@ -82,3 +82,66 @@ pub(super) fn read_body_direct(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::Connector;
+    use crate::stream::fake::{FakeNet, ReadOp};
+
+    fn transport() -> (Transport, crate::stream::fake::FakePeer) {
+        let mut net = FakeNet::default();
+        let stream = net.connect("10.0.0.1:80".parse().unwrap()).unwrap();
+        (Transport::Plain(stream), net.last_peer().unwrap())
+    }
+
+    #[test]
+    fn a_large_content_length_reserves_by_what_arrives() {
+        let (mut t, peer) = transport();
+        peer.send(b"0123456789");
+        let mut body = Vec::new();
+        assert_eq!(read_body_direct(&mut t, &mut body, 8 << 20).0, 10);
+        assert_eq!(body, b"0123456789");
+        assert!(body.capacity() <= FIRST_RESERVE, "{}", body.capacity());
+    }
+
+    #[test]
+    fn a_body_grows_geometrically_and_stops_at_its_length() {
+        let (mut t, peer) = transport();
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
+        for piece in data.chunks(10_000) {
+            peer.send(piece);
+        }
+        peer.send(b"next response");
+        let mut body = Vec::new();
+        let (n, result) = read_body_direct(&mut t, &mut body, data.len() as u64);
+        assert!(result.is_ok());
+        assert_eq!(n, data.len());
+        assert_eq!(body, data);
+        assert!(body.capacity() < 2 * data.len(), "{}", body.capacity());
+        // The bytes after the body are left for whoever reads next.
+        let mut rest = [0; 32];
+        assert_eq!(t.read(&mut rest).unwrap(), 13);
+    }
+
+    #[test]
+    fn would_block_interrupted_errors_and_eof_are_reported() {
+        let (mut t, peer) = transport();
+        let mut body = Vec::new();
+        let (n, result) = read_body_direct(&mut t, &mut body, 100);
+        assert_eq!(n, 0);
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        peer.send(b"abc");
+        peer.op(ReadOp::Interrupted);
+        peer.send(b"de");
+        peer.op(ReadOp::Error(io::ErrorKind::ConnectionReset));
+        let (n, result) = read_body_direct(&mut t, &mut body, 100);
+        assert_eq!(
+            (n, result.unwrap_err().kind()),
+            (5, io::ErrorKind::ConnectionReset)
+        );
+        peer.close();
+        assert_eq!(read_body_direct(&mut t, &mut body, 100).0, 0);
+        assert_eq!(body, b"abcde");
+    }
+}

@@ -89,7 +89,10 @@ impl FakePeer {
 
     /// Queues bytes for the client to read.
     pub(crate) fn send(&self, bytes: impl AsRef<[u8]>) {
-        self.op(ReadOp::Data(bytes.as_ref().to_vec()));
+        // Nothing sent is not a read of 0 bytes (that would be EOF).
+        if !bytes.as_ref().is_empty() {
+            self.op(ReadOp::Data(bytes.as_ref().to_vec()));
+        }
     }
 
     /// Queues any read step.
