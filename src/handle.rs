@@ -134,7 +134,6 @@ impl<T, H: Handle> Slots<T, H> {
     }
 
     /// Every entry with its handle.
-    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (H, &T)> {
         self.slab
             .iter()

@@ -209,9 +209,13 @@ impl Reactor {
         self.exchanges.len() + self.completions.len()
     }
 
-    /// Requests running on a connection right now.
+    /// Requests running on a connection right now (or waiting for the
+    /// connection opened for them).
     pub fn in_flight(&self) -> usize {
-        self.exchanges.len() - self.queued()
+        self.exchanges
+            .iter()
+            .filter(|(_, ex)| ex.conn().is_some())
+            .count()
     }
 
     /// Idle kept-alive connections waiting for a request.
@@ -300,8 +304,8 @@ impl Reactor {
         }
     }
 
-    /// Fires every timer due at `now`: a connection's own, or an exchange's
-    /// deadline (which its connection turns into a timeout error).
+    /// Fires every timer due at `now` (a connection's own, or the deadline
+    /// of the exchange it carries).
     fn on_timers(&mut self, now: Instant) {
         while let Some(due) = self.timers.pop_due(now) {
             match due.owner {
@@ -312,19 +316,6 @@ impl Reactor {
                         .is_some_and(|c| c.timers_mut().fire(due.at));
                     if live {
                         self.with_conn(id, now, Connection::on_timeout);
-                    }
-                }
-                Owner::Exchange(id) => {
-                    let Some(ex) = self.exchanges.get_mut(id) else {
-                        continue;
-                    };
-                    if !ex.timers_mut().fire(due.at) {
-                        continue;
-                    }
-                    // A queued exchange has no phase to time out in; its
-                    // timer is scheduled again when it is placed.
-                    if let (true, Some(conn)) = (ex.is_overdue(now), ex.conn()) {
-                        self.with_conn(conn, now, |c, ctx| c.on_deadline(id, ctx));
                     }
                 }
             }
@@ -426,7 +417,6 @@ impl Reactor {
     /// handle (its deadline is scheduled again when it is placed).
     fn requeue(&mut self, mut ex: Exchange) -> ExchangeId {
         ex.detach();
-        ex.timers_mut().unschedule();
         self.exchanges.insert_with(|_| ex)
     }
 
@@ -601,11 +591,11 @@ impl Reactor {
         }
     }
 
-    /// Binds exchange `id` to connection `conn` and arms its deadline.
+    /// Binds exchange `id` to connection `conn` (the first time, its
+    /// deadline starts running).
     fn attach(&mut self, id: ExchangeId, conn: ConnId, now: Instant) {
         if let Some(ex) = self.exchanges.get_mut(id) {
             ex.attach(conn, now, &self.config);
-            self.timers.schedule(ex.timers_mut(), Owner::Exchange(id));
         }
     }
 
@@ -627,7 +617,7 @@ impl Reactor {
     /// Opens a connection for exchange `id`: look the host up, and connect
     /// now if the answer is already known.
     fn start(&mut self, id: ExchangeId, now: Instant) {
-        let Some(ex) = self.exchanges.get(id) else {
+        let Some(ex) = self.exchanges.get_mut(id) else {
             return;
         };
         if ex.origin().https && !cfg!(feature = "tls") {
@@ -639,10 +629,10 @@ impl Reactor {
         }
         let origin = ex.origin().clone();
         let config = &self.config;
-        let conn = self
-            .conns
-            .insert_with(|conn| Connection::new(origin, Token(conn.key()), id, now, config));
-        self.attach(id, conn, now);
+        let conn = self.conns.insert_with(|conn| {
+            ex.attach(conn, now, config);
+            Connection::new(origin, Token(conn.key()), id, ex.deadline(), now, config)
+        });
         let Some(c) = self.conns.get(conn) else {
             return;
         };

@@ -4,10 +4,12 @@
 //! the reactor's [`TimerHeap`] holds the earliest of each table.
 //!
 //! ```text
-//!  Connection timers: Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
+//!  Exchange timers:   Deadline (whole request), copied into its connection's
+//!                     table while a connection carries the exchange
+//!  Connection timers: Deadline (of the exchange it carries)
+//!                     Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
 //!                     ConnectAttempt (one address's share)   Idle (pool idle timeout)
-//!  Exchange timers:   Deadline (whole request)
-//!            │ earliest of each table
+//!            │ earliest of each connection's table
 //!            ▼
 //!  TimerHeap (min-heap of (at, owner)) ──▶ poll(timeout = earliest - now)
 //!            │ due
@@ -21,16 +23,21 @@
 //! Stale entries are recognised on pop and skipped, so the heap stays about
 //! one entry per owner however many requests a kept-alive connection carries.
 //!
-//! Issue 9's backoff and pacing timers are new [`ExchangeTimer`] variants
-//! (an exchange waiting to retry holds no connection) or a dispatcher-level
-//! owner in [`Owner`].
+//! An exchange's deadline rides in its connection's table rather than in a
+//! heap entry of its own: a kept-alive connection carrying a million
+//! requests then leaves no trail of stale entries (each would sit in the
+//! heap until its deadline), and the heap stays about one entry per
+//! connection. A queued exchange needs no timer today: its deadline is
+//! checked once it is placed. Issue 9's backoff and pacing timers are new
+//! [`ExchangeTimer`] variants (an exchange waiting to retry holds no
+//! connection) with an `Exchange(ExchangeId)` [`Owner`] in the heap.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use crate::handle::{ConnId, ExchangeId};
+use crate::handle::ConnId;
 
 /// A timer name: an enum with a slot index per variant.
 pub(crate) trait TimerName: Copy + 'static {
@@ -43,6 +50,8 @@ pub(crate) trait TimerName: Copy + 'static {
 /// The timers of one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ConnTimer {
+    /// The whole-request deadline of the exchange the connection carries.
+    Deadline,
     /// The connect budget while the name is being resolved.
     Resolve,
     /// The connect budget while TCP connects (or a proxy opens a tunnel).
@@ -57,6 +66,7 @@ pub(crate) enum ConnTimer {
 
 impl TimerName for ConnTimer {
     const ALL: &'static [Self] = &[
+        ConnTimer::Deadline,
         ConnTimer::Resolve,
         ConnTimer::Connect,
         ConnTimer::TlsHandshake,
@@ -93,7 +103,7 @@ pub(crate) struct TimerTable<T, const N: usize> {
 }
 
 /// A connection's timers.
-pub(crate) type ConnTimers = TimerTable<ConnTimer, 5>;
+pub(crate) type ConnTimers = TimerTable<ConnTimer, 6>;
 /// An exchange's timers.
 pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 1>;
 
@@ -138,17 +148,6 @@ impl<T: TimerName, const N: usize> TimerTable<T, N> {
             .min_by_key(|(at, _)| *at)
     }
 
-    /// The earliest timer due at or before `now`, if any.
-    pub(crate) fn expired(&self, now: Instant) -> Option<T> {
-        self.next().filter(|(at, _)| *at <= now).map(|(_, t)| t)
-    }
-
-    /// Forgets the live heap entry (the owner got a new handle, so the old
-    /// entry is stale).
-    pub(crate) fn unschedule(&mut self) {
-        self.scheduled = None;
-    }
-
     /// Marks the heap entry due at `at` as fired; false if it was stale.
     pub(crate) fn fire(&mut self, at: Instant) -> bool {
         if self.scheduled == Some(at) {
@@ -163,9 +162,7 @@ impl<T: TimerName, const N: usize> TimerTable<T, N> {
 /// Whose timers a heap entry stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Owner {
-    // Exchanges first: at the same instant, the whole-request deadline
-    // speaks before the connect timeout, as it always has.
-    Exchange(ExchangeId),
+    /// A connection's table (its own timers and its exchange's deadline).
     Conn(ConnId),
 }
 
@@ -271,10 +268,9 @@ mod tests {
         let mut table = ConnTimers::default();
         table.set(ConnTimer::Resolve, Some(t0 + Duration::from_secs(5)));
         table.set(ConnTimer::ConnectAttempt, Some(t0 + Duration::from_secs(2)));
-        assert_eq!(table.expired(t0), None);
         assert_eq!(
-            table.expired(t0 + Duration::from_secs(3)),
-            Some(ConnTimer::ConnectAttempt)
+            table.next(),
+            Some((t0 + Duration::from_secs(2), ConnTimer::ConnectAttempt))
         );
         table.set(ConnTimer::ConnectAttempt, None);
         table.rename(

@@ -21,6 +21,7 @@ use crate::error::{Phase, Reason};
 use crate::exchange::ConnInfo;
 use crate::h1::ResponseReader;
 use crate::handle::ExchangeId;
+use crate::timer::ConnTimer;
 
 /// An HTTP/1.1 session.
 pub(crate) struct H1 {
@@ -106,6 +107,7 @@ impl Connection {
             return;
         };
         ex.begin(info);
+        self.timers.set(ConnTimer::Deadline, ex.deadline());
         h1.out.clear();
         ex.write_h1_head(&mut h1.out, ctx.config);
         let reader = ResponseReader::new(ex.request().method().clone(), ctx.config.limits);

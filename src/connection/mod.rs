@@ -151,16 +151,18 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// A new connection to `origin` for exchange `waiting`, resolving its
-    /// name; the connect budget starts now.
+    /// A new connection to `origin` for exchange `waiting` (whose deadline
+    /// is `deadline`), resolving its name; the connect budget starts now.
     pub(crate) fn new(
         origin: Origin,
         token: Token,
         waiting: ExchangeId,
+        deadline: Option<Instant>,
         now: Instant,
         config: &Config,
     ) -> Connection {
         let mut timers = ConnTimers::default();
+        timers.set(ConnTimer::Deadline, deadline);
         timers.set(ConnTimer::Resolve, config.connect_timeout.map(|t| now + t));
         Connection {
             origin,
@@ -263,10 +265,17 @@ impl Connection {
     }
 
     /// A connection timer may have expired; the one that did names the
-    /// phase that ran out of time.
+    /// phase that ran out of time. The whole-request deadline of the
+    /// exchange it carries speaks first; the exchange then fails with the
+    /// phase the connection was in (and, on h1, the connection closes: the
+    /// response is half read).
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let due = |t| self.timers.get(t).is_some_and(|at| at <= now);
+        if due(ConnTimer::Deadline) && self.carried().is_some() {
+            let after = ctx.config.timeout.unwrap_or_default();
+            return self.time_out(self.phase(), after, ctx);
+        }
         let connect_phase = [
             (ConnTimer::Resolve, Phase::Resolve),
             (ConnTimer::Connect, Phase::Connect),
@@ -283,16 +292,6 @@ impl Connection {
         }
         if due(ConnTimer::Idle) && self.is_idle() {
             self.close(ctx.registry);
-        }
-    }
-
-    /// `exchange`'s whole-request deadline passed while this connection
-    /// carried it: it fails with the phase the connection was in (and, on
-    /// h1, the connection closes: the response is half read).
-    pub(crate) fn on_deadline(&mut self, exchange: ExchangeId, ctx: &mut Ctx<'_>) {
-        if self.carried() == Some(exchange) {
-            let after = ctx.config.timeout.unwrap_or_default();
-            self.time_out(self.phase(), after, ctx);
         }
     }
 
@@ -390,6 +389,7 @@ impl Connection {
     /// The session has no exchange: start the pool's idle clock.
     fn go_idle(&mut self, ctx: &Ctx<'_>) {
         self.idle_serial += 1;
+        self.timers.set(ConnTimer::Deadline, None);
         self.timers.set(
             ConnTimer::Idle,
             Some(ctx.now + ctx.config.pool_idle_timeout),

@@ -156,8 +156,9 @@ impl Exchange {
         self.conn
     }
 
-    pub(crate) fn timers_mut(&mut self) -> &mut ExchangeTimers {
-        &mut self.timers
+    /// The whole-request deadline, once the request has left the queue.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.timers.get(ExchangeTimer::Deadline)
     }
 
     /// The URL the caller asked for, before any redirect.
@@ -181,11 +182,6 @@ impl Exchange {
     /// The request is no longer on a connection.
     pub(crate) fn detach(&mut self) {
         self.conn = None;
-    }
-
-    /// True when the whole-request deadline has passed.
-    pub(crate) fn is_overdue(&self, now: Instant) -> bool {
-        self.timers.expired(now).is_some()
     }
 
     /// A connection starts sending this request: a fresh attempt.
