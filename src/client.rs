@@ -259,6 +259,18 @@ impl Client {
     }
 }
 
+impl Reactor {
+    /// A reactor with the client's limits and timeouts.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the OS refuses the
+    /// poller or its waker (usually: out of file descriptors).
+    pub fn new(client: &Client) -> Result<Reactor> {
+        Reactor::with_config(Arc::clone(&client.config))
+    }
+}
+
 /// A reactor-wide failure repeated into every unfinished slot.
 fn copy_error(error: &Error) -> Error {
     let kind = error

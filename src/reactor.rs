@@ -40,7 +40,6 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
-use crate::client::Client;
 use crate::completion::{Completion, Counters, RequestId};
 use crate::config::Config;
 use crate::connection::{Connection, Ctx, Event};
@@ -61,7 +60,7 @@ const READ_BUFFER: usize = 64 * 1024;
 /// Events taken per `poll` call.
 const EVENTS: usize = 1024;
 
-/// The event loop behind [`Client::fetch_many`], for programs that add work
+/// The event loop behind [`Client::fetch_many`](crate::Client::fetch_many), for programs that add work
 /// as results arrive, such as a crawler.
 ///
 /// A reactor keeps idle connections for reuse between requests, under the
@@ -128,25 +127,21 @@ impl fmt::Debug for Reactor {
 }
 
 impl Reactor {
-    /// A reactor with the client's limits and timeouts.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the OS refuses the
-    /// poller or its waker (usually: out of file descriptors).
-    pub fn new(client: &Client) -> Result<Reactor> {
-        Reactor::with_connector(client, Box::new(TcpConnector))
+    /// A reactor running under `config`, connecting through the OS. (The
+    /// public constructor, `Reactor::new(&Client)`, is in `client.rs`, so
+    /// that this module does not import the one above it.)
+    pub(crate) fn with_config(config: Arc<Config>) -> Result<Reactor> {
+        Reactor::with_connector(config, Box::new(TcpConnector))
     }
 
     /// A reactor whose connections are opened by `connector`.
     pub(crate) fn with_connector(
-        client: &Client,
+        config: Arc<Config>,
         connector: Box<dyn Connector>,
     ) -> Result<Reactor> {
         let socket_error = |source| Error::new(Reason::Socket { source });
         let poll = Poll::new().map_err(socket_error)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(socket_error)?);
-        let config = Arc::clone(&client.config);
         let resolver = Resolver::new(
             waker,
             &config.resolve,

@@ -1,6 +1,6 @@
 //! [`Stream`]: the socket under a connection (or, in unit tests, a scripted
-//! fake peer), and the [`Connector`] that opens one. TLS ([`crate::tls`])
-//! and the connection's [`Transport`](crate::connection) sit on top.
+//! fake peer), and the [`Connector`] that opens one. TLS (`tls.rs`) and
+//! the connection's `Transport` sit on top.
 //!
 //! The fake variant exists only in `cfg(test)` builds, so in the library
 //! every match here has a single arm and costs nothing.

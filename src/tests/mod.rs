@@ -22,6 +22,7 @@ mod retries;
 mod timers;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::builder::ClientBuilder;
