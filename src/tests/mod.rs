@@ -45,7 +45,9 @@ impl Scenario {
     pub(crate) fn new(build: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Scenario {
         let client = build(ClientBuilder::new()).build().expect("client");
         let net = FakeNet::default();
-        let mut reactor = Reactor::with_connector(&client, Box::new(net.clone())).expect("reactor");
+        let mut reactor =
+            Reactor::with_connector(Arc::clone(&client.config), Box::new(net.clone()))
+                .expect("reactor");
         reactor.resolver_mut().go_offline();
         Scenario {
             reactor,
