@@ -28,12 +28,13 @@
 //!
 //! - HTTP/1.1 (RFC 9110/9112): any method, request bodies with
 //!   `Content-Length`; responses framed by `Content-Length`, chunked (with
-//!   extensions and trailers) or connection close; 1xx responses skipped;
+//!   extensions and trailers) or connection close; 1xx responses skipped
+//!   (at most [`MAX_INTERIM_RESPONSES`]);
 //!   no body for `HEAD`, 204 and 304. A body that ends early is an error.
 //! - Concurrency bounded in total and per origin; requests beyond the bounds
 //!   wait in a queue.
 //! - DNS through the system resolver on helper threads (so `/etc/hosts`
-//!   works), cached, never blocking the loop; hosts can be pinned to
+//!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never blocking the loop; hosts can be pinned to
 //!   addresses ([`ClientBuilder::resolve`]). Every address is tried.
 //! - A connect timeout and a whole-request timeout; an error says which
 //!   phase ran out of time.
