@@ -34,8 +34,9 @@
 //! - Concurrency bounded in total and per origin; requests beyond the bounds
 //!   wait in a queue.
 //! - DNS through the system resolver on helper threads (so `/etc/hosts`
-//!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never blocking the loop; hosts can be pinned to
-//!   addresses ([`ClientBuilder::resolve`]). Every address is tried.
+//!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never
+//!   blocking the loop; hosts can be pinned to addresses
+//!   ([`ClientBuilder::resolve`]). Every address is tried.
 //! - A connect timeout and a whole-request timeout; an error says which
 //!   phase ran out of time.
 //! - Limits on the response head, header count and body size.
