@@ -730,4 +730,9 @@ impl Reactor {
     pub(crate) fn connections(&self) -> usize {
         self.conns.len()
     }
+
+    /// The interest each connection derives from its state, oldest first.
+    pub(crate) fn interests(&self) -> Vec<Option<mio::Interest>> {
+        self.conns.iter().map(|(_, c)| c.interest()).collect()
+    }
 }

@@ -146,3 +146,42 @@ fn a_request_body_is_written_as_the_socket_takes_it() {
     s.run();
     assert_eq!(s.response().body(), b"done");
 }
+
+#[test]
+fn the_interest_follows_the_state() {
+    use mio::Interest;
+    let mut s = Scenario::default_client();
+    s.submit("http://late.test/");
+    s.step();
+    assert_eq!(s.reactor.interests(), [None], "resolving: no socket yet");
+    s.reactor
+        .resolver_mut()
+        .answer("late.test", Ok(crate::dns::Addrs::from([super::ip(1)])));
+    s.plan("10.0.0.1:80", crate::stream::fake::Plan::Pending);
+    s.reactor.deliver_dns(s.now);
+    assert_eq!(
+        s.reactor.interests(),
+        [Some(Interest::WRITABLE)],
+        "connecting"
+    );
+    let peer = s.peer();
+    peer.write_budget(Some(5));
+    peer.accept();
+    s.step();
+    assert_eq!(
+        s.reactor.interests(),
+        [Some(Interest::WRITABLE)],
+        "sending, blocked"
+    );
+    peer.write_budget(None);
+    s.step();
+    assert_eq!(
+        s.reactor.interests(),
+        [Some(Interest::READABLE)],
+        "receiving"
+    );
+    peer.send(ok("x"));
+    s.step();
+    assert_eq!(s.response().body(), b"x");
+    assert_eq!(s.reactor.interests(), [Some(Interest::READABLE)], "idle");
+}
