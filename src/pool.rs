@@ -57,19 +57,19 @@ impl Pool {
     }
 
     /// Connection `conn` to `origin` is gone: it is neither open nor idle.
+    /// An origin's entries go when its last connection does (kept until
+    /// then, so a connection going idle and busy again allocates nothing).
     pub(crate) fn closed(&mut self, origin: &Origin, conn: ConnId) {
         if let Some(stack) = self.idle.get_mut(origin) {
             let before = stack.len();
             stack.retain(|r| r.conn != conn);
             self.idle_count -= before - stack.len();
-            if stack.is_empty() {
-                self.idle.remove(origin);
-            }
         }
         if let Some(open) = self.open.get_mut(origin) {
             *open -= 1;
             if *open == 0 {
                 self.open.remove(origin);
+                self.idle.remove(origin);
             }
         }
     }
@@ -120,12 +120,7 @@ impl Pool {
 
     /// Takes the most recently used idle connection to `origin`.
     pub(crate) fn take(&mut self, origin: &Origin) -> Option<ConnId> {
-        let stack = self.idle.get_mut(origin)?;
-        let entry = stack.pop();
-        if stack.is_empty() {
-            self.idle.remove(origin);
-        }
-        let entry = entry?;
+        let entry = self.idle.get_mut(origin)?.pop()?;
         self.idle_count -= 1;
         Some(entry.conn)
     }

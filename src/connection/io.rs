@@ -124,7 +124,11 @@ mod tests {
         assert!(result.is_ok());
         assert_eq!(n, data.len());
         assert_eq!(body, data);
-        assert!(body.capacity() <= data.len(), "never past the length: {}", body.capacity());
+        assert!(
+            body.capacity() <= data.len(),
+            "never past the length: {}",
+            body.capacity()
+        );
         // The bytes after the body are left for whoever reads next.
         let mut rest = [0; 32];
         assert_eq!(t.read(&mut rest).unwrap(), 13);

@@ -3,6 +3,7 @@
 //! httparse never leaks into the rest of the crate (the bridge ureq-proto
 //! keeps in `src/parser.rs`).
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 
 use crate::h1::{Limits, ProtocolError};
@@ -102,11 +103,23 @@ fn parse_head_into<'b>(
     };
     let mut headers =
         HeaderMap::try_with_capacity(response.headers.len()).map_err(|_| too_many.clone())?;
+    // One copy of the head for all the values, each a slice of it, rather
+    // than one allocation per value.
+    let head = input.get(..head_len).unwrap_or(input);
+    let shared = Bytes::copy_from_slice(head);
+    let head_start = head.as_ptr() as usize;
     for header in response.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes())
             .map_err(|_| ProtocolError::MalformedHead("invalid header name"))?;
-        let value = HeaderValue::from_bytes(header.value)
-            .map_err(|_| ProtocolError::MalformedHead("invalid header value"))?;
+        // httparse's value is a slice of `input`: find it in `shared`.
+        let start = (header.value.as_ptr() as usize).wrapping_sub(head_start);
+        let value = match shared.get(start..start.saturating_add(header.value.len())) {
+            Some(bytes) if bytes == header.value => {
+                HeaderValue::from_maybe_shared(shared.slice(start..start + header.value.len()))
+            }
+            _ => HeaderValue::from_bytes(header.value),
+        }
+        .map_err(|_| ProtocolError::MalformedHead("invalid header value"))?;
         headers
             .try_append(name, value)
             .map_err(|_| too_many.clone())?;
