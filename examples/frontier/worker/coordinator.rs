@@ -427,11 +427,39 @@ impl Coordinator {
     }
 
     fn reclaim_all(&mut self, state: &mut State, entries: &Sender<Entry>) -> Res<()> {
+        for shard in state.owned.keys().copied().collect::<Vec<_>>() {
+            self.mark_in_work(shard)?;
+        }
         for shard in Self::active(state) {
             self.reclaim(state, shard, entries)?;
             self.trim(shard)?;
         }
         Ok(())
+    }
+
+    /// Resets the idle time of entries this worker has held for half the
+    /// claim idle time (slow hosts, a long queue), so that no XAUTOCLAIM,
+    /// ours or another worker's, takes them while they are being fetched.
+    /// `XCLAIM ... JUSTID` does not count as a delivery.
+    fn mark_in_work(&mut self, shard: u32) -> Res<()> {
+        let stale = self.shared.take_stale(shard, self.claim_idle / 2);
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let urls = self.keys.shard(shard).urls;
+        let name = &self.name;
+        self.store
+            .run(|c| {
+                redis::cmd("XCLAIM")
+                    .arg(&urls)
+                    .arg(GROUP)
+                    .arg(name)
+                    .arg(0)
+                    .arg(&stale)
+                    .arg("JUSTID")
+                    .query::<()>(c)
+            })
+            .map_err(|e| format!("marking entries in work failed: {}", describe(&e)))
     }
 
     /// Claims entries of `shard` pending longer than the claim idle time
@@ -464,8 +492,8 @@ impl Coordinator {
             })
             .map_err(|e| format!("claiming pending entries failed: {}", describe(&e)))?;
         owned.claim_cursor = reply.next_stream_id;
-        // Entries this worker is still fetching (slower than the claim idle
-        // time) are not fetched twice.
+        // Entries this worker is still fetching are not fetched twice (they
+        // are marked in work, but a mark can come late on a busy machine).
         let claimed: Vec<StreamId> = reply
             .claimed
             .into_iter()

@@ -29,7 +29,7 @@ mod coordinator;
 mod record;
 mod writer;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -155,10 +155,11 @@ pub struct Shared {
     signals: AtomicUsize,
 }
 
-/// Entries delivered to this worker whose result is not written yet.
+/// Entries delivered to this worker whose result is not written yet, with
+/// when each was delivered or last marked as still in work.
 #[derive(Default)]
 struct Held {
-    by_shard: HashMap<u32, HashSet<String>>,
+    by_shard: HashMap<u32, HashMap<String, Instant>>,
     total: usize,
 }
 
@@ -168,14 +169,11 @@ impl Shared {
     }
 
     pub fn hold(&self, entries: &[Entry]) {
+        let now = Instant::now();
         let mut held = self.lock();
         for entry in entries {
-            if held
-                .by_shard
-                .entry(entry.shard)
-                .or_default()
-                .insert(entry.id.clone())
-            {
+            let shard = held.by_shard.entry(entry.shard).or_default();
+            if shard.insert(entry.id.clone(), now).is_none() {
                 held.total += 1;
             }
         }
@@ -184,9 +182,9 @@ impl Shared {
     pub fn release<'a>(&self, shard: u32, ids: impl IntoIterator<Item = &'a str>) {
         let mut held = self.lock();
         let mut freed = 0;
-        if let Some(set) = held.by_shard.get_mut(&shard) {
+        if let Some(map) = held.by_shard.get_mut(&shard) {
             for id in ids {
-                if set.remove(id) {
+                if map.remove(id).is_some() {
                     freed += 1;
                 }
             }
@@ -201,14 +199,31 @@ impl Shared {
     }
 
     pub fn held_in(&self, shard: u32) -> usize {
-        self.lock().by_shard.get(&shard).map_or(0, HashSet::len)
+        self.lock().by_shard.get(&shard).map_or(0, HashMap::len)
     }
 
     pub fn is_held(&self, shard: u32, id: &str) -> bool {
         self.lock()
             .by_shard
             .get(&shard)
-            .is_some_and(|set| set.contains(id))
+            .is_some_and(|map| map.contains_key(id))
+    }
+
+    /// Held entries of `shard` not marked for `age`; marks them now.
+    pub fn take_stale(&self, shard: u32, age: Duration) -> Vec<String> {
+        let now = Instant::now();
+        let mut held = self.lock();
+        let Some(map) = held.by_shard.get_mut(&shard) else {
+            return Vec::new();
+        };
+        let mut stale = Vec::new();
+        for (id, marked) in map.iter_mut() {
+            if now.duration_since(*marked) >= age {
+                *marked = now;
+                stale.push(id.clone());
+            }
+        }
+        stale
     }
 
     /// Waits until some entry is released or `timeout` passes.

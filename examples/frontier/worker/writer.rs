@@ -1,14 +1,18 @@
-//! The writer: turns finished fetches into Redis writes, batched, one
-//! MULTI/EXEC per shard per batch. In one transaction a result is added to
-//! the shard's results stream and its entry acknowledged (XACK), so an entry
-//! is never acknowledged without its result, nor a result lost without its
-//! entry staying pending. A failure to be tried again only records its error
-//! and leaves the entry pending; a failure on the last delivery moves the
-//! entry to the dead-letter stream, acknowledged in the same transaction.
+//! The writer: turns finished fetches into Redis writes. A batch (whatever
+//! finished while the previous one was being written, up to `--batch`) goes
+//! out in one round trip: one MULTI/EXEC per shard, pipelined. In each
+//! transaction a result is added to the shard's results stream and its
+//! entry acknowledged (XACK), so an entry is never acknowledged without its
+//! result, nor a result lost without its entry staying pending. A failure to
+//! be tried again only records its error and leaves the entry pending; a
+//! failure on the last delivery moves the entry to the dead-letter stream,
+//! acknowledged in the same transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
+
+use redis::Value;
 
 use super::record::{self, Verdict};
 use super::{Outcome, Shared};
@@ -53,24 +57,61 @@ impl Writer {
                     .or_default()
                     .push(outcome);
             }
-            for (shard, outcomes) in by_shard {
-                self.commit(shard, &outcomes, &mut written)?;
-            }
+            self.commit(&by_shard, &mut written)?;
         }
         Ok(written)
     }
 
+    /// Writes a batch: one transaction per shard, all in one round trip.
     fn commit(
         &mut self,
-        shard: u32,
-        outcomes: &[Outcome],
+        by_shard: &BTreeMap<u32, Vec<Outcome>>,
         written: &mut Written,
     ) -> Result<(), String> {
-        let keys = self.keys.shard(shard);
         let mut pipe = redis::pipe();
-        pipe.atomic();
+        let mut counts = Written::default();
+        for (&shard, outcomes) in by_shard {
+            pipe.cmd("MULTI").ignore();
+            self.transaction(&mut pipe, shard, outcomes, &mut counts);
+            pipe.cmd("EXEC");
+        }
+        let replies: Vec<Value> = self
+            .store
+            .run(|c| pipe.query(c))
+            .map_err(|e| format!("writing results failed: {}", describe(&e)))?;
+        // EXEC answers nil or an error when a transaction did not run.
+        if let Some(failed) = replies
+            .iter()
+            .position(|reply| !matches!(reply, Value::Array(_)))
+        {
+            let shard = by_shard.keys().nth(failed).copied().unwrap_or_default();
+            return Err(format!(
+                "the transaction writing results to shard {shard} did not run"
+            ));
+        }
+        for (&shard, outcomes) in by_shard {
+            self.shared
+                .release(shard, outcomes.iter().map(|o| o.entry.id.as_str()));
+        }
+        written.results += counts.results;
+        written.errors += counts.errors;
+        written.retries += counts.retries;
+        written.dead += counts.dead;
+        Ok(())
+    }
+
+    /// Queues the commands of one shard's transaction (between MULTI and
+    /// EXEC, which the caller adds).
+    fn transaction(
+        &self,
+        pipe: &mut redis::Pipeline,
+        shard: u32,
+        outcomes: &[Outcome],
+        counts: &mut Written,
+    ) {
+        let keys = self.keys.shard(shard);
         let mut acked: Vec<&str> = Vec::new();
-        let mut cleared: Vec<&str> = Vec::new();
+        let mut earlier_errors: HashSet<&str> = HashSet::new();
         let (mut results, mut errors, mut retries, mut dead) = (0u64, 0u64, 0u64, 0u64);
         for Outcome { entry, result } in outcomes {
             match (
@@ -79,7 +120,7 @@ impl Writer {
             ) {
                 (Verdict::Record, _) => {
                     let fields = record::result_fields(entry, &self.name, result, self.body_limit);
-                    record::xadd(&mut pipe, &keys.results, &fields);
+                    record::xadd(pipe, &keys.results, &fields);
                     acked.push(&entry.id);
                     results += 1;
                     errors += u64::from(result.is_err());
@@ -97,7 +138,7 @@ impl Writer {
                     let message = error.to_string();
                     let fields =
                         record::dead_fields(entry, &self.name, entry.deliveries, &kind, &message);
-                    record::xadd(&mut pipe, &keys.dead, &fields);
+                    record::xadd(pipe, &keys.dead, &fields);
                     acked.push(&entry.id);
                     dead += 1;
                 }
@@ -105,7 +146,7 @@ impl Writer {
                 (Verdict::Retry | Verdict::Dead, Ok(_)) => {}
             }
             if entry.deliveries > 1 {
-                cleared.push(&entry.id);
+                earlier_errors.insert(&entry.id);
             }
         }
         if !acked.is_empty() {
@@ -115,10 +156,10 @@ impl Writer {
                 .arg(&acked)
                 .ignore();
             // Errors kept from earlier deliveries of entries now done.
-            let done: Vec<&str> = cleared
+            let done: Vec<&str> = acked
                 .iter()
                 .copied()
-                .filter(|id| acked.contains(id))
+                .filter(|id| earlier_errors.contains(id))
                 .collect();
             if !done.is_empty() {
                 pipe.cmd("HDEL").arg(&keys.errors).arg(&done).ignore();
@@ -138,15 +179,9 @@ impl Writer {
                     .ignore();
             }
         }
-        self.store
-            .run(|c| pipe.query::<()>(c))
-            .map_err(|e| format!("writing results to shard {shard} failed: {}", describe(&e)))?;
-        self.shared
-            .release(shard, outcomes.iter().map(|o| o.entry.id.as_str()));
-        written.results += results;
-        written.errors += errors;
-        written.retries += retries;
-        written.dead += dead;
-        Ok(())
+        counts.results += results;
+        counts.errors += errors;
+        counts.retries += retries;
+        counts.dead += dead;
     }
 }
