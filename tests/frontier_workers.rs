@@ -48,7 +48,7 @@ fn three_workers_fetch_every_url_once_within_the_per_host_cap() {
     let per_host = PER_HOST.to_string();
     let options = [
         "--concurrency",
-        "32",
+        "96",
         "--per-host",
         &per_host,
         "--lease-ttl",
@@ -70,10 +70,15 @@ fn three_workers_fetch_every_url_once_within_the_per_host_cap() {
     );
 
     let results = frontier_db.entries("results");
-    let (twice, _) = check_results(&results, &site);
+    let (written_twice, _) = check_results(&results, &site);
     assert_eq!(
-        twice, 0,
-        "URLs fetched twice in a run where no worker failed"
+        written_twice, 0,
+        "URLs with two results in a run where no worker failed"
+    );
+    assert_eq!(
+        site.fetched_twice(),
+        (0, 0),
+        "URLs requested twice in a run where no worker failed"
     );
     assert!(
         site.max_open() <= PER_HOST,
@@ -154,7 +159,7 @@ fn a_worker_killed_mid_run_loses_nothing_and_its_in_flight_bounds_the_refetches(
     let per_host = PER_HOST.to_string();
     let options = [
         "--concurrency",
-        "32",
+        "96",
         "--per-host",
         &per_host,
         "--lease-ttl",
@@ -200,18 +205,24 @@ fn a_worker_killed_mid_run_loses_nothing_and_its_in_flight_bounds_the_refetches(
         assert!(worker.still_running(), "{}", worker.output());
     }
     let results = db.entries("results");
-    let (twice, extra) = check_results(&results, &site);
+    let (written_twice, extra_results) = check_results(&results, &site);
+    let (fetched_twice, extra_fetches) = site.fetched_twice();
     eprintln!(
-        "kill -9 mid-run: {orphaned} entries orphaned by the victim (in-flight cap {victim_cap}); \
-         {twice} URLs fetched twice ({extra} extra fetches)"
-    );
-    assert!(
-        extra <= orphaned,
-        "{extra} extra fetches, but only {orphaned} entries were orphaned"
+        "kill -9 mid-run: the victim (in-flight cap {victim_cap}) left {orphaned} entries \
+         unacknowledged; {fetched_twice} URLs were fetched twice ({extra_fetches} extra requests), \
+         {written_twice} have two results ({extra_results} extra)"
     );
     assert!(
         orphaned <= victim_cap,
-        "{orphaned} orphaned entries exceed the in-flight cap {victim_cap}"
+        "{orphaned} unacknowledged entries exceed the in-flight cap {victim_cap}"
+    );
+    assert!(
+        extra_fetches <= orphaned,
+        "{extra_fetches} extra requests, but the victim left only {orphaned} entries"
+    );
+    assert!(
+        extra_results <= extra_fetches,
+        "{extra_results} extra results from {extra_fetches} extra requests"
     );
     let claimed = results.iter().filter(|r| r["deliveries"] != "1").count();
     assert!(
@@ -341,7 +352,7 @@ fn workers_reconnect_with_backoff_across_a_redis_restart_and_finish() {
 
     let options = [
         "--concurrency",
-        "32",
+        "96",
         "--per-host",
         "2",
         "--lease-ttl",
@@ -370,8 +381,12 @@ fn workers_reconnect_with_backoff_across_a_redis_restart_and_finish() {
         "the run to finish after the restart",
         Frontier::finished,
     );
-    let (twice, extra) = check_results(&db.entries("results"), &site);
-    eprintln!("redis restart: {twice} URLs fetched twice ({extra} extra fetches)");
+    let (written_twice, extra_results) = check_results(&db.entries("results"), &site);
+    let (fetched_twice, extra_fetches) = site.fetched_twice();
+    eprintln!(
+        "redis restart: {fetched_twice} URLs fetched twice ({extra_fetches} extra requests), \
+         {written_twice} with two results ({extra_results} extra)"
+    );
     for worker in &mut workers {
         assert!(worker.still_running(), "{}", worker.output());
         let output = worker.output();

@@ -28,11 +28,14 @@ pub struct BenchArgs {
     pub workers: Vec<usize>,
     #[arg(long, default_value_t = 16)]
     pub shards: u32,
-    /// Each worker's --concurrency
-    #[arg(long, default_value_t = 64)]
+    /// Each worker's --concurrency; at least hosts x per-host, so a worker
+    /// that owns every host keeps a connection to each (below that it
+    /// closes one host's idle connection to open another's: a new TCP
+    /// connection for most requests)
+    #[arg(long, default_value_t = 128)]
     pub concurrency: usize,
     /// Each worker's --per-host
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 2)]
     pub per_host: usize,
     /// Body bytes of each response
     #[arg(long, default_value_t = 64)]

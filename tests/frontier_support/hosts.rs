@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ pub struct HostStats {
     open: AtomicUsize,
     max_open: AtomicUsize,
     accepted: AtomicUsize,
+    /// Requests served, by path.
+    requests: Mutex<HashMap<String, u32>>,
 }
 
 /// Running hosts; stopped on drop.
@@ -106,6 +108,15 @@ impl Hosts {
     /// Connections the host accepted in all.
     pub fn accepted(&self, host: usize) -> usize {
         self.stats[host].accepted.load(Ordering::SeqCst)
+    }
+
+    /// How many times the host served each path.
+    pub fn requests(&self, host: usize) -> HashMap<String, u32> {
+        self.stats[host]
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -243,6 +254,12 @@ impl Server {
             let head = String::from_utf8_lossy(&conn.input[..end]).into_owned();
             conn.input.drain(..end + 4);
             let path = head.split_whitespace().nth(1).unwrap_or("/");
+            *self.stats[conn.host]
+                .requests
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(path.to_owned())
+                .or_default() += 1;
             let body = body_for(port, path);
             let _ = write!(
                 conn.output,
