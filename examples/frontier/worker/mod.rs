@@ -287,6 +287,7 @@ pub fn run(redis: &str, prefix: &str, args: &WorkerArgs) -> Result<ExitCode, Str
         .name("coordinator".into())
         .spawn(move || coordinator.run(entry_tx))
         .map_err(|e| format!("cannot start a thread: {e}"))?;
+    let writer_name = name.clone();
     let writer = writer::Writer {
         store: Store::open(redis, format!("worker {name} writer"))?,
         keys,
@@ -298,19 +299,32 @@ pub fn run(redis: &str, prefix: &str, args: &WorkerArgs) -> Result<ExitCode, Str
     };
     let writer = thread::Builder::new()
         .name("writer".into())
-        .spawn(move || writer.run(outcome_rx))
+        .spawn(move || {
+            // Results that cannot be written would pile up as held entries
+            // and stall the worker: leave now; the leases expire and the
+            // held entries are claimed by another worker.
+            writer.run(outcome_rx).unwrap_or_else(|e| {
+                eprintln!("worker {writer_name}: {e}");
+                std::process::exit(1);
+            })
+        })
         .map_err(|e| format!("cannot start a thread: {e}"))?;
 
     let fetched = fetch_loop(&client, entry_rx, outcome_tx, args.fetch.pool_idle());
     let written = writer
         .join()
-        .unwrap_or_else(|_| Err("the writer panicked".into()));
+        .map_err(|_| "the writer panicked".to_string())?;
+    let fetched = match fetched {
+        Ok(fetched) => fetched,
+        // The coordinator would go on handing out work nobody does.
+        Err(e) => {
+            eprintln!("worker {name}: {e}");
+            std::process::exit(1);
+        }
+    };
     let coordinated = coordinator
         .join()
-        .unwrap_or_else(|_| Err("the coordinator panicked".into()));
-    let fetched = fetched?;
-    let written = written?;
-    let coordinated = coordinated?;
+        .unwrap_or_else(|_| Err("the coordinator panicked".into()))?;
     println!(
         "worker {name}: stopped after {fetched} fetches: {} results ({} of them errors), \
          {} failures left for a retry, {} dead-lettered; took {} shard leases, handed over {}, \
