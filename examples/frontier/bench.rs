@@ -72,8 +72,8 @@ pub fn run(args: &BenchArgs) -> Result<bool, String> {
         args.urls, args.hosts, args.shards, args.concurrency, args.per_host
     );
     println!(
-        "{:>7} {:>10} {:>12} {:>14} {:>12} {:>7}",
-        "workers", "wall", "URLs/s", "steady URLs/s", "results", "errors"
+        "{:>7} {:>10} {:>12} {:>14} {:>12} {:>7} {:>16}",
+        "workers", "wall", "URLs/s", "steady URLs/s", "results", "errors", "redis CPU µs/URL"
     );
     let mut ok = true;
     for &count in &args.workers {
@@ -87,6 +87,7 @@ pub fn run(args: &BenchArgs) -> Result<bool, String> {
         });
         enqueue::enqueue(&mut store, &keys, shards, urls)?;
 
+        let redis_cpu_before = redis_cpu(&mut store)?;
         let started = Instant::now();
         let mut workers = Workers(Vec::new());
         for n in 0..count {
@@ -120,25 +121,41 @@ pub fn run(args: &BenchArgs) -> Result<bool, String> {
             thread::sleep(Duration::from_millis(20));
         };
         let wall = started.elapsed();
+        let redis_cpu = redis_cpu(&mut store)? - redis_cpu_before;
         drop(workers);
         let total = snapshot.total();
         let steady = first_to_last_result(&mut store, &keys, shards)?;
         let rate = |d: Duration| total.results as f64 / d.as_secs_f64().max(1e-9);
         println!(
-            "{count:>7} {:>9.2}s {:>12.0} {:>14.0} {:>12} {:>7}",
+            "{count:>7} {:>9.2}s {:>12.0} {:>14.0} {:>12} {:>7} {:>16.1}",
             wall.as_secs_f64(),
             rate(wall),
             steady.map_or(0.0, rate),
             total.results,
-            total.errors + total.dead
+            total.errors + total.dead,
+            redis_cpu * 1e6 / total.results.max(1) as f64
         );
         ok &= total.errors + total.dead == 0 && total.results >= args.urls as u64;
     }
     println!(
         "wall: from starting the workers until every URL has a result; steady: from the first \
-         result to the last (Redis's clock), without the workers' start-up"
+         result to the last (Redis's clock), without the workers' start-up; redis CPU: what \
+         redis-server spent (INFO cpu) per URL while the workers ran"
     );
     Ok(ok)
+}
+
+/// CPU seconds redis-server has used so far (user plus system).
+fn redis_cpu(store: &mut Store) -> Result<f64, String> {
+    let info: String = store
+        .run(|c| redis::cmd("INFO").arg("cpu").query(c))
+        .map_err(|e| format!("INFO cpu failed: {}", describe(&e)))?;
+    Ok(info
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| matches!(*name, "used_cpu_sys" | "used_cpu_user"))
+        .filter_map(|(_, value)| value.trim().parse::<f64>().ok())
+        .sum())
 }
 
 /// A small deterministic body for a path.

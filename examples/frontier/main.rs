@@ -104,7 +104,8 @@ pub fn parse_secs(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| format!("{text} seconds is out of range"))
 }
 
-/// A duration the way people write it: `2s`, `0.25s`.
+/// A duration the way people write it: `2 s`, `0.25 s`.
 pub fn secs(duration: Duration) -> String {
-    format!("{}s", duration.as_secs_f64())
+    let text = format!("{:.3}", duration.as_secs_f64());
+    format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
 }

@@ -12,8 +12,8 @@ use redis::streams::StreamInfoGroupsReply;
 
 use crate::enqueue;
 use crate::keys::{GROUP, Keys};
+use crate::parse_secs;
 use crate::store::{Store, describe};
-use crate::{parse_secs, secs};
 
 #[derive(clap::Args, Debug)]
 pub struct StatusArgs {
@@ -196,11 +196,7 @@ fn table(prefix: &str, snapshot: &Snapshot, rate: Option<(f64, f64)>) -> String 
     }
     row(&mut out, "total", "", &snapshot.total());
     if let Some((rate, over)) = rate {
-        let _ = writeln!(
-            out,
-            "results per second: {rate:.0} (over {})",
-            secs(Duration::from_secs_f64(over))
-        );
+        let _ = writeln!(out, "results per second: {rate:.0} (over {over:.1} s)");
     }
     out
 }

@@ -54,26 +54,27 @@ pub struct WorkerArgs {
     /// the in-flight cap [default: twice --concurrency]
     #[arg(long)]
     pub window: Option<usize>,
-    /// Results written per MULTI/EXEC, at most
+    /// Results written per round trip (one MULTI/EXEC per shard), at most
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
     /// Also store the body in the result, up to this many bytes (the digest
     /// is always of the whole body)
     #[arg(long, default_value_t = 0)]
     pub body_limit: usize,
-    /// Lifetime of a shard lease; renewed every third of it
+    /// Lifetime of a shard lease, in seconds; renewed every third of it
     #[arg(long, value_parser = parse_secs, default_value = "10")]
     pub lease_ttl: Duration,
-    /// A pending entry idle this long is claimed again (XAUTOCLAIM): a dead
-    /// worker's entries, and failed ones for their next try. Keep it above
-    /// the time an entry can spend in a worker (queue plus --timeout)
+    /// Seconds a pending entry must sit idle before it is claimed
+    /// (XAUTOCLAIM): a dead worker's entries, and failed ones for their next
+    /// try. Entries a live worker still holds are marked as in work every
+    /// half of this, so they are never claimed
     #[arg(long, value_parser = parse_secs, default_value = "60")]
     pub claim_idle: Duration,
     /// Deliveries an entry gets; one that fails on every one of them goes to
     /// the dead-letter stream with its last error
     #[arg(long, default_value_t = 3)]
     pub max_deliveries: u64,
-    /// After Ctrl-C or SIGTERM, how long to wait for the entries in flight
+    /// After Ctrl-C or SIGTERM, seconds to wait for the entries in flight
     /// before exiting without them (they stay pending and are claimed by
     /// another worker) [default: --timeout plus 10 s]
     #[arg(long, value_parser = parse_secs)]
