@@ -1,0 +1,84 @@
+//! Not public API: the engine's types and thin wrappers for the tests,
+//! fuzz targets and benches. Reached as `multifetch::__private::h2`.
+
+pub use super::error::{ErrorCode, H2Error, SendError, Violation};
+pub use super::frame;
+pub use super::hpack;
+pub use super::session::{Event, PeerSettings, RequestHead, Session, Settings};
+pub use super::{
+    DEFAULT_CONNECTION_WINDOW, DEFAULT_MAX_HEADER_LIST_SIZE, DEFAULT_STREAM_WINDOW,
+    MAX_EMPTY_FRAMES, MAX_HEADER_BLOCK_FRAMES, MAX_QUEUED_CONTROL_BYTES, MAX_STREAM_ID, StreamId,
+};
+
+use super::frame::{Decoded, decode};
+use super::hpack::Decoder;
+
+/// Decodes every whole frame in `input` with a `max_frame_size` limit;
+/// returns their `Debug` text and the bytes used (a partial frame at the
+/// end is left over).
+///
+/// # Errors
+///
+/// The first frame error.
+pub fn decode_frames(input: &[u8], max_frame_size: u32) -> Result<(Vec<String>, usize), H2Error> {
+    let mut frames = Vec::new();
+    let mut used = 0;
+    while let Some(rest) = input.get(used..) {
+        match decode(rest, max_frame_size)? {
+            Decoded::Partial => break,
+            Decoded::Complete(frame, n) => {
+                frames.push(format!("{frame:?}"));
+                used += n;
+            }
+        }
+    }
+    Ok((frames, used))
+}
+
+/// Decodes header blocks in order with one decoder; returns each block's
+/// fields as `(name, value)`.
+///
+/// # Errors
+///
+/// The first HPACK error.
+pub fn hpack_decode(blocks: &[&[u8]]) -> Result<Vec<Vec<(Vec<u8>, Vec<u8>)>>, hpack::HpackError> {
+    let mut decoder = Decoder::new();
+    blocks
+        .iter()
+        .map(|block| {
+            let mut fields = Vec::new();
+            decoder.decode(block, |f| fields.push((f.name.to_vec(), f.value.to_vec())))?;
+            Ok(fields)
+        })
+        .collect()
+}
+
+/// Feeds `input` to a fresh session in pieces cut at `splits` (offsets,
+/// clamped and sorted); returns the events as `Debug` text, releasing every
+/// DATA byte as it comes, then the connection error if one ended it.
+pub fn session_events(input: &[u8], splits: &[usize]) -> (Vec<String>, Option<H2Error>) {
+    let mut session = Session::new(Settings::default());
+    let mut events = Vec::new();
+    let mut cuts: Vec<usize> = splits.iter().map(|&s| s.min(input.len())).collect();
+    cuts.sort_unstable();
+    cuts.push(input.len());
+    let mut start = 0;
+    let mut released = Vec::new();
+    for cut in cuts {
+        let piece = input.get(start..cut).unwrap_or_default();
+        start = cut;
+        let result = session.recv(piece, |event| {
+            if let Event::Data { stream, data, .. } = &event {
+                released.push((*stream, data.len()));
+            }
+            events.push(format!("{event:?}"));
+        });
+        for (stream, n) in released.drain(..) {
+            session.release(stream, n);
+        }
+        if let Err(error) = result {
+            return (events, Some(error));
+        }
+    }
+    (events, None)
+}
