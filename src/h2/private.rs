@@ -53,11 +53,29 @@ pub fn hpack_decode(blocks: &[&[u8]]) -> Result<Vec<Vec<(Vec<u8>, Vec<u8>)>>, hp
         .collect()
 }
 
-/// Feeds `input` to a fresh session in pieces cut at `splits` (offsets,
-/// clamped and sorted); returns the events as `Debug` text, releasing every
-/// DATA byte as it comes, then the connection error if one ended it.
+/// Feeds `input` to a fresh session that has sent three requests (stream
+/// 1: GET without body, 3: POST with its body still open, 5: HEAD), in
+/// pieces cut at `splits` (offsets, clamped and sorted); returns the events
+/// as `Debug` text, releasing every DATA byte as it comes, and the
+/// connection error if one ended it.
 pub fn session_events(input: &[u8], splits: &[usize]) -> (Vec<String>, Option<H2Error>) {
     let mut session = Session::new(Settings::default());
+    let headers = http::HeaderMap::new();
+    for (method, end_stream) in [
+        (http::Method::GET, true),
+        (http::Method::POST, false),
+        (http::Method::HEAD, true),
+    ] {
+        let head = RequestHead {
+            method: &method,
+            scheme: "https",
+            authority: "example.com",
+            path: "/",
+            headers: &headers,
+        };
+        // A fresh session always has room for three streams.
+        let _ = session.send_request(&head, end_stream);
+    }
     let mut events = Vec::new();
     let mut cuts: Vec<usize> = splits.iter().map(|&s| s.min(input.len())).collect();
     cuts.sort_unstable();
@@ -81,4 +99,30 @@ pub fn session_events(input: &[u8], splits: &[usize]) -> (Vec<String>, Option<H2
         }
     }
     (events, None)
+}
+
+/// Decodes `block` and, when it decodes, encodes the fields again with
+/// our encoder and decodes that with a fresh decoder; returns both lists,
+/// which must be equal.
+///
+/// # Errors
+///
+/// The HPACK error of the first decoding.
+#[allow(clippy::type_complexity)]
+pub fn hpack_round_trip(
+    block: &[u8],
+) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, Vec<u8>)>), hpack::HpackError> {
+    let first = hpack_decode(&[block])?.pop().unwrap_or_default();
+    let mut encoder = hpack::Encoder::new();
+    let mut encoded = Vec::new();
+    encoder.encode(
+        first.iter().map(|(name, value)| hpack::Field {
+            name,
+            value,
+            sensitive: false,
+        }),
+        &mut encoded,
+    );
+    let second = hpack_decode(&[&encoded])?.pop().unwrap_or_default();
+    Ok((first, second))
 }
