@@ -14,9 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use multifetch::__private::h2::{
-    ErrorCode, Event, RequestHead, Session, Settings, StreamId,
-};
+use multifetch::__private::h2::{ErrorCode, Event, RequestHead, Session, Settings, StreamId};
 use multifetch::{HeaderMap, Method};
 
 const LARGE_LEN: usize = 300_000;
@@ -106,7 +104,8 @@ impl Driver {
                 *offset += taken;
             }
         }
-        self.uploads.retain(|(_, body, offset)| *offset < body.len());
+        self.uploads
+            .retain(|(_, body, offset)| *offset < body.len());
     }
 
     fn flush(&mut self) {
@@ -125,7 +124,10 @@ impl Driver {
             if until(self) {
                 return;
             }
-            let n = self.socket.read(&mut buf).expect("read from the Python h2 server");
+            let n = self
+                .socket
+                .read(&mut buf)
+                .expect("read from the Python h2 server");
             if n == 0 {
                 break;
             }

@@ -14,7 +14,12 @@ use std::path::{Path, PathBuf};
 use multifetch::__private::h2::hpack::{Decoder, Encoder, Field};
 use serde_json::Value;
 
-const DECODER_FOLDERS: [&str; 4] = ["nghttp2", "go-hpack", "python-hpack", "nghttp2-change-table-size"];
+const DECODER_FOLDERS: [&str; 4] = [
+    "nghttp2",
+    "go-hpack",
+    "python-hpack",
+    "nghttp2-change-table-size",
+];
 
 type List = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -59,7 +64,12 @@ fn cases(story: &Path) -> Vec<(Option<u32>, Option<Vec<u8>>, List)> {
                 .unwrap()
                 .iter()
                 .flat_map(|pair| pair.as_object().unwrap().iter())
-                .map(|(n, v)| (n.as_bytes().to_vec(), v.as_str().unwrap().as_bytes().to_vec()))
+                .map(|(n, v)| {
+                    (
+                        n.as_bytes().to_vec(),
+                        v.as_str().unwrap().as_bytes().to_vec(),
+                    )
+                })
                 .collect();
             (size, wire, list)
         })
@@ -84,7 +94,12 @@ fn check_decoder_folder(folder: &Path) -> usize {
                 decoder.set_max_table_size(size);
             }
             let wire = wire.unwrap_or_else(|| panic!("{} case {i}: no wire", story.display()));
-            assert_eq!(decode(&mut decoder, &wire), list, "{} case {i}", story.display());
+            assert_eq!(
+                decode(&mut decoder, &wire),
+                list,
+                "{} case {i}",
+                story.display()
+            );
             checked += 1;
         }
     }
@@ -110,7 +125,12 @@ fn check_raw_data(folder: &Path) -> usize {
                     }),
                     &mut block,
                 );
-                assert_eq!(decode(&mut decoder, &block), list, "{} case {i}", story.display());
+                assert_eq!(
+                    decode(&mut decoder, &block),
+                    list,
+                    "{} case {i}",
+                    story.display()
+                );
                 assert_eq!(encoder.table_size(), decoder.table_size());
                 checked += 1;
             }
@@ -152,6 +172,9 @@ fn full_corpus() {
         return;
     }
     let checked = check_corpus(&root);
-    eprintln!("hpack corpus at {}: {checked} cases checked", root.display());
+    eprintln!(
+        "hpack corpus at {}: {checked} cases checked",
+        root.display()
+    );
     assert!(checked > 10_000, "only {checked} cases");
 }

@@ -122,7 +122,9 @@ pub enum Violation {
         stream: StreamId,
     },
     /// The padding length is not less than the payload (§6.1, §6.2).
-    #[error("server sent a {frame} frame whose {pad}-byte padding does not fit its {len}-byte payload")]
+    #[error(
+        "server sent a {frame} frame whose {pad}-byte padding does not fit its {len}-byte payload"
+    )]
     PaddingTooLong {
         /// The frame type's name.
         frame: &'static str,
@@ -203,7 +205,9 @@ pub enum Violation {
     },
     /// The server made us queue too many acknowledgements, PING answers
     /// and resets without reading them (a SETTINGS or PING flood).
-    #[error("server made us queue more than {limit} bytes of control frames (a SETTINGS, PING or reset flood)")]
+    #[error(
+        "server made us queue more than {limit} bytes of control frames (a SETTINGS, PING or reset flood)"
+    )]
     ControlFlood {
         /// The limit, in bytes.
         limit: usize,
@@ -401,7 +405,10 @@ mod tests {
     #[test]
     fn codes_and_messages() {
         assert_eq!(ErrorCode::PROTOCOL_ERROR.to_string(), "PROTOCOL_ERROR");
-        assert_eq!(ErrorCode::HTTP_1_1_REQUIRED.to_string(), "HTTP_1_1_REQUIRED");
+        assert_eq!(
+            ErrorCode::HTTP_1_1_REQUIRED.to_string(),
+            "HTTP_1_1_REQUIRED"
+        );
         assert_eq!(ErrorCode(0x42).to_string(), "unknown error code 0x42");
         assert_eq!(ErrorCode(u32::MAX).name(), None);
         let e = H2Error::conn(Violation::FrameTooLarge {
@@ -416,7 +423,10 @@ mod tests {
         );
         assert_eq!(e.code(), ErrorCode::FRAME_SIZE_ERROR);
         assert_eq!(e.stream(), None);
-        let e = H2Error::stream_err(StreamId::new(3), Violation::UppercaseHeaderName("Foo".into()));
+        let e = H2Error::stream_err(
+            StreamId::new(3),
+            Violation::UppercaseHeaderName("Foo".into()),
+        );
         assert_eq!(
             e.to_string(),
             "server sent header name `Foo` with uppercase letters (PROTOCOL_ERROR on stream 3)"
@@ -428,6 +438,9 @@ mod tests {
             Violation::HeaderListTooLarge { size: 1, limit: 0 }.code(),
             ErrorCode::CANCEL
         );
-        assert_eq!(Violation::ControlFlood { limit: 1 }.code(), ErrorCode::ENHANCE_YOUR_CALM);
+        assert_eq!(
+            Violation::ControlFlood { limit: 1 }.code(),
+            ErrorCode::ENHANCE_YOUR_CALM
+        );
     }
 }

@@ -27,7 +27,6 @@ pub mod session;
 
 use std::fmt;
 
-
 /// Default SETTINGS_INITIAL_WINDOW_SIZE we send: each stream's receive
 /// window, 4 MiB.
 ///

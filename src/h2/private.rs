@@ -11,6 +11,9 @@ pub use super::{
 };
 
 use super::frame::{Decoded, decode};
+
+/// A decoded header list: `(name, value)` pairs in order.
+pub type FieldList = Vec<(Vec<u8>, Vec<u8>)>;
 use super::hpack::Decoder;
 
 /// Decodes every whole frame in `input` with a `max_frame_size` limit;
@@ -41,7 +44,7 @@ pub fn decode_frames(input: &[u8], max_frame_size: u32) -> Result<(Vec<String>, 
 /// # Errors
 ///
 /// The first HPACK error.
-pub fn hpack_decode(blocks: &[&[u8]]) -> Result<Vec<Vec<(Vec<u8>, Vec<u8>)>>, hpack::HpackError> {
+pub fn hpack_decode(blocks: &[&[u8]]) -> Result<Vec<FieldList>, hpack::HpackError> {
     let mut decoder = Decoder::new();
     blocks
         .iter()
@@ -108,10 +111,7 @@ pub fn session_events(input: &[u8], splits: &[usize]) -> (Vec<String>, Option<H2
 /// # Errors
 ///
 /// The HPACK error of the first decoding.
-#[allow(clippy::type_complexity)]
-pub fn hpack_round_trip(
-    block: &[u8],
-) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, Vec<u8>)>), hpack::HpackError> {
+pub fn hpack_round_trip(block: &[u8]) -> Result<(FieldList, FieldList), hpack::HpackError> {
     let first = hpack_decode(&[block])?.pop().unwrap_or_default();
     let mut encoder = hpack::Encoder::new();
     let mut encoded = Vec::new();

@@ -64,7 +64,11 @@ pub fn encode_headers(
     encode_head(out, first.len(), FrameType::Headers, flags, stream);
     out.extend_from_slice(first);
     while let Some(chunk) = rest.next() {
-        let flags = if rest.peek().is_none() { FLAG_END_HEADERS } else { 0 };
+        let flags = if rest.peek().is_none() {
+            FLAG_END_HEADERS
+        } else {
+            0
+        };
         encode_head(out, chunk.len(), FrameType::Continuation, flags, stream);
         out.extend_from_slice(chunk);
     }
@@ -85,7 +89,13 @@ pub fn encode_rst_stream(out: &mut Vec<u8>, stream: StreamId, code: ErrorCode) {
 
 /// SETTINGS (§6.5) with `params` in order.
 pub fn encode_settings(out: &mut Vec<u8>, params: &[(SettingId, u32)]) {
-    encode_head(out, params.len() * 6, FrameType::Settings, 0, StreamId::ZERO);
+    encode_head(
+        out,
+        params.len() * 6,
+        FrameType::Settings,
+        0,
+        StreamId::ZERO,
+    );
     for &(id, value) in params {
         out.extend_from_slice(&id.to_u16().to_be_bytes());
         out.extend_from_slice(&value.to_be_bytes());
@@ -99,7 +109,13 @@ pub fn encode_settings_ack(out: &mut Vec<u8>) {
 
 /// PUSH_PROMISE (§6.6), one frame with END_HEADERS.
 pub fn encode_push_promise(out: &mut Vec<u8>, stream: StreamId, promised: StreamId, block: &[u8]) {
-    encode_head(out, 4 + block.len(), FrameType::PushPromise, FLAG_END_HEADERS, stream);
+    encode_head(
+        out,
+        4 + block.len(),
+        FrameType::PushPromise,
+        FLAG_END_HEADERS,
+        stream,
+    );
     out.extend_from_slice(&promised.get().to_be_bytes());
     out.extend_from_slice(block);
 }
@@ -126,7 +142,12 @@ pub fn encode_window_update(out: &mut Vec<u8>, stream: StreamId, increment: u32)
 }
 
 /// CONTINUATION (§6.10), one frame.
-pub fn encode_continuation(out: &mut Vec<u8>, stream: StreamId, fragment: &[u8], end_headers: bool) {
+pub fn encode_continuation(
+    out: &mut Vec<u8>,
+    stream: StreamId,
+    fragment: &[u8],
+    end_headers: bool,
+) {
     let flags = if end_headers { FLAG_END_HEADERS } else { 0 };
     encode_head(out, fragment.len(), FrameType::Continuation, flags, stream);
     out.extend_from_slice(fragment);

@@ -14,8 +14,8 @@ mod settings;
 pub use encode::*;
 pub use settings::{SettingId, SettingsParams};
 
-use super::error::{ErrorCode, H2Error, Violation};
 use super::StreamId;
+use super::error::{ErrorCode, H2Error, Violation};
 
 /// Length of the frame head (RFC 9113 §4.1), in bytes.
 pub const HEAD_LEN: usize = 9;
@@ -340,11 +340,13 @@ pub fn parse_payload<'a>(head: &Head, payload: &'a [u8]) -> Result<Frame<'a>, H2
             if head.has(FLAG_PRIORITY) {
                 // Exclusive bit, stream dependency and weight: ignored
                 // (§5.3.2 deprecates the scheme).
-                fragment = fragment.get(5..).ok_or(H2Error::conn(Violation::BadFrameLength {
-                    frame: name,
-                    len,
-                    expected: "at least 5 bytes plus padding with PRIORITY",
-                }))?;
+                fragment = fragment
+                    .get(5..)
+                    .ok_or(H2Error::conn(Violation::BadFrameLength {
+                        frame: name,
+                        len,
+                        expected: "at least 5 bytes plus padding with PRIORITY",
+                    }))?;
             }
             Ok(Frame::Headers {
                 stream,

@@ -68,9 +68,7 @@ impl<'a> SettingsParams<'a> {
     pub(crate) fn new(payload: &'a [u8]) -> Result<Self, H2Error> {
         let params = SettingsParams { payload };
         for (id, value) in params.iter() {
-            let invalid = |name| {
-                Err(H2Error::conn(Violation::InvalidSetting { name, value }))
-            };
+            let invalid = |name| Err(H2Error::conn(Violation::InvalidSetting { name, value }));
             match id {
                 SettingId::EnablePush if value > 1 => return invalid("SETTINGS_ENABLE_PUSH"),
                 SettingId::InitialWindowSize if value > i32::MAX as u32 => {
@@ -93,11 +91,11 @@ impl<'a> SettingsParams<'a> {
             .chunks_exact(6)
             .filter_map(|p| <[u8; 6]>::try_from(p).ok())
             .map(|[i0, i1, v0, v1, v2, v3]| {
-            (
-                SettingId::from_u16(u16::from_be_bytes([i0, i1])),
-                u32::from_be_bytes([v0, v1, v2, v3]),
-            )
-        })
+                (
+                    SettingId::from_u16(u16::from_be_bytes([i0, i1])),
+                    u32::from_be_bytes([v0, v1, v2, v3]),
+                )
+            })
     }
 
     /// Whether there are no parameters.

@@ -181,7 +181,10 @@ fn round_trips() {
     for (bytes, want) in &cases {
         assert_eq!(one(bytes).as_ref(), Ok(want), "{bytes:02x?}");
         for cut in 0..bytes.len() {
-            assert_eq!(decode(&bytes[..cut], DEFAULT_MAX_FRAME_SIZE), Ok(Decoded::Partial));
+            assert_eq!(
+                decode(&bytes[..cut], DEFAULT_MAX_FRAME_SIZE),
+                Ok(Decoded::Partial)
+            );
         }
     }
     // All of them back to back, then split at every offset: the frames
@@ -297,14 +300,32 @@ fn validation_errors() {
         (raw(8, 0x6, 0, 3, &[0; 8]), not_zero("PING", 3)),
         (raw(8, 0x7, 0, 5, &[0; 8]), not_zero("GOAWAY", 5)),
         (raw(3, 0x3, 0, 1, &[0; 3]), len("RST_STREAM", 3, "4 bytes")),
-        (raw(6, 0x4, 1, 0, &[0, 1, 0, 0, 0, 0]), len("SETTINGS", 6, "empty in a SETTINGS acknowledgement")),
-        (raw(5, 0x4, 0, 0, &[0; 5]), len("SETTINGS", 5, "a multiple of 6 bytes")),
+        (
+            raw(6, 0x4, 1, 0, &[0, 1, 0, 0, 0, 0]),
+            len("SETTINGS", 6, "empty in a SETTINGS acknowledgement"),
+        ),
+        (
+            raw(5, 0x4, 0, 0, &[0; 5]),
+            len("SETTINGS", 5, "a multiple of 6 bytes"),
+        ),
         (raw(7, 0x6, 0, 0, &[0; 7]), len("PING", 7, "8 bytes")),
         (raw(9, 0x6, 0, 0, &[0; 9]), len("PING", 9, "8 bytes")),
-        (raw(7, 0x7, 0, 0, &[0; 7]), len("GOAWAY", 7, "at least 8 bytes")),
-        (raw(3, 0x8, 0, 0, &[0; 3]), len("WINDOW_UPDATE", 3, "4 bytes")),
-        (raw(5, 0x8, 0, 1, &[0; 5]), len("WINDOW_UPDATE", 5, "4 bytes")),
-        (raw(3, 0x5, 4, 1, &[0; 3]), len("PUSH_PROMISE", 3, "at least 4 bytes plus padding")),
+        (
+            raw(7, 0x7, 0, 0, &[0; 7]),
+            len("GOAWAY", 7, "at least 8 bytes"),
+        ),
+        (
+            raw(3, 0x8, 0, 0, &[0; 3]),
+            len("WINDOW_UPDATE", 3, "4 bytes"),
+        ),
+        (
+            raw(5, 0x8, 0, 1, &[0; 5]),
+            len("WINDOW_UPDATE", 5, "4 bytes"),
+        ),
+        (
+            raw(3, 0x5, 4, 1, &[0; 3]),
+            len("PUSH_PROMISE", 3, "at least 4 bytes plus padding"),
+        ),
         (
             raw(4, 0x1, FLAG_PRIORITY, 1, &[0; 4]),
             len("HEADERS", 4, "at least 5 bytes plus padding with PRIORITY"),
@@ -366,10 +387,7 @@ fn validation_errors() {
     // stream.
     assert_eq!(
         one(&raw(4, 0x2, 0, 3, &[0; 4])),
-        Err(H2Error::stream_err(
-            id(3),
-            len("PRIORITY", 4, "5 bytes")
-        ))
+        Err(H2Error::stream_err(id(3), len("PRIORITY", 4, "5 bytes")))
     );
     assert_eq!(
         one(&raw(4, 0x8, 0, 3, &[0x80, 0, 0, 0])),
@@ -391,7 +409,9 @@ fn validation_errors() {
 
 #[test]
 fn settings_iterate_in_order() {
-    let payload = [0, 1, 0, 0, 0x10, 0, 0, 3, 0, 0, 0, 0x64, 0, 0x2a, 0, 0, 0, 1];
+    let payload = [
+        0, 1, 0, 0, 0x10, 0, 0, 3, 0, 0, 0, 0x64, 0, 0x2a, 0, 0, 0, 1,
+    ];
     let params = SettingsParams::new(&payload).unwrap();
     let got: Vec<_> = params.iter().collect();
     assert_eq!(

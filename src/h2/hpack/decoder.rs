@@ -112,8 +112,8 @@ impl Decoder {
             if first & 0x80 != 0 {
                 // Indexed field (§6.1).
                 let index = decode_integer(block, &mut pos, 7)?;
-                let (name, value) = lookup(&self.table, index as usize)
-                    .ok_or(HpackError::InvalidIndex(index))?;
+                let (name, value) =
+                    lookup(&self.table, index as usize).ok_or(HpackError::InvalidIndex(index))?;
                 on_field(Field {
                     name,
                     value,
@@ -133,8 +133,8 @@ impl Decoder {
             let name_raw = if index == 0 {
                 read_string(block, &mut pos, &mut self.name_buf)?
             } else {
-                let (name, _) = lookup(&self.table, index as usize)
-                    .ok_or(HpackError::InvalidIndex(index))?;
+                let (name, _) =
+                    lookup(&self.table, index as usize).ok_or(HpackError::InvalidIndex(index))?;
                 self.name_buf.clear();
                 self.name_buf.extend_from_slice(name);
                 Str::Decoded
@@ -223,7 +223,10 @@ pub(crate) mod tests {
     #[test]
     fn c2_single_representations() {
         let mut d = Decoder::new();
-        let got = decode_all(&mut d, &hex("400a637573746f6d2d6b65790d637573746f6d2d686561646572"));
+        let got = decode_all(
+            &mut d,
+            &hex("400a637573746f6d2d6b65790d637573746f6d2d686561646572"),
+        );
         assert_eq!(got.unwrap(), pairs(&[("custom-key", "custom-header")]));
         assert_eq!(table(&d), pairs(&[("custom-key", "custom-header")]));
         assert_eq!(d.table_size().0, 55);
@@ -238,11 +241,17 @@ pub(crate) mod tests {
         let mut sensitive = Vec::new();
         d.decode(&block, |f| sensitive.push(f.sensitive)).unwrap();
         assert_eq!(sensitive, [true]);
-        assert_eq!(decode_all(&mut d, &block).unwrap(), pairs(&[("password", "secret")]));
+        assert_eq!(
+            decode_all(&mut d, &block).unwrap(),
+            pairs(&[("password", "secret")])
+        );
         assert_eq!(d.table.len(), 0);
 
         let mut d = Decoder::new();
-        assert_eq!(decode_all(&mut d, &[0x82]).unwrap(), pairs(&[(":method", "GET")]));
+        assert_eq!(
+            decode_all(&mut d, &[0x82]).unwrap(),
+            pairs(&[(":method", "GET")])
+        );
         assert_eq!(d.table.len(), 0);
     }
 
@@ -307,10 +316,8 @@ pub(crate) mod tests {
     fn c3_c4_requests() {
         for blocks in [C3, C4] {
             let mut d = Decoder::new();
-            for ((block, list), (tab, size)) in blocks
-                .iter()
-                .zip(request_lists())
-                .zip(request_tables())
+            for ((block, list), (tab, size)) in
+                blocks.iter().zip(request_lists()).zip(request_tables())
             {
                 assert_eq!(decode_all(&mut d, &hex(block)).unwrap(), list);
                 assert_eq!(table(&d), tab);
@@ -378,7 +385,10 @@ pub(crate) mod tests {
             let newest = table(&d);
             assert_eq!(newest[0].0, "set-cookie");
             assert_eq!(newest[1], ("content-encoding".into(), "gzip".into()));
-            assert_eq!(newest[2], ("date".into(), "Mon, 21 Oct 2013 20:13:22 GMT".into()));
+            assert_eq!(
+                newest[2],
+                ("date".into(), "Mon, 21 Oct 2013 20:13:22 GMT".into())
+            );
         }
     }
 
@@ -408,7 +418,10 @@ pub(crate) mod tests {
         // A lowered setting requires an update first.
         let mut d = Decoder::new();
         d.set_max_table_size(100);
-        assert_eq!(decode_all(&mut d, &[0x82]), Err(HpackError::SizeUpdateMissing));
+        assert_eq!(
+            decode_all(&mut d, &[0x82]),
+            Err(HpackError::SizeUpdateMissing)
+        );
         let mut d = Decoder::new();
         d.set_max_table_size(100);
         assert_eq!(
@@ -429,10 +442,17 @@ pub(crate) mod tests {
             (&[0x40, 0x05, b'a'], HpackError::Truncated),
             (&[0x04, 0x7f], HpackError::Truncated),
             (&[0x04, 0x81, 0xff], HpackError::InvalidHuffman),
-            (&[0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], HpackError::IntegerOverflow),
+            (
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+                HpackError::IntegerOverflow,
+            ),
         ];
         for (block, error) in cases {
-            assert_eq!(decode_all(&mut Decoder::new(), block).as_ref(), Err(error), "{block:02x?}");
+            assert_eq!(
+                decode_all(&mut Decoder::new(), block).as_ref(),
+                Err(error),
+                "{block:02x?}"
+            );
         }
     }
 

@@ -12,7 +12,12 @@ pub const MAX_ENCODER_TABLE_SIZE: u32 = DEFAULT_HEADER_TABLE_SIZE;
 /// Fields whose values are secrets: always written as never-indexed
 /// literals (RFC 7541 §7.1.3), so no intermediary may add them to a table
 /// where a compression side channel could probe them.
-const SENSITIVE: &[&[u8]] = &[b"authorization", b"proxy-authorization", b"cookie", b"set-cookie"];
+const SENSITIVE: &[&[u8]] = &[
+    b"authorization",
+    b"proxy-authorization",
+    b"cookie",
+    b"set-cookie",
+];
 
 /// Fields whose values rarely repeat across requests: written as literals
 /// without indexing, so they do not push useful entries out of the table.
@@ -160,7 +165,9 @@ mod tests {
         for (huffman, blocks) in [(false, C3), (true, C4)] {
             let mut e = Encoder::new();
             e.set_huffman(huffman);
-            for ((list, block), (_, size)) in request_lists().iter().zip(blocks).zip(request_tables()) {
+            for ((list, block), (_, size)) in
+                request_lists().iter().zip(blocks).zip(request_tables())
+            {
                 let mut out = Vec::new();
                 e.encode(fields(list), &mut out);
                 assert_eq!(out, hex(block));
@@ -190,7 +197,13 @@ mod tests {
         .unwrap();
         let want: Vec<_> = list
             .iter()
-            .map(|&(n, v, s)| (n.to_owned(), v.to_owned(), s || SENSITIVE.contains(&n.as_bytes())))
+            .map(|&(n, v, s)| {
+                (
+                    n.to_owned(),
+                    v.to_owned(),
+                    s || SENSITIVE.contains(&n.as_bytes()),
+                )
+            })
             .collect();
         assert_eq!(got, want);
         out
@@ -209,7 +222,10 @@ mod tests {
         ];
         let first = round_trip(&mut e, &mut d, &list);
         // Only user-agent entered the table.
-        assert_eq!(e.table_size().0, "user-agent".len() + "multifetch".len() + 32);
+        assert_eq!(
+            e.table_size().0,
+            "user-agent".len() + "multifetch".len() + 32
+        );
         assert_eq!(d.table_size(), e.table_size());
         let second = round_trip(&mut e, &mut d, &list);
         assert!(second.len() < first.len());

@@ -515,8 +515,14 @@ mod tests {
             ("25a849e95bb8e8b4bf", "custom-value"),
             ("6402", "302"),
             ("aec3771a4b", "private"),
-            ("d07abe941054d444a8200595040b8166e082a62d1bff", "Mon, 21 Oct 2013 20:13:21 GMT"),
-            ("9d29ad171863c78f0b97c8e9ae82ae43d3", "https://www.example.com"),
+            (
+                "d07abe941054d444a8200595040b8166e082a62d1bff",
+                "Mon, 21 Oct 2013 20:13:21 GMT",
+            ),
+            (
+                "9d29ad171863c78f0b97c8e9ae82ae43d3",
+                "https://www.example.com",
+            ),
         ];
         for (hex, text) in cases {
             let wire = hex_bytes(hex);
@@ -528,7 +534,10 @@ mod tests {
     #[test]
     fn rejects_eos_long_padding_and_zero_padding() {
         // EOS alone (30 ones, padded): the decoder sees the EOS symbol.
-        assert_eq!(decoded(&[0xff, 0xff, 0xff, 0xff]), Err(HpackError::InvalidHuffman));
+        assert_eq!(
+            decoded(&[0xff, 0xff, 0xff, 0xff]),
+            Err(HpackError::InvalidHuffman)
+        );
         // A full byte of ones after a symbol is padding longer than 7 bits.
         let mut long = encoded(b"a");
         long.push(0xff);

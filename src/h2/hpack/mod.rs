@@ -185,7 +185,18 @@ pub(crate) mod tests {
 
     #[test]
     fn integer_limits() {
-        for value in [0usize, 30, 31, 127, 128, 255, 256, 16_383, 1 << 20, u32::MAX as usize] {
+        for value in [
+            0usize,
+            30,
+            31,
+            127,
+            128,
+            255,
+            256,
+            16_383,
+            1 << 20,
+            u32::MAX as usize,
+        ] {
             for prefix in 1..=8 {
                 let mut out = Vec::new();
                 encode_integer(value, prefix, 0, &mut out);

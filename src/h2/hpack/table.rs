@@ -188,7 +188,9 @@ impl DynamicTable {
     /// The entry at `index` in the combined index space (62 is the newest),
     /// as `(name, value)`.
     pub(crate) fn get(&self, index: usize) -> Option<(&[u8], &[u8])> {
-        let entry = self.entries.get(index.checked_sub(STATIC_TABLE.len() + 1)?)?;
+        let entry = self
+            .entries
+            .get(index.checked_sub(STATIC_TABLE.len() + 1)?)?;
         Some((&entry.name, &entry.value))
     }
 
@@ -229,14 +231,20 @@ mod tests {
         assert_eq!(STATIC_TABLE.len(), 61);
         let t = DynamicTable::new(4096);
         assert_eq!(lookup(&t, 1), Some((&b":authority"[..], &b""[..])));
-        assert_eq!(lookup(&t, 16), Some((&b"accept-encoding"[..], &b"gzip, deflate"[..])));
+        assert_eq!(
+            lookup(&t, 16),
+            Some((&b"accept-encoding"[..], &b"gzip, deflate"[..]))
+        );
         assert_eq!(lookup(&t, 61), Some((&b"www-authenticate"[..], &b""[..])));
         assert_eq!(lookup(&t, 0), None);
         assert_eq!(lookup(&t, 62), None);
         assert_eq!(find_static(b":status", b"404"), Some(Found::Field(13)));
         assert_eq!(find_static(b":status", b"201"), Some(Found::Name(8)));
         assert_eq!(find_static(b"x-nope", b""), None);
-        assert_eq!(find_static(b"www-authenticate", b"x"), Some(Found::Name(61)));
+        assert_eq!(
+            find_static(b"www-authenticate", b"x"),
+            Some(Found::Name(61))
+        );
     }
 
     #[test]

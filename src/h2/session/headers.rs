@@ -73,9 +73,10 @@ pub(crate) fn request_fields<'a>(head: &RequestHead<'a>, fields: &mut Vec<Field<
             continue;
         }
         if name == http::header::TE {
-            let has_trailers = value
-                .to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("trailers")));
+            let has_trailers = value.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+            });
             if has_trailers {
                 fields.push(Field {
                     name: b"te",
@@ -234,7 +235,13 @@ mod tests {
     fn valid_head() {
         let b = build(
             false,
-            &[(":status", "200"), ("content-length", "5"), ("x-a", "1"), ("x-a", "2"), ("te", "trailers")],
+            &[
+                (":status", "200"),
+                ("content-length", "5"),
+                ("x-a", "1"),
+                ("x-a", "2"),
+                ("te", "trailers"),
+            ],
         );
         assert_eq!(b.error, None);
         assert_eq!(b.status, Some(StatusCode::OK));
@@ -244,23 +251,80 @@ mod tests {
 
     #[test]
     fn each_rule() {
-        let cases: &[(bool, &[(&str, &str)], Violation)] = &[
-            (false, &[(":status", "200"), ("Foo", "x")], Violation::UppercaseHeaderName("Foo".into())),
-            (false, &[(":status", "200"), ("connection", "close")], Violation::ConnectionSpecificHeader("connection".into())),
-            (false, &[(":status", "200"), ("transfer-encoding", "chunked")], Violation::ConnectionSpecificHeader("transfer-encoding".into())),
-            (false, &[(":status", "200"), ("te", "gzip")], Violation::ConnectionSpecificHeader("te".into())),
-            (false, &[("x", "1"), (":status", "200")], Violation::PseudoAfterRegular(":status".into())),
-            (false, &[(":status", "200"), (":status", "200")], Violation::DuplicatePseudo(":status".into())),
-            (false, &[(":path", "/")], Violation::UnexpectedPseudo(":path".into())),
-            (true, &[(":status", "200")], Violation::UnexpectedPseudo(":status".into())),
-            (false, &[(":status", "20")], Violation::InvalidStatus("20".into())),
-            (false, &[(":status", "abc")], Violation::InvalidStatus("abc".into())),
-            (false, &[(":status", "200"), ("x", " padded")], Violation::InvalidHeader("x".into())),
-            (false, &[(":status", "200"), ("x", "a\nb")], Violation::InvalidHeader("x".into())),
-            (false, &[(":status", "200"), ("bad name", "1")], Violation::InvalidHeader("bad name".into())),
+        type Case<'a> = (bool, &'a [(&'a str, &'a str)], Violation);
+        let cases: &[Case<'_>] = &[
+            (
+                false,
+                &[(":status", "200"), ("Foo", "x")],
+                Violation::UppercaseHeaderName("Foo".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("connection", "close")],
+                Violation::ConnectionSpecificHeader("connection".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("transfer-encoding", "chunked")],
+                Violation::ConnectionSpecificHeader("transfer-encoding".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("te", "gzip")],
+                Violation::ConnectionSpecificHeader("te".into()),
+            ),
+            (
+                false,
+                &[("x", "1"), (":status", "200")],
+                Violation::PseudoAfterRegular(":status".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), (":status", "200")],
+                Violation::DuplicatePseudo(":status".into()),
+            ),
+            (
+                false,
+                &[(":path", "/")],
+                Violation::UnexpectedPseudo(":path".into()),
+            ),
+            (
+                true,
+                &[(":status", "200")],
+                Violation::UnexpectedPseudo(":status".into()),
+            ),
+            (
+                false,
+                &[(":status", "20")],
+                Violation::InvalidStatus("20".into()),
+            ),
+            (
+                false,
+                &[(":status", "abc")],
+                Violation::InvalidStatus("abc".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("x", " padded")],
+                Violation::InvalidHeader("x".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("x", "a\nb")],
+                Violation::InvalidHeader("x".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("bad name", "1")],
+                Violation::InvalidHeader("bad name".into()),
+            ),
         ];
         for (trailers, fields, want) in cases {
-            assert_eq!(build(*trailers, fields).error.as_ref(), Some(want), "{fields:?}");
+            assert_eq!(
+                build(*trailers, fields).error.as_ref(),
+                Some(want),
+                "{fields:?}"
+            );
         }
     }
 
@@ -336,6 +400,11 @@ mod tests {
                 ("accept", "*/*"),
             ]
         );
-        assert_eq!(size, got.iter().map(|(n, v)| n.len() + v.len() + 32).sum::<usize>());
+        assert_eq!(
+            size,
+            got.iter()
+                .map(|(n, v)| n.len() + v.len() + 32)
+                .sum::<usize>()
+        );
     }
 }

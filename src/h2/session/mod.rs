@@ -61,7 +61,9 @@ use http::{HeaderMap, Method, StatusCode};
 pub use headers::RequestHead;
 
 use self::headers::{HeadBuilder, request_fields};
-use self::stream::{MAX_WINDOW, RecvHalf, RecvWindow, ResponsePhase, SendHalf, Stream, StreamState};
+use self::stream::{
+    MAX_WINDOW, RecvHalf, RecvWindow, ResponsePhase, SendHalf, Stream, StreamState,
+};
 use super::error::{ErrorCode, H2Error, SendError, Violation};
 use super::frame::{
     self, DEFAULT_MAX_FRAME_SIZE, Frame, FrameType, HEAD_LEN, Head, MAX_MAX_FRAME_SIZE, SettingId,
@@ -117,7 +119,9 @@ impl Settings {
     fn clamped(self) -> Self {
         Settings {
             stream_window: self.stream_window.min(MAX_WINDOW as u32),
-            connection_window: self.connection_window.clamp(INITIAL_WINDOW, MAX_WINDOW as u32),
+            connection_window: self
+                .connection_window
+                .clamp(INITIAL_WINDOW, MAX_WINDOW as u32),
             max_frame_size: self
                 .max_frame_size
                 .clamp(DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE),
@@ -766,7 +770,11 @@ impl Session {
                 return Ok(());
             }
             let buffered = std::mem::take(&mut self.partial);
-            let result = self.on_frame(&head, buffered.get(HEAD_LEN..).unwrap_or_default(), on_event);
+            let result = self.on_frame(
+                &head,
+                buffered.get(HEAD_LEN..).unwrap_or_default(),
+                on_event,
+            );
             // Keep the allocation for the next split frame.
             self.partial = buffered;
             self.partial.clear();
@@ -1010,7 +1018,12 @@ impl Session {
     }
 
     /// Applies a DATA frame's bytes to a known stream's state.
-    fn take_data(entry: &mut Stream, data_len: usize, end_stream: bool, flow_len: u32) -> DataOutcome {
+    fn take_data(
+        entry: &mut Stream,
+        data_len: usize,
+        end_stream: bool,
+        flow_len: u32,
+    ) -> DataOutcome {
         let Some(recv) = entry.recv() else {
             return if entry.is_closed() {
                 // Reset by us, or ended while the caller still holds
@@ -1177,7 +1190,9 @@ impl Session {
                 };
                 if status == StatusCode::SWITCHING_PROTOCOLS {
                     // §8.6: HTTP/2 has no 101.
-                    return BlockOutcome::Error(Violation::InvalidStatus(status.as_str().to_owned()));
+                    return BlockOutcome::Error(Violation::InvalidStatus(
+                        status.as_str().to_owned(),
+                    ));
                 }
                 if status.is_informational() {
                     if end_stream {
@@ -1227,7 +1242,10 @@ impl Session {
                     return BlockOutcome::Error(Violation::TrailersWithoutEndStream);
                 }
                 if let Some(declared) = content_length.filter(|&d| d != received) {
-                    return BlockOutcome::Error(Violation::ContentLengthMismatch { declared, received });
+                    return BlockOutcome::Error(Violation::ContentLengthMismatch {
+                        declared,
+                        received,
+                    });
                 }
                 BlockEvent::Trailers {
                     headers: builder.headers,

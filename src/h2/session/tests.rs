@@ -290,8 +290,13 @@ fn scripted_conversation_split_anywhere() {
     for (event, want) in events.iter().zip(want) {
         assert!(event.starts_with(want), "{event} should start with {want}");
     }
-    assert!(output.contains(&"Settings { ack: true, params: SettingsParams { payload: [] } }".to_owned()));
-    assert!(output.contains(&"Ping { ack: true, payload: [112, 105, 110, 103, 112, 111, 110, 103] }".to_owned()));
+    assert!(
+        output
+            .contains(&"Settings { ack: true, params: SettingsParams { payload: [] } }".to_owned())
+    );
+    assert!(output.contains(
+        &"Ping { ack: true, payload: [112, 105, 110, 103, 112, 111, 110, 103] }".to_owned()
+    ));
     assert_eq!(open, 0);
     for cut in 0..=input.len() {
         let (left, right) = input.split_at(cut);
@@ -318,8 +323,15 @@ fn request_head_on_the_wire() {
     assert_eq!(stream, id(1));
     client.sent.clear();
     client.session.data_to_send(&mut client.sent);
-    let Ok(frame::Decoded::Complete(Frame::Headers { fragment, end_stream, end_headers, .. }, _)) =
-        frame::decode(&client.sent, 16_384)
+    let Ok(frame::Decoded::Complete(
+        Frame::Headers {
+            fragment,
+            end_stream,
+            end_headers,
+            ..
+        },
+        _,
+    )) = frame::decode(&client.sent, 16_384)
     else {
         panic!()
     };
@@ -361,7 +373,10 @@ fn request_head_on_the_wire() {
 fn send_windows_and_capacity_events() {
     let mut client = Client::new();
     client.ok(&hello()
-        .settings(&[(SettingId::InitialWindowSize, 10), (SettingId::MaxFrameSize, 16_384)])
+        .settings(&[
+            (SettingId::InitialWindowSize, 10),
+            (SettingId::MaxFrameSize, 16_384),
+        ])
         .out);
     let s = client.request("/", false);
     assert_eq!(client.session.send_capacity(s), 10);
@@ -373,13 +388,17 @@ fn send_windows_and_capacity_events() {
     assert_eq!(events, ["SendCapacity { stream: StreamId(1) }"]);
     assert_eq!(client.session.send_data(s, &[7; 15], true), Ok(5));
     // SETTINGS_INITIAL_WINDOW_SIZE lowered: the window goes negative (§6.9.2).
-    let events = client.ok(&Server::new().settings(&[(SettingId::InitialWindowSize, 0)]).out);
+    let events = client.ok(&Server::new()
+        .settings(&[(SettingId::InitialWindowSize, 0)])
+        .out);
     assert_eq!(events.len(), 1);
     assert_eq!(client.session.send_capacity(s), 0);
     let events = client.ok(&Server::new().window(1, 5).out);
     assert!(events.is_empty(), "window still at -5: {events:?}");
     // Raised again: the delta brings it above zero and capacity is news.
-    let events = client.ok(&Server::new().settings(&[(SettingId::InitialWindowSize, 20)]).out);
+    let events = client.ok(&Server::new()
+        .settings(&[(SettingId::InitialWindowSize, 20)])
+        .out);
     assert_eq!(events[1], "SendCapacity { stream: StreamId(1) }");
     // -5 + (20 - 0) = 15.
     assert_eq!(client.session.send_capacity(s), 15);
@@ -397,7 +416,12 @@ fn send_windows_and_capacity_events() {
         .collect();
     assert_eq!(
         data,
-        ["DATA 3 16384 false", "DATA 3 16384 false", "DATA 3 16384 false", "DATA 3 16368 false"]
+        [
+            "DATA 3 16384 false",
+            "DATA 3 16384 false",
+            "DATA 3 16384 false",
+            "DATA 3 16368 false"
+        ]
     );
     let events = client.ok(&Server::new().window(0, 100).out);
     // Only stream 3 was held back since its last capacity news.
@@ -434,8 +458,17 @@ fn receive_windows_and_release() {
     // Beyond the stream window: a stream error, the bytes credited back to
     // the connection.
     let events = client.ok(&Server::new().data(1, &[1; 1001], false).out);
-    assert!(has(&events, "1001 bytes of DATA with only 1000 bytes of window left (FLOW_CONTROL_ERROR on stream 1)"), "{events:?}");
-    assert_eq!(client.output(), ["RstStream { stream: StreamId(1), code: FLOW_CONTROL_ERROR }"]);
+    assert!(
+        has(
+            &events,
+            "1001 bytes of DATA with only 1000 bytes of window left (FLOW_CONTROL_ERROR on stream 1)"
+        ),
+        "{events:?}"
+    );
+    assert_eq!(
+        client.output(),
+        ["RstStream { stream: StreamId(1), code: FLOW_CONTROL_ERROR }"]
+    );
     // Beyond the connection window: a connection error.
     let mut client = Client::with(Settings {
         stream_window: 200_000,
@@ -471,7 +504,10 @@ fn reset_streams_keep_hpack_and_windows_in_step() {
     client.session.reset(a, ErrorCode::CANCEL);
     assert_eq!(client.session.open_streams(), 1);
     let out = client.output();
-    assert_eq!(out.last().unwrap(), "RstStream { stream: StreamId(1), code: CANCEL }");
+    assert_eq!(
+        out.last().unwrap(),
+        "RstStream { stream: StreamId(1), code: CANCEL }"
+    );
     // Frames in flight for the reset stream: ignored, its header block
     // still decoded (the server indexed `x-shared`), its DATA given back to
     // the connection window.
@@ -516,7 +552,9 @@ fn concurrency_limit() {
         client.request_with(&m, &p, &h, true),
         Err(SendError::ConcurrencyLimit { limit: 100 })
     );
-    let events = client.ok(&Server::new().settings(&[(SettingId::MaxConcurrentStreams, 1)]).out);
+    let events = client.ok(&Server::new()
+        .settings(&[(SettingId::MaxConcurrentStreams, 1)])
+        .out);
     assert!(events[0].contains("max_concurrent_streams: 1,"));
     assert_eq!(client.session.open_streams(), 100);
     // Servers that name no limit allow any number.
@@ -525,10 +563,14 @@ fn concurrency_limit() {
     assert_eq!(client.session.max_concurrent_streams(), u32::MAX);
     // One at a time: the next opens once the first closes.
     let mut client = Client::new();
-    client.ok(&Server::new().settings(&[(SettingId::MaxConcurrentStreams, 1)]).out);
+    client.ok(&Server::new()
+        .settings(&[(SettingId::MaxConcurrentStreams, 1)])
+        .out);
     let s = client.request("/", true);
     assert!(!client.session.can_open_stream());
-    client.ok(&Server::new().headers(s.get(), &[(":status", "204")], true).out);
+    client.ok(&Server::new()
+        .headers(s.get(), &[(":status", "204")], true)
+        .out);
     assert!(client.session.can_open_stream());
 }
 
@@ -549,9 +591,15 @@ fn goaway_refuses_streams_above_last() {
         ]
     );
     assert_eq!(client.session.open_streams(), 1);
-    assert_eq!(client.session.goaway_received(), Some((id(1), ErrorCode::NO_ERROR)));
+    assert_eq!(
+        client.session.goaway_received(),
+        Some((id(1), ErrorCode::NO_ERROR))
+    );
     let (m, p, h) = get("/");
-    assert_eq!(client.request_with(&m, &p, &h, true), Err(SendError::GoingAway));
+    assert_eq!(
+        client.request_with(&m, &p, &h, true),
+        Err(SendError::GoingAway)
+    );
     // Stream 1 still completes.
     let events = client.ok(&Server::new().headers(1, &[(":status", "200")], true).out);
     assert_eq!(events.len(), 1);
@@ -563,8 +611,14 @@ fn goaway_refuses_streams_above_last() {
     assert_eq!(events, ["Refused { stream: StreamId(1) }"]);
     // Our own GOAWAY.
     client.session.goaway(ErrorCode::NO_ERROR);
-    assert!(has(&client.output(), "GoAway { last_stream_id: StreamId(0), code: NO_ERROR"));
-    assert_eq!(client.request_with(&m, &p, &h, true), Err(SendError::GoingAway));
+    assert!(has(
+        &client.output(),
+        "GoAway { last_stream_id: StreamId(0), code: NO_ERROR"
+    ));
+    assert_eq!(
+        client.request_with(&m, &p, &h, true),
+        Err(SendError::GoingAway)
+    );
 }
 
 #[test]
@@ -574,7 +628,10 @@ fn ping_and_ping_ack() {
     client.session.ping(*b"12345678");
     assert_eq!(
         client.output(),
-        ["Settings { ack: true, params: SettingsParams { payload: [] } }", "Ping { ack: false, payload: [49, 50, 51, 52, 53, 54, 55, 56] }"]
+        [
+            "Settings { ack: true, params: SettingsParams { payload: [] } }",
+            "Ping { ack: false, payload: [49, 50, 51, 52, 53, 54, 55, 56] }"
+        ]
     );
     let mut pong = Vec::new();
     encode_ping(&mut pong, true, *b"12345678");
@@ -602,10 +659,22 @@ fn malformed_responses_are_stream_errors() {
             Server::new().headers(1, &[("x", "1"), (":status", "200")], true),
             "after a regular header",
         ),
-        (Server::new().headers(1, &[("x", "1")], true), "without :status"),
-        (Server::new().headers(1, &[(":status", "101")], true), ":status `101`"),
-        (Server::new().headers(1, &[(":status", "100")], true), "informational (1xx) head"),
-        (Server::new().data(1, b"x", true), "DATA before the response head"),
+        (
+            Server::new().headers(1, &[("x", "1")], true),
+            "without :status",
+        ),
+        (
+            Server::new().headers(1, &[(":status", "101")], true),
+            ":status `101`",
+        ),
+        (
+            Server::new().headers(1, &[(":status", "100")], true),
+            "informational (1xx) head",
+        ),
+        (
+            Server::new().data(1, b"x", true),
+            "DATA before the response head",
+        ),
         (
             Server::new()
                 .headers(1, &[(":status", "200")], false)
@@ -652,10 +721,14 @@ fn malformed_responses_are_stream_errors() {
                 .any(|e| e.starts_with("StreamError(1): ") && e.contains(message)),
             "{message}: {events:?}"
         );
-        assert!(has(&events, "Response { stream: StreamId(3)"), "{message}: {events:?}");
+        assert!(
+            has(&events, "Response { stream: StreamId(3)"),
+            "{message}: {events:?}"
+        );
         let rst = client.output();
         assert!(
-            rst.iter().any(|f| f.starts_with("RstStream { stream: StreamId(1)")),
+            rst.iter()
+                .any(|f| f.starts_with("RstStream { stream: StreamId(1)")),
             "{message}: {rst:?}"
         );
         assert_eq!(client.session.open_streams(), 0, "{message}");
@@ -675,12 +748,10 @@ fn oversize_header_list_fails_only_its_stream() {
     client.request("/1", true);
     client.request("/3", true);
     let big = "x".repeat(600);
-    let events = client.ok(
-        &Server::new()
-            .headers(1, &[(":status", "200"), ("x-a", &big), ("x-b", &big)], true)
-            .headers(3, &[(":status", "200"), ("x-a", &big)], true)
-            .out,
-    );
+    let events = client.ok(&Server::new()
+        .headers(1, &[(":status", "200"), ("x-a", &big), ("x-b", &big)], true)
+        .headers(3, &[(":status", "200"), ("x-a", &big)], true)
+        .out);
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(events[0].starts_with("StreamError(1): server sent a header list of at least"));
     assert!(events[0].ends_with("above the 1000-byte limit (CANCEL on stream 1)"));
@@ -691,12 +762,18 @@ fn conn_error(client: &mut Client, bytes: &[u8]) -> H2Error {
     let (_, result) = client.feed(bytes);
     let error = result.unwrap_err();
     // GOAWAY with the code is queued, and the session stays closed.
-    let goaway = format!("GoAway {{ last_stream_id: StreamId(0), code: {}", error.code());
+    let goaway = format!(
+        "GoAway {{ last_stream_id: StreamId(0), code: {}",
+        error.code()
+    );
     assert!(has(&client.output(), &goaway), "{error}");
     assert!(client.session.is_closed());
     assert_eq!(client.feed(&hello().out).1, Err(error.clone()));
     let (m, p, h) = get("/");
-    assert_eq!(client.request_with(&m, &p, &h, true), Err(SendError::Closed));
+    assert_eq!(
+        client.request_with(&m, &p, &h, true),
+        Err(SendError::Closed)
+    );
     error
 }
 
@@ -709,11 +786,13 @@ fn connection_errors() {
             "server's first frame was PING, not SETTINGS",
         ),
         (
-            hello().raw(&{
-                let mut b = Vec::new();
-                encode_push_promise(&mut b, id(1), id(2), b"\x82");
-                b
-            }).out,
+            hello()
+                .raw(&{
+                    let mut b = Vec::new();
+                    encode_push_promise(&mut b, id(1), id(2), b"\x82");
+                    b
+                })
+                .out,
             ErrorCode::PROTOCOL_ERROR,
             "PUSH_PROMISE although we disabled push",
         ),
@@ -778,11 +857,13 @@ fn connection_errors() {
             "index 63",
         ),
         (
-            hello().raw(&{
-                let mut b = Vec::new();
-                encode_head(&mut b, 16_385, FrameType::Data, 0, id(1));
-                b
-            }).out,
+            hello()
+                .raw(&{
+                    let mut b = Vec::new();
+                    encode_head(&mut b, 16_385, FrameType::Data, 0, id(1));
+                    b
+                })
+                .out,
             ErrorCode::FRAME_SIZE_ERROR,
             "DATA frame of 16385 bytes",
         ),
@@ -814,7 +895,12 @@ fn floods_are_bounded() {
         server = server.ping(*b"flooding");
     }
     let error = conn_error(&mut Client::new(), &server.out);
-    assert_eq!(error.violation(), &Violation::ControlFlood { limit: MAX_QUEUED_CONTROL_BYTES });
+    assert_eq!(
+        error.violation(),
+        &Violation::ControlFlood {
+            limit: MAX_QUEUED_CONTROL_BYTES
+        }
+    );
     // The same PINGs with the answers taken between reads are fine.
     let mut client = Client::new();
     for chunk in server.out.chunks(4096) {
@@ -836,7 +922,12 @@ fn floods_are_bounded() {
         server = server.data(s.get(), b"", false);
     }
     let error = conn_error(&mut client, &server.out);
-    assert_eq!(error.violation(), &Violation::EmptyFrameFlood { limit: MAX_EMPTY_FRAMES });
+    assert_eq!(
+        error.violation(),
+        &Violation::EmptyFrameFlood {
+            limit: MAX_EMPTY_FRAMES
+        }
+    );
     // CONTINUATION without end.
     let mut client = Client::new();
     let s = client.request("/", true);
@@ -862,7 +953,9 @@ fn floods_are_bounded() {
     let error = conn_error(&mut client, &hello().raw(&b).out);
     assert_eq!(
         error.violation(),
-        &Violation::HeaderBlockTooLarge { limit: 200 + HEADER_BLOCK_SLACK }
+        &Violation::HeaderBlockTooLarge {
+            limit: 200 + HEADER_BLOCK_SLACK
+        }
     );
 }
 
