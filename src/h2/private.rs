@@ -7,7 +7,8 @@ pub use super::hpack;
 pub use super::session::{Event, PeerSettings, RequestHead, Session, Settings};
 pub use super::{
     DEFAULT_CONNECTION_WINDOW, DEFAULT_MAX_HEADER_LIST_SIZE, DEFAULT_STREAM_WINDOW,
-    MAX_EMPTY_FRAMES, MAX_HEADER_BLOCK_FRAMES, MAX_QUEUED_CONTROL_BYTES, MAX_STREAM_ID, StreamId,
+    HEADER_BLOCK_SLACK, MAX_EMPTY_FRAMES, MAX_HEADER_BLOCK_FRAMES, MAX_QUEUED_CONTROL_BYTES,
+    MAX_STREAM_ID, StreamId, UNKNOWN_MAX_CONCURRENT_STREAMS,
 };
 
 use super::frame::{Decoded, decode};

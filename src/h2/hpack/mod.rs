@@ -1,8 +1,8 @@
 //! HPACK (RFC 7541): header compression for HTTP/2.
 //!
-//! - [`table`]: the static table (Appendix A) and the dynamic table with
+//! - `table`: the static table (Appendix A) and the dynamic table with
 //!   eviction (§2.3, §4);
-//! - [`huffman`]: the Huffman code (§5.2, Appendix B), encode and a strict
+//! - `huffman`: the Huffman code (§5.2, Appendix B), encode and a strict
 //!   decode (EOS, padding longer than 7 bits or not all ones are errors);
 //! - integer (§5.1) and string literal (§5.2) primitives, here;
 //! - [`Decoder`]: header blocks to fields, with the dynamic table size
@@ -20,7 +20,7 @@ pub(crate) mod huffman;
 pub(crate) mod table;
 
 pub use decoder::Decoder;
-pub use encoder::Encoder;
+pub use encoder::{Encoder, MAX_ENCODER_TABLE_SIZE};
 
 /// The dynamic table size both ends start with, before any
 /// SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2), in bytes.

@@ -134,7 +134,7 @@ impl Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerSettings {
     /// SETTINGS_MAX_CONCURRENT_STREAMS: how many streams we may have open.
-    /// [`UNKNOWN_MAX_CONCURRENT_STREAMS`] (100) until the server's first
+    /// `UNKNOWN_MAX_CONCURRENT_STREAMS` (100) until the server's first
     /// SETTINGS; `u32::MAX` when its SETTINGS set no limit.
     pub max_concurrent_streams: u32,
     /// SETTINGS_INITIAL_WINDOW_SIZE: each new stream's send window, in bytes.
@@ -337,7 +337,8 @@ enum Lookup {
     Idle,
 }
 
-/// The client side of one HTTP/2 connection. See the [module docs](self).
+/// The client side of one HTTP/2 connection. The module docs draw its streams
+/// and explain its flow control and errors.
 #[derive(Debug)]
 pub struct Session {
     settings: Settings,
