@@ -63,8 +63,8 @@ pub const MAX_STREAM_ID: u32 = (1 << 31) - 1;
 /// connection error ENHANCE_YOUR_CALM. 32 KiB is about 1,900 PING answers.
 pub const MAX_QUEUED_CONTROL_BYTES: usize = 32 * 1024;
 
-/// Most frames in a row that carry nothing (DATA with no payload and no
-/// END_STREAM, empty HEADERS or CONTINUATION without an end flag) before
+/// Most frames in a row that carry nothing (DATA with no data, padding
+/// aside, and no END_STREAM, empty HEADERS or CONTINUATION without an end flag) before
 /// it is a flood: ENHANCE_YOUR_CALM. Legitimate servers send a handful.
 pub const MAX_EMPTY_FRAMES: usize = 1000;
 

@@ -127,3 +127,88 @@ pub fn hpack_round_trip(block: &[u8]) -> Result<(FieldList, FieldList), hpack::H
     let second = hpack_decode(&[&encoded])?.pop().unwrap_or_default();
     Ok((first, second))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::h2::frame::{
+        SettingId, encode_data, encode_headers, encode_padded, encode_settings,
+    };
+
+    /// A server's answer to `session_events`' three requests.
+    fn conversation() -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_settings(&mut out, &[(SettingId::MaxConcurrentStreams, 10)]);
+        let mut encoder = hpack::Encoder::new();
+        let mut block = |fields: &[(&str, &str)]| {
+            let mut b = Vec::new();
+            encoder.encode(
+                fields.iter().map(|(n, v)| hpack::Field {
+                    name: n.as_bytes(),
+                    value: v.as_bytes(),
+                    sensitive: false,
+                }),
+                &mut b,
+            );
+            b
+        };
+        let head = block(&[(":status", "200"), ("content-length", "5")]);
+        encode_headers(&mut out, StreamId::new(1), &head, false, 16_384);
+        encode_padded(
+            &mut out,
+            frame::FrameType::Data,
+            0,
+            StreamId::new(1),
+            b"hel",
+            2,
+        );
+        encode_data(&mut out, StreamId::new(1), b"lo", true);
+        let head = block(&[(":status", "204"), ("x-a", "b")]);
+        encode_headers(&mut out, StreamId::new(5), &head, true, 4);
+        let head = block(&[(":status", "200")]);
+        encode_headers(&mut out, StreamId::new(3), &head, false, 16_384);
+        let trailers = block(&[("x-sum", "1")]);
+        encode_headers(&mut out, StreamId::new(3), &trailers, true, 16_384);
+        out
+    }
+
+    #[test]
+    fn conversation_events() {
+        let (events, error) = session_events(&conversation(), &[]);
+        assert_eq!(error, None);
+        assert_eq!(events.len(), 7, "{events:#?}");
+        assert!(events[6].starts_with("Trailers { stream: StreamId(3)"));
+    }
+
+    /// The fuzz targets' checks, run over systematic mutations of a valid
+    /// conversation: no panic, and the split points never change the
+    /// outcome.
+    #[test]
+    fn mutations_are_split_invariant() {
+        let base = conversation();
+        let bytes = [0u8, 1, 4, 8, 0x7f, 0x80, 0xbf, 0xff];
+        for i in 0..base.len() {
+            let mut variants = vec![base[..i].to_vec()];
+            for b in bytes {
+                let mut replaced = base.clone();
+                replaced[i] = b;
+                variants.push(replaced);
+                let mut inserted = base.clone();
+                inserted.insert(i, b);
+                variants.push(inserted);
+            }
+            for input in &variants {
+                let whole = session_events(input, &[]);
+                assert_eq!(
+                    session_events(input, &[i, input.len() / 2]),
+                    whole,
+                    "mutation at {i}"
+                );
+                let _ = decode_frames(input, 16_384);
+                if let Ok((first, second)) = hpack_round_trip(input) {
+                    assert_eq!(first, second);
+                }
+            }
+        }
+    }
+}

@@ -966,7 +966,8 @@ impl Session {
         on_event: &mut impl FnMut(Event<'a>),
     ) -> Result<(), H2Error> {
         self.recv_window.consume(flow_len).map_err(H2Error::conn)?;
-        self.count_empty(flow_len == 0 && !end_stream)?;
+        // Padding alone carries nothing either.
+        self.count_empty(data.is_empty() && !end_stream)?;
         let padding = flow_len.saturating_sub(data.len() as u32);
         match self.lookup(stream) {
             Lookup::Idle => {
