@@ -180,6 +180,31 @@ mod tests {
         assert!(events[6].starts_with("Trailers { stream: StreamId(3)"));
     }
 
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Fuzz finding (h2_session): a bad PRIORITY on a stream that had ended
+    /// but whose DATA the caller had not yet released was a stream error,
+    /// and after the release it was ignored; the outcome must not depend on
+    /// when the caller releases.
+    #[test]
+    fn regression_closed_stream_with_unreleased_data() {
+        let input = hex(
+            "0700000604000000000000030000000a000004010400000001885c0133000006003f000000010268656c\
+             00000000000201000000016c6f00000101050000000589000001010400000003008809000105000000\
+             034005782d73756d0135000008060000000000000807ffffffffffff0ed10100000000",
+        );
+        let (first, input) = input.split_first().unwrap();
+        let whole = session_events(input, &[]);
+        let split = usize::from(*first);
+        assert_eq!(session_events(input, &[split, split * 7]), whole);
+        assert!(!whole.0.iter().any(|e| e.contains("PRIORITY")), "{whole:?}");
+    }
+
     /// The fuzz targets' checks, run over systematic mutations of a valid
     /// conversation: no panic, and the split points never change the
     /// outcome.

@@ -329,9 +329,11 @@ impl BlockEvent {
 
 /// Where a stream id stands.
 enum Lookup {
-    /// A stream we track.
+    /// A stream we track that is not closed.
     Known,
-    /// A stream we opened and have forgotten (closed).
+    /// A stream we opened that is closed: forgotten, or kept only while the
+    /// caller holds unreleased bytes (which must not change how frames for
+    /// it are handled).
     Forgotten,
     /// A stream we never opened: idle, or even (server-initiated).
     Idle,
@@ -889,8 +891,12 @@ impl Session {
 
     fn lookup(&self, stream: StreamId) -> Lookup {
         let id = stream.get();
-        if self.streams.contains_key(&id) {
-            Lookup::Known
+        if let Some(entry) = self.streams.get(&id) {
+            if entry.is_closed() {
+                Lookup::Forgotten
+            } else {
+                Lookup::Known
+            }
         } else if id % 2 == 1 && id < self.next_stream_id {
             Lookup::Forgotten
         } else {
