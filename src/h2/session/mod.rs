@@ -6,22 +6,60 @@
 //! [`Session::data_to_send`] hands out. Timeouts (a SETTINGS never
 //! acknowledged, a silent stream) are the caller's.
 //!
+//! ```
+//! use multifetch::__private::h2::{Event, RequestHead, Session, Settings};
+//! use multifetch::{HeaderMap, Method};
+//!
+//! let mut session = Session::new(Settings::default());
+//! let headers = HeaderMap::new();
+//! let head = RequestHead {
+//!     method: &Method::GET,
+//!     scheme: "https",
+//!     authority: "example.com",
+//!     path: "/",
+//!     headers: &headers,
+//! };
+//! let stream = session.send_request(&head, true)?;
+//! // Preface, SETTINGS, the connection WINDOW_UPDATE and the HEADERS.
+//! let mut to_write = Vec::new();
+//! session.data_to_send(&mut to_write);
+//! assert!(to_write.starts_with(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+//!
+//! // What the socket gave: the server's (empty) SETTINGS.
+//! let read = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+//! let mut consumed = Vec::new();
+//! session.recv(&read, |event| match event {
+//!     Event::Data { stream, data, .. } => consumed.push((stream, data.len())),
+//!     Event::Settings(peer) => assert_eq!(peer.max_concurrent_streams, u32::MAX),
+//!     _ => {}
+//! })?;
+//! // Hand the credit back once the body bytes are consumed (backpressure).
+//! for (stream, n) in consumed {
+//!     session.release(stream, n);
+//! }
+//! assert!(session.wants_write()); // the SETTINGS acknowledgement
+//! assert_eq!(session.open_streams(), 1);
+//! assert_eq!(stream.get(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Streams (RFC 9113 §5.1, client side)
 //!
 //! ```text
-//!                   send_request(end_stream = false)
-//!          idle ───────────────────────────────────► open
-//!           │                                         │  │
-//!           │ send_request(end_stream = true)         │  │ server END_STREAM
-//!           │            send_data(.., true) ─────────┘  ▼
-//!           ▼                                  half-closed (remote)
-//!   half-closed (local)                                  │
-//!           │ server END_STREAM         send_data(.., true)
-//!           ▼                                            ▼
-//!         closed ◄──────────────────────────────────── closed
+//!                 send_request(.., end_stream: false)
+//!        idle ──────────────────────────────────────────► open
+//!          │                                              │    │
+//!          │ send_request(.., end_stream: true)           │    │ END_STREAM received
+//!          │              send_data(.., end_stream: true) │    │
+//!          ▼                                              │    ▼
+//!   half-closed (local) ◄─────────────────────────────────┘  half-closed (remote)
+//!          │                                                   │
+//!          │ END_STREAM received       send_data(.., end_stream: true)
+//!          ▼                                                   ▼
+//!        closed ◄───────────────────────────────────────────────┘
 //!
-//!   any state ── RST_STREAM sent (reset, a stream error) or received,
-//!                or GOAWAY naming a lower stream ──► closed
+//!   any state ── RST_STREAM sent (Session::reset, a stream error) or received,
+//!                or a GOAWAY whose last stream id is lower ──► closed
 //! ```
 //!
 //! A closed stream is forgotten once the caller has released all its DATA
