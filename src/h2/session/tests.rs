@@ -1006,3 +1006,44 @@ fn continuation_split_header_blocks_and_flags() {
     assert_eq!(client.session.open_streams(), 0);
     let _ = FLAG_END_HEADERS;
 }
+
+/// One header block cut into HEADERS + CONTINUATION at every offset (and
+/// into three frames at every pair of offsets near the ends) gives the same
+/// response head.
+#[test]
+fn header_block_split_at_every_offset() {
+    let mut server = Server::new();
+    let block = server.block(&[
+        (":status", "200"),
+        ("content-type", "text/html; charset=utf-8"),
+        ("x-request-id", "0123456789abcdef"),
+        ("cache-control", "max-age=3600"),
+    ]);
+    let expect = |frames: &[u8]| {
+        let mut client = Client::new();
+        client.ok(&hello().out);
+        let s = client.request("/", true);
+        assert_eq!(s, id(1));
+        client.ok(frames)
+    };
+    let mut whole = Vec::new();
+    encode_headers(&mut whole, id(1), &block, true, 16_384);
+    let want = expect(&whole);
+    assert_eq!(want.len(), 1);
+    assert!(want[0].contains("x-request-id"));
+    for cut in 0..=block.len() {
+        let mut frames = Vec::new();
+        encode_head(&mut frames, cut, FrameType::Headers, FLAG_END_STREAM, id(1));
+        frames.extend_from_slice(&block[..cut]);
+        encode_continuation(&mut frames, id(1), &block[cut..], true);
+        assert_eq!(expect(&frames), want, "cut at {cut}");
+        if cut > 0 && cut < block.len() {
+            let mut frames = Vec::new();
+            encode_head(&mut frames, 1, FrameType::Headers, FLAG_END_STREAM, id(1));
+            frames.push(block[0]);
+            encode_continuation(&mut frames, id(1), &block[1..cut], false);
+            encode_continuation(&mut frames, id(1), &block[cut..], true);
+            assert_eq!(expect(&frames), want, "cuts at 1 and {cut}");
+        }
+    }
+}
