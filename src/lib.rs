@@ -81,6 +81,8 @@ mod decode;
 mod dns;
 mod error;
 mod h1;
+#[cfg(feature = "http2")]
+mod h2;
 mod origin;
 mod proxy;
 mod reactor;
@@ -110,6 +112,11 @@ pub use http::{self, HeaderMap, HeaderValue, Method, StatusCode, Version};
 /// The URL type requests are made of.
 pub use url::{self, Url};
 
-/// Not public API: used by benches and fuzz targets.
+/// Not public API: used by benches, fuzz targets and tests.
 #[doc(hidden)]
-pub use h1::private as __private;
+pub mod __private {
+    pub use crate::h1::private::*;
+    /// The sans-IO HTTP/2 engine, not yet used by the reactor.
+    #[cfg(feature = "http2")]
+    pub use crate::h2::private as h2;
+}
