@@ -89,6 +89,8 @@ mod dns;
 mod error;
 mod exchange;
 mod h1;
+#[cfg(feature = "http2")]
+mod h2;
 mod handle;
 mod origin;
 mod pool;
@@ -129,6 +131,11 @@ pub use http::{self, HeaderMap, HeaderValue, Method, StatusCode, Version};
 /// The URL type requests are made of.
 pub use url::{self, Url};
 
-/// Not public API: used by benches and fuzz targets.
+/// Not public API: used by benches, fuzz targets and tests.
 #[doc(hidden)]
-pub use h1::private as __private;
+pub mod __private {
+    pub use crate::h1::private::*;
+    /// The sans-IO HTTP/2 engine, not yet used by the reactor.
+    #[cfg(feature = "http2")]
+    pub use crate::h2::private as h2;
+}
