@@ -1,11 +1,14 @@
 //! A response reader over arbitrary bytes: must never panic, and where the
-//! input is split must not change the outcome.
+//! input is split must not change the outcome (an answer that is not HTTP
+//! is quoted as far as it had arrived when its first byte proved it, so
+//! there the two quotes need only start the same).
 //!
 //! `cargo +nightly fuzz run response`
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use multifetch::ProtocolError;
 use multifetch::__private::read_response_split;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,5 +21,10 @@ fuzz_target!(|data: &[u8]| {
     let split = usize::from(first & 0x7f);
     let whole = read_response_split(method, input, 0);
     let split = read_response_split(method, input, split);
-    assert_eq!(whole, split);
+    match (&whole, &split) {
+        (Err(ProtocolError::NotHttp { start: a }), Err(ProtocolError::NotHttp { start: b })) => {
+            assert!(a.starts_with(b) || b.starts_with(a), "{a:?} and {b:?}");
+        }
+        _ => assert_eq!(whole, split),
+    }
 });

@@ -96,6 +96,22 @@ mod tests {
         assert_eq!(decode_chunked(b"2\r\nhi", 1), Ok((b"hi".to_vec(), false)));
     }
 
+    /// The fuzz target's comparison: the same outcome, except that an answer
+    /// that is not HTTP is quoted as far as it had arrived when the first
+    /// byte proved it (both quotes start the same).
+    fn same_outcome(
+        a: &Result<(u16, Vec<u8>), ProtocolError>,
+        b: &Result<(u16, Vec<u8>), ProtocolError>,
+    ) -> bool {
+        match (a, b) {
+            (
+                Err(ProtocolError::NotHttp { start: a }),
+                Err(ProtocolError::NotHttp { start: b }),
+            ) => a.starts_with(b) || b.starts_with(a),
+            _ => a == b,
+        }
+    }
+
     /// The fuzz targets' check, run over systematic mutations of valid
     /// input: no panic, and the split point never changes the outcome.
     #[test]
@@ -125,10 +141,10 @@ mod tests {
                     for method in ["GET", "HEAD"] {
                         let whole = read_response(method, input);
                         for split in [1, i, input.len() / 2, input.len().saturating_sub(1)] {
-                            assert_eq!(
-                                read_response_split(method, input, split),
-                                whole,
-                                "{method} {:?} split at {split}",
+                            let split_up = read_response_split(method, input, split);
+                            assert!(
+                                same_outcome(&split_up, &whole),
+                                "{method} {:?} split at {split}: {split_up:?} and {whole:?}",
                                 String::from_utf8_lossy(input)
                             );
                         }
