@@ -4,8 +4,8 @@
 //! receiving half.
 //!
 //! ```text
-//!  Idle ──start(exchange)──▶ Sending ──all written──▶ Receiving ──response done, reusable──▶ Idle
-//!                                                          └── not reusable, error ─────────▶ connection closes
+//!  Idle ──start(exchange)──▶ Sending ──all written──▶ Receiving ──response done, reusable, socket quiet──▶ Idle
+//!                                                          └── not reusable, server closed, stray bytes, error ──▶ connection closes
 //! ```
 //!
 //! Once the head says how long the body is, reads go straight into the
