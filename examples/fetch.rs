@@ -14,6 +14,10 @@
 //! every request got a 2xx or 3xx answer, 1 when any failed, 2 on a usage error.
 //! No `unwrap()` on anything that can fail at run time.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -61,7 +65,7 @@ fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            println!("{USAGE}");
+            outln!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(message) => {
