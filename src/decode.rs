@@ -799,10 +799,10 @@ mod tests {
         assert_eq!(names("br"), None);
         assert_eq!(names("gzip;q=1"), None);
         assert_eq!(
-            names(&vec!["gzip"; MAX_CODINGS].join(",")).map(|v| v.len()),
+            names(&["gzip"; MAX_CODINGS].join(",")).map(|v| v.len()),
             Some(MAX_CODINGS)
         );
-        assert_eq!(names(&vec!["gzip"; MAX_CODINGS + 1].join(",")), None);
+        assert_eq!(names(&["gzip"; MAX_CODINGS + 1].join(",")), None);
         assert_eq!(names(&vec!["identity"; 100].join(",")), None);
         // Field lines add up to one list.
         let mut two = HeaderMap::new();

@@ -101,6 +101,7 @@ pub use error::{Error, ErrorKind, Phase, Result};
 pub use h1::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, ProtocolError};
 pub use proxy::Proxy;
 pub use reactor::{Completion, Counters, Reactor, RequestId};
+pub use redirect::RedirectDeclined;
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};
 pub use summary::Summary;

@@ -273,7 +273,7 @@ fn a_range_request_gets_raw_bytes() {
         } else if range {
             &file[..100]
         } else {
-            &file
+            file
         };
         let coding = if lower.contains("accept-encoding: gzip") {
             "Content-Encoding: gzip\r\n"

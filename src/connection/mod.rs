@@ -827,6 +827,12 @@ impl Connection {
         let response = Response {
             status: head.status,
             version: head.version,
+            redirect_declined: redirect::declined(
+                head.status,
+                &head.headers,
+                ex.job.request.url(),
+                ctx.config.max_redirects,
+            ),
             headers: head.headers,
             body: std::mem::take(&mut ex.body),
             url: ex.job.request.into_url(),
