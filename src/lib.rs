@@ -43,7 +43,9 @@
 //!   SNI, ALPN `http/1.1`, certificates verified against Mozilla's roots
 //!   (webpki-roots) and any the builder adds
 //!   (`ClientBuilder::add_root_certificate_pem`).
-//! - Redirects ([`ClientBuilder::max_redirects`]), gzip/deflate decoding
+//! - Redirects ([`ClientBuilder::max_redirects`]; a redirect handed back
+//!   says why in [`Response::redirect_declined`]), gzip/deflate decoding of
+//!   single codings and `Content-Encoding` lists
 //!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
 //!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
 //!
@@ -113,4 +115,5 @@ pub use url::{self, Url};
 
 /// Not public API: used by benches and fuzz targets.
 #[doc(hidden)]
-pub use h1::private as __private;
+#[path = "private.rs"]
+pub mod __private;
