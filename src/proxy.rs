@@ -154,7 +154,9 @@ impl Proxy {
     /// - an IP address matches that address, and `10.0.0.0/8` or
     ///   `fd00::/8` a range of them;
     /// - `*` alone matches every host (the proxy is never used);
-    /// - a `:port` suffix is ignored; matching ignores case.
+    /// - a `:port` suffix is dropped before the rest is read as a name, an
+    ///   address or a range (`localhost:8080`, `127.0.0.1:8080`,
+    ///   `[::1]:8080`); matching ignores case.
     pub fn no_proxy(mut self, list: &str) -> Proxy {
         self.no_proxy = NoProxy::parse(list);
         self
