@@ -14,12 +14,13 @@ use support::{ScriptServer, serve_each};
 /// A byte-scripted keep-alive server: `/start` is answered with `redirect`
 /// exactly as given; any other request target gets 200 with the target it
 /// saw as the body.
-fn scripted_redirect(redirect: &'static [u8]) -> ScriptServer {
+fn scripted_redirect(redirect: impl Into<Vec<u8>>) -> ScriptServer {
+    let redirect = redirect.into();
     ScriptServer::start(move |conn| {
         serve_each(conn, |head| {
             let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
             if target == "/start" {
-                return Some(redirect.to_vec());
+                return Some(redirect.clone());
             }
             Some(
                 format!(
@@ -66,7 +67,6 @@ fn a_protocol_relative_location_with_raw_bytes_is_followed() {
     let mut redirect = b"HTTP/1.1 302 Found\r\nLocation: ".to_vec();
     redirect.extend_from_slice(&location);
     redirect.extend_from_slice(b"\xc5\xa0\r\nContent-Length: 0\r\n\r\n");
-    let redirect: &'static [u8] = redirect.leak();
     let start = scripted_redirect(redirect);
     let resp = Client::new().fetch(start.url("/start")).unwrap();
     assert_eq!(resp.status(), 200);
