@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 #[macro_use]
-mod out;
+pub mod out;
 #[cfg(feature = "tls")]
 pub mod tls;
 
