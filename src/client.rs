@@ -1,71 +1,20 @@
-//! [`Client`] and [`ClientBuilder`]: the limits, timeouts and defaults every
-//! request runs under, and the batch entry points.
+//! [`Client`]: the batch entry points, [`fetch`](Client::fetch),
+//! [`fetch_many`](Client::fetch_many) and [`fetch_each`](Client::fetch_each),
+//! over a cached [`Reactor`].
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-
+use crate::builder::ClientBuilder;
+use crate::config::Config;
 use crate::error::{Error, Reason, Result};
-use crate::h1;
-use crate::proxy::{self, Proxy};
 use crate::reactor::Reactor;
 use crate::request::IntoRequest;
 use crate::response::Response;
 use crate::summary::Summary;
-
-/// Upper bound of the default for [`ClientBuilder::max_connections`] (see
-/// there for how the process's descriptor limit lowers it).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
-/// Default for [`ClientBuilder::pool_idle_timeout`]: shorter than the
-/// keep-alive timeouts of common servers (Apache httpd and Node.js 5 s,
-/// nginx 75 s), so the client, not the server, usually ends an idle
-/// connection.
-pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
-/// Default for [`ClientBuilder::connect_timeout`].
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default for [`ClientBuilder::timeout`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default for [`ClientBuilder::max_redirects`], as in reqwest and
-/// browsers (curl follows none unless asked, then up to 50).
-pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
-/// Default for [`ClientBuilder::dns_threads`].
-pub const DEFAULT_DNS_THREADS: usize = 4;
-/// Default for [`ClientBuilder::dns_cache_ttl`].
-pub const DEFAULT_DNS_CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// Everything a reactor needs to know about how to run requests.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub max_connections: usize,
-    pub max_connections_per_host: usize,
-    pub connect_timeout: Option<Duration>,
-    pub timeout: Option<Duration>,
-    pub limits: h1::Limits,
-    /// Host names pinned to addresses, keyed by lowercase host.
-    pub resolve: HashMap<String, Vec<IpAddr>>,
-    /// Added to every request that does not set them itself.
-    pub default_headers: HeaderMap,
-    pub dns_threads: usize,
-    pub dns_cache_ttl: Duration,
-    pub pool_idle_timeout: Duration,
-    pub pool_max_idle_per_host: usize,
-    pub pool_max_idle: usize,
-    /// Most redirects followed for one request; 0 returns every 3xx as is.
-    pub max_redirects: u32,
-    /// Whether to ask for and decode gzip/deflate bodies.
-    pub decompress: bool,
-    /// Proxies, the first that applies to a URL wins.
-    pub proxies: Vec<Proxy>,
-    /// The TLS settings; `None` until [`ClientBuilder::build`] makes them, and
-    /// then the shared default is used (clients made by `Client::new`).
-    #[cfg(feature = "tls")]
-    pub tls: Option<Arc<rustls::ClientConfig>>,
-}
 
 /// Fetches URLs; cheap to clone, and every clone shares the configuration.
 ///
@@ -120,6 +69,14 @@ impl Client {
         ClientBuilder::new().finish()
     }
 
+    /// A client running under `config` (see [`ClientBuilder::build`]).
+    pub(crate) fn with_config(config: Config) -> Client {
+        Client {
+            config: Arc::new(config),
+            reactor: Arc::new(Mutex::new(None)),
+        }
+    }
+
     /// Starts configuring a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
@@ -165,8 +122,13 @@ impl Client {
         loop {
             match reactor.next_completion() {
                 Ok(Some(done)) => {
-                    let slot = usize::try_from(done.id.get() - base)
-                        .ok()
+                    // Ids count up from `base` within this call; anything
+                    // else is not one of ours.
+                    let slot = done
+                        .id
+                        .get()
+                        .checked_sub(base)
+                        .and_then(|i| usize::try_from(i).ok())
                         .and_then(|i| results.get_mut(i));
                     if let Some(slot) = slot {
                         *slot = Some(done.result);
@@ -297,6 +259,18 @@ impl Client {
     }
 }
 
+impl Reactor {
+    /// A reactor with the client's limits and timeouts.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the OS refuses the
+    /// poller or its waker (usually: out of file descriptors).
+    pub fn new(client: &Client) -> Result<Reactor> {
+        Reactor::with_config(Arc::clone(&client.config))
+    }
+}
+
 /// A reactor-wide failure repeated into every unfinished slot.
 fn copy_error(error: &Error) -> Error {
     let kind = error
@@ -311,418 +285,4 @@ fn reactor_gone() -> Error {
     Error::new(Reason::Socket {
         source: io::Error::other("the reactor stopped before this request finished"),
     })
-}
-
-/// Configures a [`Client`].
-///
-/// | setting | default |
-/// |---|---|
-/// | [`max_connections`](Self::max_connections) | 256, lowered to fit the descriptor limit |
-/// | [`max_connections_per_host`](Self::max_connections_per_host) | same as `max_connections` |
-/// | [`connect_timeout`](Self::connect_timeout) (DNS + TCP connect + TLS handshake) | 10 s |
-/// | [`timeout`](Self::timeout) (whole request) | 30 s |
-/// | [`max_head_size`](Self::max_head_size) | 64 KiB |
-/// | [`max_headers`](Self::max_headers) | 100 |
-/// | [`max_body_size`](Self::max_body_size) | 1 GiB (after decoding) |
-/// | [`max_redirects`](Self::max_redirects) | 10 |
-/// | [`decompress`](Self::decompress) | on with the `gzip` feature (default) |
-/// | [`proxy`](Self::proxy) | none |
-/// | [`proxy_from_env`](Self::proxy_from_env) | off |
-/// | [`dns_threads`](Self::dns_threads) | 4 |
-/// | [`dns_cache_ttl`](Self::dns_cache_ttl) | 60 s |
-/// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 4 s |
-/// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | no limit beyond `max_connections_per_host` |
-/// | [`pool_max_idle`](Self::pool_max_idle) | no limit beyond `max_connections` |
-/// | `User-Agent` | `multifetch/<version>` |
-/// | `Accept` | `*/*` |
-/// | TLS roots (`tls` feature) | webpki-roots (Mozilla's), plus any added |
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct ClientBuilder {
-    config: Config,
-    per_host_set: bool,
-    read_proxy_env: bool,
-    #[cfg(feature = "tls")]
-    roots: crate::tls::Roots,
-}
-
-impl Default for ClientBuilder {
-    fn default() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-}
-
-impl ClientBuilder {
-    /// A builder with the defaults listed above.
-    pub fn new() -> ClientBuilder {
-        let mut default_headers = HeaderMap::new();
-        default_headers.insert(
-            header::USER_AGENT,
-            HeaderValue::from_static(concat!("multifetch/", env!("CARGO_PKG_VERSION"))),
-        );
-        default_headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-        let max_connections = default_max_connections(open_files_limit());
-        ClientBuilder {
-            config: Config {
-                max_connections,
-                max_connections_per_host: max_connections,
-                connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-                timeout: Some(DEFAULT_TIMEOUT),
-                limits: h1::Limits::default(),
-                resolve: HashMap::new(),
-                default_headers,
-                dns_threads: DEFAULT_DNS_THREADS,
-                dns_cache_ttl: DEFAULT_DNS_CACHE_TTL,
-                pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
-                pool_max_idle_per_host: usize::MAX,
-                pool_max_idle: usize::MAX,
-                max_redirects: DEFAULT_MAX_REDIRECTS,
-                decompress: cfg!(feature = "gzip"),
-                proxies: Vec::new(),
-                #[cfg(feature = "tls")]
-                tls: None,
-            },
-            per_host_set: false,
-            read_proxy_env: false,
-            #[cfg(feature = "tls")]
-            roots: crate::tls::Roots::default(),
-        }
-    }
-
-    /// How many connections may be open at once, over all hosts (at least 1),
-    /// idle kept-alive ones included. Requests beyond it wait in a queue.
-    ///
-    /// The default is 256, or less when the process's limit on open file
-    /// descriptors is low: at most half of what that limit leaves after 64
-    /// descriptors for the rest of the program. The limit is read from
-    /// `/proc/self/limits` where that exists (Linux); elsewhere the default is
-    /// 256. Whatever the setting, running out of descriptors never crashes a
-    /// batch: requests wait for a connection to close, and fail only when
-    /// none is open.
-    pub fn max_connections(mut self, n: usize) -> ClientBuilder {
-        self.config.max_connections = n.max(1);
-        self
-    }
-
-    /// How many connections may be open at once to one origin (scheme, host,
-    /// port); at least 1. Unset, it follows `max_connections`.
-    pub fn max_connections_per_host(mut self, n: usize) -> ClientBuilder {
-        self.config.max_connections_per_host = n.max(1);
-        self.per_host_set = true;
-        self
-    }
-
-    /// Deadline for name resolution plus the TCP connect plus, for https,
-    /// the TLS handshake, per connection: a server that accepts the
-    /// connection and never completes the handshake is cut off here, with a
-    /// [`Timeout`](crate::ErrorKind::Timeout) in
-    /// [`Phase::TlsHandshake`](crate::Phase::TlsHandshake). With several
-    /// addresses, each TCP attempt gets an equal share of what is left, so
-    /// every address is tried. `None` waits as long as the OS does.
-    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> ClientBuilder {
-        self.config.connect_timeout = timeout.into();
-        self
-    }
-
-    /// Deadline for the whole request, from leaving the queue to the last
-    /// body byte. A server that sends nothing, or one byte at a time, is cut
-    /// off here. `None` disables it.
-    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> ClientBuilder {
-        self.config.timeout = timeout.into();
-        self
-    }
-
-    /// Largest response head (status line and headers) accepted, in bytes;
-    /// a larger one is a [`TooLarge`](crate::ErrorKind::TooLarge) error
-    /// whose message names this limit. Default 64 KiB
-    /// ([`DEFAULT_MAX_HEAD_BYTES`](crate::DEFAULT_MAX_HEAD_BYTES)).
-    ///
-    /// For comparison: curl accepts up to 300 KiB of response headers in all
-    /// (`MAX_HTTP_RESP_HEADER_SIZE` in its `lib/http.h`) and 100 KiB for one
-    /// header (`CURL_MAX_HTTP_HEADER`); hyper's HTTP/1 read buffer, which
-    /// bounds a head, defaults to 8 KiB + 400 KiB (`DEFAULT_MAX_BUFFER_SIZE`
-    /// in `src/proto/h1/io.rs`). 64 KiB holds any head a real server sends
-    /// (nginx refuses requests with more than 32 KiB of headers by default)
-    /// while keeping a hostile one cheap across thousands of connections.
-    pub fn max_head_size(mut self, bytes: usize) -> ClientBuilder {
-        self.config.limits.max_head_bytes = bytes;
-        self
-    }
-
-    /// Most response header fields accepted; more is a
-    /// [`TooLarge`](crate::ErrorKind::TooLarge) error naming this limit.
-    /// Default 100 ([`DEFAULT_MAX_HEADERS`](crate::DEFAULT_MAX_HEADERS)),
-    /// the same as hyper (`DEFAULT_MAX_HEADERS` in `src/proto/h1/role.rs`).
-    pub fn max_headers(mut self, n: usize) -> ClientBuilder {
-        self.config.limits.max_headers = n;
-        self
-    }
-
-    /// Largest response body accepted, in bytes; a larger one is a
-    /// [`TooLarge`](crate::ErrorKind::TooLarge) error naming this limit.
-    /// Default 1 GiB ([`DEFAULT_MAX_BODY_BYTES`](crate::DEFAULT_MAX_BODY_BYTES)).
-    ///
-    /// The limit applies to the body as the caller gets it: after chunked
-    /// transfer decoding and after gzip/deflate decoding, so a small
-    /// compressed "bomb" stops at the limit. A `Content-Length` over the
-    /// limit fails before the body is read.
-    ///
-    /// For comparison: neither curl (`CURLOPT_MAXFILESIZE`, default none)
-    /// nor hyper limit a body by default; a batch fetcher holds whole bodies
-    /// in memory, so this one does.
-    pub fn max_body_size(mut self, bytes: u64) -> ClientBuilder {
-        self.config.limits.max_body_bytes = bytes;
-        self
-    }
-
-    /// Most redirects followed for one request (301, 302, 303, 307, 308);
-    /// 0 turns following off, so every 3xx comes back as it is. Default 10
-    /// ([`DEFAULT_MAX_REDIRECTS`]), as in reqwest.
-    ///
-    /// A chain longer than this, or a loop, is a
-    /// [`Redirect`](crate::ErrorKind::Redirect) error naming the chain. A 3xx
-    /// without a usable `Location` is returned as it is, and
-    /// [`Response::redirect_declined`](crate::Response::redirect_declined)
-    /// says why (raw non-ASCII bytes in a `Location` are percent-encoded and
-    /// followed, as curl and browsers do). 303 turns any method
-    /// but HEAD into GET, and 301 and 302 turn POST into GET (as browsers do);
-    /// 307 and 308 keep the method and body. `Authorization`, `Cookie` and
-    /// `Proxy-Authorization` are dropped when the scheme, host or port
-    /// changes. Every hop counts against the whole-request
-    /// [`timeout`](Self::timeout) and may reuse a kept-alive connection;
-    /// [`Response::redirects`](crate::Response::redirects) tells how many
-    /// were followed and [`Response::url`](crate::Response::url) where the
-    /// chain ended.
-    pub fn max_redirects(mut self, n: u32) -> ClientBuilder {
-        self.config.max_redirects = n;
-        self
-    }
-
-    /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
-    /// deflate`) and decode them. On by default when the `gzip` cargo
-    /// feature is (it is a default feature); without the feature this does
-    /// nothing.
-    ///
-    /// The header is added only to requests that set no `Accept-Encoding`
-    /// themselves (or through [`default_header`](Self::default_header)); a
-    /// request that sets its own gets the body exactly as the server sent it.
-    /// Nor is it added to a request with `Range` (as in reqwest): a range of a
-    /// compressed representation cannot be decoded on its own, so the
-    /// `206` carries the raw bytes asked for.
-    ///
-    /// `Content-Encoding` lists are undone in reverse order of application
-    /// (RFC 9110 §8.4), `identity` ignored, with the body limit applied to
-    /// every layer; a list with a coding other than gzip and deflate (or
-    /// more than 5) is handed over raw, with its header.
-    /// A decoded response loses its `Content-Encoding` and `Content-Length`
-    /// headers, as in reqwest. A corrupt or cut-short compressed body is a
-    /// [`Decode`](crate::ErrorKind::Decode) error.
-    pub fn decompress(mut self, on: bool) -> ClientBuilder {
-        self.config.decompress = on && cfg!(feature = "gzip");
-        self
-    }
-
-    /// Sends requests through `proxy` (for the URLs it applies to). Several
-    /// proxies may be added; the first that applies to a URL is used, and
-    /// ones added here come before those from
-    /// [`proxy_from_env`](Self::proxy_from_env).
-    pub fn proxy(mut self, proxy: Proxy) -> ClientBuilder {
-        self.config.proxies.push(proxy);
-        self
-    }
-
-    /// Whether to take proxies from the environment when the client is
-    /// built: `http_proxy` (lowercase only) for http URLs, `https_proxy` /
-    /// `HTTPS_PROXY` for https URLs, `all_proxy` / `ALL_PROXY` for both, and
-    /// `no_proxy` / `NO_PROXY` for hosts to reach directly (see
-    /// [`Proxy::no_proxy`] for its syntax). Off by default.
-    ///
-    /// curl and reqwest read these variables unless told not to; this crate
-    /// reads them only when asked, because a batch fetcher started from a
-    /// shell that happens to export a proxy should not silently send a
-    /// million requests through it.
-    pub fn proxy_from_env(mut self, on: bool) -> ClientBuilder {
-        self.read_proxy_env = on;
-        self
-    }
-
-    /// Pins `host` to `addrs`, skipping DNS for it (like curl's `--resolve`).
-    /// The port still comes from each URL.
-    pub fn resolve(mut self, host: &str, addrs: impl IntoIterator<Item = IpAddr>) -> ClientBuilder {
-        self.config
-            .resolve
-            .insert(host.to_ascii_lowercase(), addrs.into_iter().collect());
-        self
-    }
-
-    /// How many threads may run blocking system name lookups at once (at
-    /// least 1). They start on demand and stop with the reactor.
-    pub fn dns_threads(mut self, n: usize) -> ClientBuilder {
-        self.config.dns_threads = n.max(1);
-        self
-    }
-
-    /// How long a resolved name is reused before it is looked up again.
-    /// Failed lookups are remembered for at most 5 seconds.
-    pub fn dns_cache_ttl(mut self, ttl: Duration) -> ClientBuilder {
-        self.config.dns_cache_ttl = ttl;
-        self
-    }
-
-    /// How long an idle kept-alive connection is kept for reuse.
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.config.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// Most idle connections kept per origin; 0 turns keep-alive off (every
-    /// connection is closed after its response).
-    pub fn pool_max_idle_per_host(mut self, n: usize) -> ClientBuilder {
-        self.config.pool_max_idle_per_host = n;
-        self
-    }
-
-    /// Most idle connections kept over all origins.
-    pub fn pool_max_idle(mut self, n: usize) -> ClientBuilder {
-        self.config.pool_max_idle = n;
-        self
-    }
-
-    /// Sets a header sent with every request that does not set it itself
-    /// (replacing a default such as `User-Agent`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest) for an
-    /// invalid name or value.
-    pub fn default_header<K, V>(mut self, name: K, value: V) -> Result<ClientBuilder>
-    where
-        K: TryInto<HeaderName>,
-        K::Error: Into<http::Error>,
-        V: TryInto<HeaderValue>,
-        V::Error: Into<http::Error>,
-    {
-        let invalid = |e: http::Error| Error::new(Reason::InvalidHeader(e.to_string()));
-        let name = name.try_into().map_err(|e| invalid(e.into()))?;
-        let value = value.try_into().map_err(|e| invalid(e.into()))?;
-        self.config.default_headers.insert(name, value);
-        Ok(self)
-    }
-
-    /// Trusts the certificates of a PEM bundle (`-----BEGIN CERTIFICATE-----`
-    /// blocks) as roots, besides the built-in ones: for a private CA, or a
-    /// test server's certificate authority.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Tls`](crate::ErrorKind::Tls) when the text holds no
-    /// certificate or a malformed one.
-    #[cfg(feature = "tls")]
-    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<ClientBuilder> {
-        self.roots
-            .add_pem(pem)
-            .map_err(|message| Error::new(Reason::TlsConfig(message)))?;
-        Ok(self)
-    }
-
-    /// Trusts a DER-encoded certificate as a root, besides the built-in ones.
-    /// It is checked by [`build`](Self::build).
-    #[cfg(feature = "tls")]
-    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> ClientBuilder {
-        self.roots
-            .extra
-            .push(rustls::pki_types::CertificateDer::from(der.into()));
-        self
-    }
-
-    /// Whether to trust the built-in roots (Mozilla's, from webpki-roots);
-    /// on by default. With `false`, only roots added by
-    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) or
-    /// [`add_root_certificate_der`](Self::add_root_certificate_der) are
-    /// trusted.
-    #[cfg(feature = "tls")]
-    pub fn tls_built_in_roots(mut self, enabled: bool) -> ClientBuilder {
-        self.roots.built_in = enabled;
-        self
-    }
-
-    /// Builds the client.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Tls`](crate::ErrorKind::Tls) (with the `tls` feature)
-    /// when an added root certificate cannot be used, or when the built-in
-    /// roots are off and none were added.
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
-    pub fn build(mut self) -> Result<Client> {
-        #[cfg(feature = "tls")]
-        {
-            let config = if self.roots.is_default() {
-                crate::tls::default_config()
-            } else {
-                crate::tls::client_config(&self.roots)
-            };
-            self.config.tls =
-                Some(config.map_err(|message| Error::new(Reason::TlsConfig(message)))?);
-        }
-        Ok(self.finish())
-    }
-
-    fn finish(mut self) -> Client {
-        if !self.per_host_set || self.config.max_connections_per_host > self.config.max_connections
-        {
-            self.config.max_connections_per_host = self.config.max_connections;
-        }
-        if self.read_proxy_env {
-            let found = proxy::from_env(|name| std::env::var(name).ok());
-            self.config.proxies.extend(found);
-        }
-        Client {
-            config: Arc::new(self.config),
-            reactor: Arc::new(Mutex::new(None)),
-        }
-    }
-}
-
-/// The soft limit on open file descriptors, where the OS tells it through
-/// `/proc/self/limits` (Linux); `None` elsewhere or when unlimited.
-fn open_files_limit() -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits
-        .lines()
-        .find(|line| line.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files")
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// 256, or half of what a low descriptor limit leaves after 64 for the
-/// program's other files.
-fn default_max_connections(open_files: Option<u64>) -> usize {
-    let fits = open_files.map_or(u64::MAX, |limit| limit.saturating_sub(64) / 2);
-    usize::try_from(fits)
-        .unwrap_or(usize::MAX)
-        .clamp(1, DEFAULT_MAX_CONNECTIONS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_connection_limit_fits_the_descriptor_limit() {
-        assert_eq!(default_max_connections(None), 256);
-        assert_eq!(default_max_connections(Some(20_000)), 256);
-        assert_eq!(default_max_connections(Some(1024)), 256);
-        assert_eq!(default_max_connections(Some(256)), 96);
-        assert_eq!(default_max_connections(Some(10)), 1);
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn descriptor_limit_is_read_on_linux() {
-        assert!(open_files_limit().is_some_and(|n| n > 0));
-    }
 }

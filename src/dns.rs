@@ -6,6 +6,12 @@
 //! wakes the reactor through its [`mio::Waker`]. Answers are cached; several
 //! connections waiting for the same name share one lookup. IP literals and
 //! names pinned with `ClientBuilder::resolve` never reach a thread.
+//!
+//! The cache is bounded, so a crawler over millions of hosts does not grow
+//! it forever: at most [`DNS_CACHE_MAX_ENTRIES`] names (the oldest answer goes
+//! first), each kept at most its TTL (`ClientBuilder::dns_cache_ttl`, never
+//! more than [`DNS_CACHE_MAX_AGE`]); expired answers are swept out as new ones
+//! arrive.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -16,8 +22,16 @@ use std::time::{Duration, Instant};
 
 use mio::Waker;
 
+use crate::handle::ConnId;
+
 /// How long a failed lookup is remembered.
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+/// Most names the cache holds; past it, the oldest answer is dropped. About
+/// 100 bytes each, so the cache stays around a megabyte.
+pub const DNS_CACHE_MAX_ENTRIES: usize = 10_000;
+/// Longest an answer is cached, whatever `ClientBuilder::dns_cache_ttl`
+/// says: addresses do change.
+pub const DNS_CACHE_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// The addresses of a name, shared by every connection that asked.
 pub(crate) type Addrs = Arc<[IpAddr]>;
@@ -44,12 +58,8 @@ impl DnsError {
     }
 }
 
-/// Who is waiting for an answer: a connection's slab key and generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Waiter {
-    pub key: usize,
-    pub generation: u64,
-}
+/// Who is waiting for an answer: a connection.
+pub(crate) type Waiter = ConnId;
 
 /// What [`Resolver::lookup`] could tell straight away.
 #[derive(Debug)]
@@ -83,11 +93,17 @@ pub(crate) struct Resolver {
     answers: Receiver<(String, Result<Addrs, DnsError>)>,
     waker: Arc<Waker>,
     cache: HashMap<String, CacheEntry>,
+    /// Cached names in the order their answers came, with the expiry of
+    /// that answer (a name answered again later has a newer entry).
+    order: VecDeque<(String, Instant)>,
     waiting: HashMap<String, Vec<Waiter>>,
     pinned: HashMap<String, Addrs>,
     ttl: Duration,
     threads: usize,
     max_threads: usize,
+    /// In unit tests: never start a thread, answers come from the test.
+    #[cfg(test)]
+    offline: bool,
 }
 
 impl Resolver {
@@ -111,14 +127,17 @@ impl Resolver {
             answers,
             waker,
             cache: HashMap::new(),
+            order: VecDeque::new(),
             waiting: HashMap::new(),
             pinned: pinned
                 .iter()
                 .map(|(host, addrs)| (host.clone(), Addrs::from(addrs.as_slice())))
                 .collect(),
-            ttl,
+            ttl: ttl.min(DNS_CACHE_MAX_AGE),
             threads: 0,
             max_threads: max_threads.max(1),
+            #[cfg(test)]
+            offline: false,
         }
     }
 
@@ -165,6 +184,8 @@ impl Resolver {
             queue.hosts.push_back(host.to_owned());
             queue.hosts.len() > queue.idle_threads && self.threads < self.max_threads
         };
+        #[cfg(test)]
+        let spawn = spawn && !self.offline;
         self.shared.ready.notify_one();
         if spawn {
             let shared = Arc::clone(&self.shared);
@@ -198,24 +219,57 @@ impl Resolver {
         out: &mut Vec<(Waiter, Result<Addrs, DnsError>)>,
     ) {
         while let Ok((host, result)) = self.answers.try_recv() {
-            let ttl = if result.is_ok() {
-                self.ttl
-            } else {
-                NEGATIVE_TTL.min(self.ttl)
-            };
             if let Some(waiters) = self.waiting.remove(&host) {
                 out.extend(waiters.into_iter().map(|w| (w, result.clone())));
             }
-            if !ttl.is_zero() {
-                self.cache.insert(
-                    host,
-                    CacheEntry {
-                        result,
-                        expires: now + ttl,
-                    },
-                );
+            self.remember(host, result, now);
+        }
+    }
+
+    /// Caches an answer, within the bounds.
+    fn remember(&mut self, host: String, result: Result<Addrs, DnsError>, now: Instant) {
+        let ttl = if result.is_ok() {
+            self.ttl
+        } else {
+            NEGATIVE_TTL.min(self.ttl)
+        };
+        if ttl.is_zero() {
+            return;
+        }
+        // Sweep what has expired, oldest first.
+        while let Some((_, expires)) = self.order.front() {
+            if *expires > now {
+                break;
+            }
+            self.forget_oldest();
+        }
+        while self.cache.len() >= DNS_CACHE_MAX_ENTRIES && !self.order.is_empty() {
+            self.forget_oldest();
+        }
+        let expires = now + ttl;
+        self.order.push_back((host.clone(), expires));
+        self.cache.insert(host, CacheEntry { result, expires });
+    }
+
+    /// Drops the oldest answer (unless its name was answered again since).
+    fn forget_oldest(&mut self) {
+        if let Some((host, expires)) = self.order.pop_front() {
+            if self.cache.get(&host).is_some_and(|e| e.expires == expires) {
+                self.cache.remove(&host);
             }
         }
+    }
+
+    /// Starts no lookup thread: pending lookups wait for [`answer`](Self::answer).
+    #[cfg(test)]
+    pub(crate) fn go_offline(&mut self) {
+        self.offline = true;
+    }
+
+    /// Answers a pending lookup as a helper thread would.
+    #[cfg(test)]
+    pub(crate) fn answer(&self, host: &str, result: Result<Addrs, DnsError>) {
+        let _ = self.answers_tx.send((host.to_owned(), result));
     }
 }
 
@@ -331,10 +385,7 @@ mod tests {
         panic!("no DNS answer within 10 s");
     }
 
-    const W: Waiter = Waiter {
-        key: 1,
-        generation: 7,
-    };
+    const W: Waiter = ConnId::from_parts(1, 7);
 
     #[test]
     fn ip_literals_and_pinned_names_skip_the_threads() {
@@ -363,10 +414,7 @@ mod tests {
             r.lookup("localhost", W, Instant::now()),
             Lookup::Pending
         ));
-        let second = Waiter {
-            key: 2,
-            generation: 1,
-        };
+        let second = ConnId::from_parts(2, 1);
         assert!(matches!(
             r.lookup("localhost", second, Instant::now()),
             Lookup::Pending
@@ -399,5 +447,30 @@ mod tests {
             r.lookup("no-such-host.invalid", W, now + NEGATIVE_TTL),
             Lookup::Pending
         ));
+    }
+
+    #[test]
+    fn the_cache_is_bounded_by_entries_and_age() {
+        let (_poll, mut r) = resolver(&[]);
+        let t0 = Instant::now();
+        let ip = || Ok(Addrs::from([IpAddr::from([10, 0, 0, 1])]));
+        for i in 0..DNS_CACHE_MAX_ENTRIES + 10 {
+            r.remember(format!("host{i}.test"), ip(), t0);
+        }
+        assert_eq!(r.cache.len(), DNS_CACHE_MAX_ENTRIES);
+        assert!(!r.cache.contains_key("host0.test"), "the oldest went first");
+        assert!(
+            r.cache
+                .contains_key(&format!("host{}.test", DNS_CACHE_MAX_ENTRIES + 9))
+        );
+        // Past the TTL, the next answer sweeps every expired one out.
+        r.remember("late.test".into(), ip(), t0 + Duration::from_secs(61));
+        assert_eq!(r.cache.len(), 1);
+        assert_eq!(r.order.len(), 1);
+        // A TTL is never longer than the cap.
+        let other = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(other.registry(), Token(0)).unwrap());
+        let long = Resolver::new(waker, &HashMap::new(), 1, Duration::from_secs(86_400));
+        assert_eq!(long.ttl, DNS_CACHE_MAX_AGE);
     }
 }

@@ -28,13 +28,15 @@
 //!
 //! - HTTP/1.1 (RFC 9110/9112): any method, request bodies with
 //!   `Content-Length`; responses framed by `Content-Length`, chunked (with
-//!   extensions and trailers) or connection close; 1xx responses skipped;
+//!   extensions and trailers) or connection close; 1xx responses skipped
+//!   (at most [`MAX_INTERIM_RESPONSES`]);
 //!   no body for `HEAD`, 204 and 304. A body that ends early is an error.
 //! - Concurrency bounded in total and per origin; requests beyond the bounds
 //!   wait in a queue.
 //! - DNS through the system resolver on helper threads (so `/etc/hosts`
-//!   works), cached, never blocking the loop; hosts can be pinned to
-//!   addresses ([`ClientBuilder::resolve`]). Every address is tried.
+//!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never
+//!   blocking the loop; hosts can be pinned to addresses
+//!   ([`ClientBuilder::resolve`]). Every address is tried.
 //! - A connect timeout and a whole-request timeout; an error says which
 //!   phase ran out of time.
 //! - Limits on the response head, header count and body size.
@@ -77,32 +79,51 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+// The module graph (see ARCHITECTURE.md): client → reactor → exchange /
+// connection → h1 / stream / tls; config, handle and timer at the bottom.
+mod builder;
 mod client;
+mod completion;
+mod config;
 mod connection;
 mod decode;
 mod dns;
 mod error;
+mod exchange;
 mod h1;
+#[cfg(feature = "http2")]
+mod h2;
+mod handle;
 mod origin;
+mod pool;
 mod proxy;
 mod reactor;
 mod redirect;
 mod request;
 mod response;
+mod stream;
 mod summary;
+#[cfg(test)]
+mod tests;
 mod timer;
 #[cfg(feature = "tls")]
 mod tls;
-mod transport;
 
-pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use completion::{Completion, Counters, RequestId};
+pub use config::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
+pub use dns::{DNS_CACHE_MAX_AGE, DNS_CACHE_MAX_ENTRIES};
 pub use error::{Error, ErrorKind, Phase, Result};
-pub use h1::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, ProtocolError};
+pub use h1::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, MAX_INTERIM_RESPONSES,
+    ProtocolError,
+};
 pub use proxy::Proxy;
-pub use reactor::{Completion, Counters, Reactor, RequestId};
+pub use reactor::Reactor;
 pub use redirect::RedirectDeclined;
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};
@@ -113,7 +134,7 @@ pub use http::{self, HeaderMap, HeaderValue, Method, StatusCode, Version};
 /// The URL type requests are made of.
 pub use url::{self, Url};
 
-/// Not public API: used by benches and fuzz targets.
+/// Not public API: used by benches, fuzz targets and tests.
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

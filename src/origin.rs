@@ -3,6 +3,7 @@
 //! with a proxy, the route to it is part of the key too.
 
 use std::fmt;
+use std::sync::Arc;
 
 use url::Url;
 
@@ -12,8 +13,10 @@ use crate::proxy::{self, Proxy, Route};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Origin {
     pub https: bool,
-    /// As the URL gives it: lowercase domain, IPv6 in brackets.
-    pub host: Box<str>,
+    /// As the URL gives it: lowercase domain, IPv6 in brackets. Shared, so
+    /// the copies the dispatcher and the pool keep of a key cost no
+    /// allocation.
+    pub host: Arc<str>,
     pub port: u16,
     /// Direct, or through which proxy.
     pub route: Route,

@@ -1,12 +1,16 @@
 //! Not public API: thin wrappers over the sans-IO parts of the crate (the
-//! HTTP/1.1 reader, redirect resolution, content decoding), used by benches
-//! and fuzz targets. Reached as `multifetch::__private`.
+//! HTTP/1.1 reader, the HTTP/2 engine, redirect resolution, content
+//! decoding), used by benches, fuzz targets and tests. Reached as
+//! `multifetch::__private`.
 
 use http::header::{CONTENT_ENCODING, HeaderMap, HeaderValue, LOCATION};
 use http::{Method, StatusCode};
 
 use crate::decode::{ContentDecoder, DecodeError};
 pub use crate::h1::private::*;
+/// The sans-IO HTTP/2 engine, not yet used by the reactor.
+#[cfg(feature = "http2")]
+pub use crate::h2::private as h2;
 use crate::redirect::{self, Action};
 use crate::request::Request;
 

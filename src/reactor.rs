@@ -1,44 +1,57 @@
 //! [`Reactor`]: the event loop. It owns the mio `Poll`, the `Waker` the DNS
-//! threads use, the slab of connections (slab keys are the mio tokens), the
-//! queue of requests waiting for a connection, the keep-alive pool and the
-//! deadlines. It is the only code that calls `poll()`.
+//! threads use, the two slabs (connections, whose keys are the mio tokens,
+//! and exchanges), the dispatch queues, the [`Pool`] and the timer heap. It
+//! is the only code that calls `poll()`, and it moves what happens between
+//! connections and exchanges: a connection step reports [`Event`]s about the
+//! exchanges it carried, and the reactor hands each to its exchange, whose
+//! [`Outcome`] says whether the request is done or runs again.
 //!
 //! One turn of the loop:
 //!
 //! ```text
-//! dispatch queued requests ─▶ poll(earliest deadline) ─▶ handle events ─▶ fire due deadlines ─▶ free closed slots
-//!        ▲                                                                                              │
-//!        └──────────────────────────────────────────────────────────────────────────────────────────────┘
+//! dispatch queued exchanges ─▶ poll(earliest timer) ─▶ handle events ─▶ fire due timers ─▶ free closed slots
+//!        ▲                                                                                           │
+//!        └───────────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
+//!
+//! After every connection step: hand its events to their exchanges, sync
+//! its mio registration with the interest its state derives, reschedule its
+//! earliest timer, and park it in the pool if it went idle.
 //!
 //! Closed connections leave the slab only after the whole event batch has
 //! been handled, and nothing is inserted while a batch is being handled, so a
-//! stale event can never reach a new connection in a reused slot.
+//! stale event can never reach a new connection in a reused slot; the
+//! handles kept elsewhere (timer heap, pool, DNS waiters) carry generations.
 //!
-//! Dispatch: a request takes an idle connection to its origin if there is
+//! Dispatch: an exchange takes an idle connection to its origin if there is
 //! one; otherwise it opens a new connection if its origin is under
 //! `max_connections_per_host` and the total is under `max_connections`
 //! (closing the longest-idle connection of another origin to make room if
-//! needed). A request whose origin is at its limit waits in that origin's
-//! queue, so it does not hold up requests to other origins.
+//! needed). An exchange whose origin is at its limit waits in that origin's
+//! queue, so it does not hold up requests to other origins. (Issue 9's
+//! per-origin pacing holds such a queue until a time; issue 8 lets an
+//! exchange take a stream on an open h2 connection before opening one.)
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
-use slab::Slab;
 
-use crate::client::{Client, Config};
-use crate::connection::{Connection, Ctx, Job, Step};
+use crate::completion::{Completion, Counters, RequestId};
+use crate::config::Config;
+use crate::connection::{Connection, Ctx, Event};
 use crate::dns::{Addrs, DnsError, Lookup, Resolver, Waiter};
 use crate::error::{Error, Reason, Result};
+use crate::exchange::{Exchange, Outcome};
+use crate::handle::{ConnId, ExchangeId, Handle, Slots};
 use crate::origin::Origin;
+use crate::pool::{IdleRef, Pool};
 use crate::request::IntoRequest;
-use crate::response::Response;
-use crate::timer::Timers;
+use crate::stream::{Connector, TcpConnector};
+use crate::timer::{Owner, TimerHeap};
 
 /// The waker's token; connection tokens are slab keys, always below it.
 const WAKER: Token = Token(usize::MAX);
@@ -47,60 +60,7 @@ const READ_BUFFER: usize = 64 * 1024;
 /// Events taken per `poll` call.
 const EVENTS: usize = 1024;
 
-/// Identifies a submitted request; ids count up from 0 in submission order
-/// within one [`Reactor`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(pub(crate) u64);
-
-impl RequestId {
-    /// The id as a number (0 for the first request submitted to a reactor).
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// A finished request: its id and its result.
-#[derive(Debug)]
-pub struct Completion {
-    /// The id [`Reactor::submit`] returned.
-    pub id: RequestId,
-    /// The response, or what went wrong.
-    pub result: Result<Response>,
-}
-
-/// Running totals of a reactor's network work.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Counters {
-    /// TCP connections opened (connect calls that the OS accepted).
-    pub connections_opened: u64,
-    /// Requests that went over a kept-alive connection.
-    pub connections_reused: u64,
-    /// Requests retried on a fresh connection after a kept-alive one failed
-    /// before answering.
-    pub retries: u64,
-    /// Bytes written to sockets.
-    pub bytes_sent: u64,
-    /// Bytes read from sockets.
-    pub bytes_received: u64,
-}
-
-/// An idle connection in the pool, valid while the connection at `key` has
-/// this generation and idle serial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct IdleRef {
-    key: usize,
-    generation: u64,
-    serial: u64,
-}
-
-/// The event loop behind [`Client::fetch_many`], for programs that add work
+/// The event loop behind [`Client::fetch_many`](crate::Client::fetch_many), for programs that add work
 /// as results arrive, such as a crawler.
 ///
 /// A reactor keeps idle connections for reuse between requests, under the
@@ -126,32 +86,30 @@ pub struct Reactor {
     config: Arc<Config>,
     poll: Poll,
     events: Option<Events>,
-    conns: Slab<Connection>,
-    /// Requests not started yet, in submission order.
-    queue: VecDeque<Job>,
-    /// Requests whose origin was at its connection limit when their turn came.
-    blocked: HashMap<Origin, VecDeque<Job>>,
-    /// Origins whose blocked requests may now find a connection.
+    conns: Slots<Connection, ConnId>,
+    /// Every request submitted and not finished, queued or on a connection.
+    exchanges: Slots<Exchange, ExchangeId>,
+    /// Exchanges not started yet (or to run again), in order.
+    queue: VecDeque<ExchangeId>,
+    /// Exchanges whose origin was at its connection limit when their turn came.
+    blocked: HashMap<Origin, VecDeque<ExchangeId>>,
+    /// Origins whose blocked exchanges may now find a connection.
     unblocked: VecDeque<Origin>,
-    open_per_origin: HashMap<Origin, usize>,
-    /// Idle connections per origin, most recently used last.
-    idle: HashMap<Origin, Vec<IdleRef>>,
-    /// Idle connections oldest first, for eviction; entries are checked when
-    /// taken, and compacted when stale ones pile up.
-    idle_lru: VecDeque<IdleRef>,
-    idle_count: usize,
+    pool: Pool,
     /// After the OS refused a socket: open no more connections than this
     /// until one closes.
     socket_cap: Option<usize>,
     resolver: Resolver,
-    timers: Timers,
+    timers: TimerHeap,
     completions: VecDeque<Completion>,
-    closed: Vec<usize>,
+    closed: Vec<ConnId>,
     answers: Vec<(Waiter, std::result::Result<Addrs, DnsError>)>,
+    /// What connection steps reported, for the exchanges (reused buffer).
+    conn_events: Vec<Event>,
     scratch: Box<[u8]>,
     counters: Counters,
+    connector: Box<dyn Connector>,
     next_id: u64,
-    next_generation: u64,
     /// True when the last turn found nothing to do: idle connections may have
     /// been closed by their servers since, so look before reusing them.
     was_idle: bool,
@@ -161,7 +119,7 @@ impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reactor")
             .field("in_flight", &self.in_flight())
-            .field("idle", &self.idle_count)
+            .field("idle", &self.pool.idle_count())
             .field("queued", &self.queued())
             .field("completions", &self.completions.len())
             .finish_non_exhaustive()
@@ -169,17 +127,21 @@ impl fmt::Debug for Reactor {
 }
 
 impl Reactor {
-    /// A reactor with the client's limits and timeouts.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the OS refuses the
-    /// poller or its waker (usually: out of file descriptors).
-    pub fn new(client: &Client) -> Result<Reactor> {
+    /// A reactor running under `config`, connecting through the OS. (The
+    /// public constructor, `Reactor::new(&Client)`, is in `client.rs`, so
+    /// that this module does not import the one above it.)
+    pub(crate) fn with_config(config: Arc<Config>) -> Result<Reactor> {
+        Reactor::with_connector(config, Box::new(TcpConnector))
+    }
+
+    /// A reactor whose connections are opened by `connector`.
+    pub(crate) fn with_connector(
+        config: Arc<Config>,
+        connector: Box<dyn Connector>,
+    ) -> Result<Reactor> {
         let socket_error = |source| Error::new(Reason::Socket { source });
         let poll = Poll::new().map_err(socket_error)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(socket_error)?);
-        let config = Arc::clone(&client.config);
         let resolver = Resolver::new(
             waker,
             &config.resolve,
@@ -189,24 +151,23 @@ impl Reactor {
         Ok(Reactor {
             poll,
             events: Some(Events::with_capacity(EVENTS)),
-            conns: Slab::new(),
+            conns: Slots::default(),
+            exchanges: Slots::default(),
             queue: VecDeque::new(),
             blocked: HashMap::new(),
             unblocked: VecDeque::new(),
-            open_per_origin: HashMap::new(),
-            idle: HashMap::new(),
-            idle_lru: VecDeque::new(),
-            idle_count: 0,
+            pool: Pool::default(),
             socket_cap: None,
             resolver,
-            timers: Timers::default(),
+            timers: TimerHeap::default(),
             completions: VecDeque::new(),
             closed: Vec::new(),
             answers: Vec::new(),
+            conn_events: Vec::new(),
             scratch: vec![0; READ_BUFFER].into_boxed_slice(),
             counters: Counters::default(),
+            connector,
             next_id: 0,
-            next_generation: 0,
             was_idle: false,
             config,
         })
@@ -215,12 +176,19 @@ impl Reactor {
     /// Queues a request and returns its id. A request that cannot be made
     /// (an invalid URL) completes at once with its error.
     pub fn submit(&mut self, request: impl IntoRequest) -> RequestId {
+        self.submit_at(request, Instant::now())
+    }
+
+    fn submit_at(&mut self, request: impl IntoRequest, now: Instant) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
         match request.into_request() {
             Ok(request) => {
-                self.queue
-                    .push_back(Job::new(id, request, Instant::now(), &self.config))
+                let config = &self.config;
+                let exchange = self
+                    .exchanges
+                    .insert_with(|_| Exchange::new(id, request, now, config));
+                self.queue.push_back(exchange);
             }
             Err(error) => self.completions.push_back(Completion {
                 id,
@@ -233,17 +201,21 @@ impl Reactor {
     /// Requests submitted and not yet returned by
     /// [`next_completion`](Self::next_completion).
     pub fn pending(&self) -> usize {
-        self.queued() + self.in_flight() + self.completions.len()
+        self.exchanges.len() + self.completions.len()
     }
 
-    /// Requests running on a connection right now.
+    /// Requests running on a connection right now (or waiting for the
+    /// connection opened for them).
     pub fn in_flight(&self) -> usize {
-        self.conns.len() - self.idle_count
+        self.exchanges
+            .iter()
+            .filter(|(_, ex)| ex.conn().is_some())
+            .count()
     }
 
     /// Idle kept-alive connections waiting for a request.
     pub fn idle_connections(&self) -> usize {
-        self.idle_count
+        self.pool.idle_count()
     }
 
     /// Running totals: connections opened and reused, bytes sent and received.
@@ -279,12 +251,12 @@ impl Reactor {
         }
     }
 
-    /// One turn: start what fits, wait for events or the next deadline,
+    /// One turn: start what fits, wait for events or the next timer,
     /// handle them.
     fn turn(&mut self) -> Result<()> {
-        if std::mem::take(&mut self.was_idle) && self.idle_count > 0 {
+        if std::mem::take(&mut self.was_idle) && self.pool.idle_count() > 0 {
             // Learn which idle connections their servers closed meanwhile.
-            self.poll_once(Some(std::time::Duration::ZERO))?;
+            self.poll_once(Some(Duration::ZERO))?;
         }
         self.dispatch(Instant::now());
         if !self.completions.is_empty() {
@@ -294,7 +266,7 @@ impl Reactor {
         self.poll_once(timeout)
     }
 
-    fn poll_once(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
+    fn poll_once(&mut self, timeout: Option<Duration>) -> Result<()> {
         let mut events = self
             .events
             .take()
@@ -311,39 +283,51 @@ impl Reactor {
         for event in events.iter() {
             match event.token() {
                 WAKER => self.on_dns_answers(now),
-                Token(key) => self.with_conn(key, None, now, Connection::on_ready),
+                Token(key) => self.on_ready(key, now),
             }
         }
         self.events = Some(events);
-        while let Some(due) = self.timers.pop_due(now) {
-            let live = self.conns.get_mut(due.key).is_some_and(|c| {
-                let live = c.generation == due.generation && c.timer_at == Some(due.at);
-                if live {
-                    c.timer_at = None;
-                }
-                live
-            });
-            if live {
-                self.with_conn(due.key, Some(due.generation), now, Connection::on_timeout);
-            }
-        }
+        self.on_timers(now);
         self.free_closed();
         Ok(())
     }
 
-    /// Runs one handler on connection `key` and deals with what it returns.
-    fn with_conn(
+    /// Connection `key` (a mio token) is ready.
+    fn on_ready(&mut self, key: usize, now: Instant) {
+        if let Some(id) = self.conns.handle_at(key) {
+            self.with_conn(id, now, Connection::on_ready);
+        }
+    }
+
+    /// Fires every timer due at `now` (a connection's own, or the deadline
+    /// of the exchange it carries).
+    fn on_timers(&mut self, now: Instant) {
+        while let Some(due) = self.timers.pop_due(now) {
+            match due.owner {
+                Owner::Conn(id) => {
+                    let live = self
+                        .conns
+                        .get_mut(id)
+                        .is_some_and(|c| c.timers_mut().fire(due.at));
+                    if live {
+                        self.with_conn(id, now, Connection::on_timeout);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one step on connection `id`, then deals with what it did; the
+    /// handler's result, or `None` when the connection is gone or closed.
+    fn with_conn<R>(
         &mut self,
-        key: usize,
-        generation: Option<u64>,
+        id: ConnId,
         now: Instant,
-        handler: impl FnOnce(&mut Connection, &mut Ctx<'_>) -> Step,
-    ) {
-        let Some(conn) = self.conns.get_mut(key) else {
-            return;
-        };
-        if conn.is_closed() || generation.is_some_and(|g| g != conn.generation) {
-            return;
+        handler: impl FnOnce(&mut Connection, &mut Ctx<'_>) -> R,
+    ) -> Option<R> {
+        let conn = self.conns.get_mut(id)?;
+        if conn.is_closed() {
+            return None;
         }
         let mut ctx = Ctx {
             registry: self.poll.registry(),
@@ -351,97 +335,124 @@ impl Reactor {
             now,
             scratch: &mut self.scratch,
             counters: &mut self.counters,
+            exchanges: &mut self.exchanges,
+            connector: &mut *self.connector,
+            events: &mut self.conn_events,
         };
-        let step = handler(conn, &mut ctx);
-        self.after_step(key, step);
+        let result = handler(conn, &mut ctx);
+        conn.sync_interest(&mut ctx);
+        self.after_step(id, now);
+        Some(result)
     }
 
-    /// Books what a handler returned: a completion, a connection gone idle
-    /// or closed, a request to run again.
-    fn after_step(&mut self, key: usize, step: Step) {
-        match step {
-            Step::Pending => {}
-            Step::Done(completion) => self.completions.push_back(completion),
-            Step::Retry(job) => {
-                self.counters.retries += 1;
-                self.queue.push_front(job);
-            }
-            // The next hop goes first, so a chain is not held up behind
-            // the queue; it takes a pooled connection like any request.
-            Step::Redirect(job) => self.queue.push_front(job),
-            Step::NoSocket(job, error) => self.on_no_socket(job, error),
+    /// Books what a step did: hands its events to their exchanges, then
+    /// frees, reschedules or parks the connection.
+    fn after_step(&mut self, id: ConnId, now: Instant) {
+        let mut events = std::mem::take(&mut self.conn_events);
+        for event in events.drain(..) {
+            self.on_conn_event(event, now);
         }
-        let Some(conn) = self.conns.get_mut(key) else {
+        self.conn_events = events;
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if conn.is_closed() {
-            self.closed.push(key);
+            self.closed.push(id);
             return;
         }
-        let at = conn.next_deadline(&self.config);
-        self.timers
-            .schedule(&mut conn.timer_at, at, key, conn.generation);
-        if conn.is_idle()
-            && !self
-                .idle
-                .get(&conn.origin)
-                .is_some_and(|s| s.iter().any(|r| r.key == key))
-        {
-            self.park(key);
+        self.timers.schedule(conn.timers_mut(), Owner::Conn(id));
+        if conn.is_idle() && !self.pool.is_parked(conn.origin(), id) {
+            self.park(id);
         }
+    }
+
+    /// Hands what a connection reported to the exchange it concerns.
+    fn on_conn_event(&mut self, event: Event, now: Instant) {
+        let outcome = match event {
+            Event::Response { exchange, head } => {
+                let Some(ex) = self.exchanges.remove(exchange) else {
+                    return;
+                };
+                ex.complete(head, now, &self.config)
+            }
+            Event::Failed {
+                exchange,
+                reason,
+                replayable,
+            } => {
+                let Some(ex) = self.exchanges.remove(exchange) else {
+                    return;
+                };
+                ex.fail(reason, replayable)
+            }
+            Event::NoSocket { exchange, source } => return self.on_no_socket(exchange, source),
+        };
+        self.settle(outcome);
+    }
+
+    /// Acts on an exchange's outcome: complete it, or queue it again.
+    fn settle(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Done(id, result) => self.completions.push_back(Completion { id, result }),
+            Outcome::Retry(ex) => {
+                self.counters.retries += 1;
+                let id = self.requeue(ex);
+                self.queue.push_front(id);
+            }
+            // The next hop goes first, so a chain is not held up behind
+            // the queue; it takes a pooled connection like any request.
+            Outcome::Redirect(ex) => {
+                let id = self.requeue(ex);
+                self.queue.push_front(id);
+            }
+        }
+    }
+
+    /// Puts an exchange that runs again back into the slab, under a new
+    /// handle (its deadline is scheduled again when it is placed).
+    fn requeue(&mut self, mut ex: Exchange) -> ExchangeId {
+        ex.detach();
+        self.exchanges.insert_with(|_| ex)
     }
 
     /// Puts a connection that just went idle into the pool, or closes it
     /// when the pool is full.
-    fn park(&mut self, key: usize) {
-        let Some(conn) = self.conns.get_mut(key) else {
+    fn park(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        let parked = self.idle.get(&conn.origin).map_or(0, Vec::len);
-        if parked >= self.config.pool_max_idle_per_host
-            || self.idle_count >= self.config.pool_max_idle
-        {
-            conn.close(self.poll.registry());
-            self.closed.push(key);
-            return;
-        }
         let entry = IdleRef {
-            key,
-            generation: conn.generation,
-            serial: conn.idle_serial,
+            conn: id,
+            serial: conn.idle_serial(),
         };
-        match self.idle.get_mut(&conn.origin) {
-            Some(stack) => stack.push(entry),
-            None => {
-                self.idle.insert(conn.origin.clone(), vec![entry]);
-            }
+        if !self.pool.park(conn.origin(), entry, &self.config) {
+            conn.close(self.poll.registry());
+            self.closed.push(id);
+            return;
         }
-        self.idle_lru.push_back(entry);
-        self.idle_count += 1;
-        if self.blocked.contains_key(&conn.origin) {
-            self.unblocked.push_back(conn.origin.clone());
+        if self.blocked.contains_key(conn.origin()) {
+            self.unblocked.push_back(conn.origin().clone());
         }
-        if self.idle_lru.len() > 2 * self.idle_count + 64 {
-            let conns = &self.conns;
-            self.idle_lru.retain(|r| is_live_idle(conns, r));
-        }
+        let conns = &self.conns;
+        self.pool.compact(|r| is_live_idle(conns, r));
     }
 
     /// The OS refused a socket. Free idle sockets; if other requests hold
     /// connections, wait for one of them to close, else fail the request.
-    fn on_no_socket(&mut self, job: Job, source: io::Error) {
+    fn on_no_socket(&mut self, id: ExchangeId, source: io::Error) {
         while self.evict_idle(None) {}
         // The connection that failed is closed but still in the slab.
-        let busy = self.in_flight().saturating_sub(1);
+        let busy = (self.conns.len() - self.pool.idle_count()).saturating_sub(1);
+        let Some(ex) = self.exchanges.get_mut(id) else {
+            return;
+        };
         if busy > 0 {
+            ex.detach();
             self.socket_cap = Some(busy);
-            self.queue.push_front(job);
-        } else {
-            let error = Error::new(Reason::Socket { source }).with_url(job.request.url().as_str());
-            self.completions.push_back(Completion {
-                id: job.id,
-                result: Err(error),
-            });
+            self.queue.push_front(id);
+        } else if let Some(ex) = self.exchanges.remove(id) {
+            let outcome = ex.error(Error::new(Reason::Socket { source }));
+            self.settle(outcome);
         }
     }
 
@@ -449,59 +460,46 @@ impl Reactor {
         let mut answers = std::mem::take(&mut self.answers);
         self.resolver.take_answers(now, &mut answers);
         for (waiter, answer) in answers.drain(..) {
-            self.with_conn(waiter.key, Some(waiter.generation), now, |conn, ctx| {
-                conn.on_resolved(answer, ctx)
-            });
+            self.with_conn(waiter, now, |conn, ctx| conn.on_resolved(answer, ctx));
         }
         self.answers = answers;
     }
 
     /// Removes closed connections and lets their origins' waiting requests in.
     fn free_closed(&mut self) {
-        for key in self.closed.drain(..) {
-            let Some(conn) = self.conns.try_remove(key) else {
+        let mut closed = std::mem::take(&mut self.closed);
+        for id in closed.drain(..) {
+            let Some(conn) = self.conns.remove(id) else {
                 continue;
             };
             self.socket_cap = None;
-            if let Some(stack) = self.idle.get_mut(&conn.origin) {
-                let before = stack.len();
-                stack.retain(|r| r.key != key);
-                self.idle_count -= before - stack.len();
-                if stack.is_empty() {
-                    self.idle.remove(&conn.origin);
-                }
-            }
-            if let Some(open) = self.open_per_origin.get_mut(&conn.origin) {
-                *open -= 1;
-                if *open == 0 {
-                    self.open_per_origin.remove(&conn.origin);
-                }
-            }
-            if self.blocked.contains_key(&conn.origin) {
-                self.unblocked.push_back(conn.origin);
+            self.pool.closed(conn.origin(), id);
+            if self.blocked.contains_key(conn.origin()) {
+                self.unblocked.push_back(conn.origin().clone());
             }
         }
+        self.closed = closed;
     }
 
-    /// Starts queued requests while the limits allow: first those of origins
+    /// Starts queued exchanges while the limits allow: first those of origins
     /// that just freed a connection, then the main queue in order.
     fn dispatch(&mut self, now: Instant) {
         while let Some(origin) = self.unblocked.pop_front() {
-            while let Some(job) = self.blocked.get_mut(&origin).and_then(VecDeque::pop_front) {
-                match self.place(job, now) {
+            while let Some(id) = self.blocked.get_mut(&origin).and_then(VecDeque::pop_front) {
+                match self.place(id, now) {
                     Placed::Started => {}
-                    Placed::OriginFull(job) => {
+                    Placed::OriginFull(id) => {
                         self.blocked
                             .entry(origin.clone())
                             .or_default()
-                            .push_front(job);
+                            .push_front(id);
                         break;
                     }
-                    Placed::AllFull(job) => {
+                    Placed::AllFull(id) => {
                         self.blocked
                             .entry(origin.clone())
                             .or_default()
-                            .push_front(job);
+                            .push_front(id);
                         self.unblocked.push_front(origin);
                         self.free_closed();
                         return;
@@ -512,21 +510,27 @@ impl Reactor {
                 self.blocked.remove(&origin);
             }
         }
-        while let Some(job) = self.queue.pop_front() {
-            if let Some(waiting) = self.blocked.get_mut(&job.origin) {
+        while let Some(id) = self.queue.pop_front() {
+            let Some(origin) = self.exchanges.get(id).map(Exchange::origin) else {
+                continue;
+            };
+            if let Some(waiting) = self.blocked.get_mut(origin) {
                 // Keep the origin's requests in order behind those already waiting.
-                waiting.push_back(job);
+                waiting.push_back(id);
                 continue;
             }
-            match self.place(job, now) {
+            match self.place(id, now) {
                 Placed::Started => {}
-                Placed::OriginFull(job) => self
-                    .blocked
-                    .entry(job.origin.clone())
-                    .or_default()
-                    .push_back(job),
-                Placed::AllFull(job) => {
-                    self.queue.push_front(job);
+                Placed::OriginFull(id) => {
+                    if let Some(origin) = self.exchanges.get(id).map(Exchange::origin) {
+                        self.blocked
+                            .entry(origin.clone())
+                            .or_default()
+                            .push_back(id);
+                    }
+                }
+                Placed::AllFull(id) => {
+                    self.queue.push_front(id);
                     break;
                 }
             }
@@ -534,141 +538,201 @@ impl Reactor {
         self.free_closed();
     }
 
-    /// Runs `job` on an idle connection, or a new one if the limits allow.
-    fn place(&mut self, job: Job, now: Instant) -> Placed {
-        if !job.retried {
-            if let Some(key) = self.take_idle(&job.origin) {
+    /// Runs exchange `id` on an idle connection, or a new one if the limits
+    /// allow; an exchange not started comes back in the answer, so it is
+    /// always somewhere: on a connection, queued, or completed.
+    fn place(&mut self, id: ExchangeId, now: Instant) -> Placed {
+        let Some(ex) = self.exchanges.get(id) else {
+            return Placed::Started;
+        };
+        let retry = ex.is_retry();
+        if !retry {
+            if let Some(conn) = self.pool.take(ex.origin()) {
                 self.counters.connections_reused += 1;
-                self.with_conn(key, None, now, |conn, ctx| conn.reuse(job, ctx));
-                return Placed::Started;
+                return self.reuse(conn, id, now);
             }
         }
         let max = self.socket_cap.map_or(self.config.max_connections, |cap| {
             cap.min(self.config.max_connections)
         });
-        if self.open_to(&job.origin) >= self.config.max_connections_per_host {
+        if self.pool.open_to(ex.origin()) >= self.config.max_connections_per_host {
             // A retry needs a fresh connection: make room by closing an idle one.
-            if !(job.retried && self.evict_idle(Some(&job.origin))) {
-                return Placed::OriginFull(job);
+            let origin = ex.origin().clone();
+            if !(retry && self.evict_idle(Some(&origin))) {
+                return Placed::OriginFull(id);
             }
         }
         if self.conns.len() - self.closed.len() >= max && !self.evict_idle(None) {
-            return Placed::AllFull(job);
+            return Placed::AllFull(id);
         }
-        self.start(job, now);
+        self.start(id, now);
         Placed::Started
     }
 
-    /// Takes the most recently used idle connection to `origin`.
-    fn take_idle(&mut self, origin: &Origin) -> Option<usize> {
-        let stack = self.idle.get_mut(origin)?;
-        let entry = stack.pop();
-        if stack.is_empty() {
-            self.idle.remove(origin);
+    /// Starts exchange `id` on idle connection `conn`.
+    fn reuse(&mut self, conn: ConnId, id: ExchangeId, now: Instant) -> Placed {
+        self.attach(id, conn, now);
+        match self.with_conn(conn, now, |c, ctx| c.start(id, ctx)) {
+            Some(Ok(())) => Placed::Started,
+            // Not idle after all (the pool only holds idle connections):
+            // back to the front of the queue, to try again.
+            Some(Err(_)) | None => {
+                if let Some(ex) = self.exchanges.get_mut(id) {
+                    ex.detach();
+                }
+                self.queue.push_front(id);
+                Placed::Started
+            }
         }
-        let entry = entry?;
-        self.idle_count -= 1;
-        Some(entry.key)
+    }
+
+    /// Binds exchange `id` to connection `conn` (the first time, its
+    /// deadline starts running).
+    fn attach(&mut self, id: ExchangeId, conn: ConnId, now: Instant) {
+        if let Some(ex) = self.exchanges.get_mut(id) {
+            ex.attach(conn, now, &self.config);
+        }
     }
 
     /// Closes the longest-idle connection (of `origin`, if given) to free its
     /// socket; false if there is none.
     fn evict_idle(&mut self, origin: Option<&Origin>) -> bool {
-        let victim = match origin {
-            Some(origin) => self
-                .idle
-                .get(origin)
-                .and_then(|stack| stack.first().copied()),
-            None => loop {
-                let Some(entry) = self.idle_lru.pop_front() else {
-                    break None;
-                };
-                if is_live_idle(&self.conns, &entry) {
-                    break Some(entry);
-                }
-            },
+        let conns = &self.conns;
+        let Some(victim) = self.pool.oldest(origin, |r| is_live_idle(conns, r)) else {
+            return false;
         };
-        let Some(victim) = victim else { return false };
-        if let Some(conn) = self.conns.get_mut(victim.key) {
+        if let Some(conn) = self.conns.get_mut(victim) {
             conn.close(self.poll.registry());
-            self.closed.push(victim.key);
+            self.closed.push(victim);
         }
         self.free_closed();
         true
     }
 
-    fn open_to(&self, origin: &Origin) -> usize {
-        self.open_per_origin.get(origin).copied().unwrap_or(0)
-    }
-
-    /// Opens a connection for `job`: look the host up, and connect now if the
-    /// answer is already known.
-    fn start(&mut self, job: Job, now: Instant) {
-        if job.origin.https && !cfg!(feature = "tls") {
-            let error = Error::new(Reason::TlsOff).with_url(job.request.url().as_str());
-            self.completions.push_back(Completion {
-                id: job.id,
-                result: Err(error),
-            });
+    /// Opens a connection for exchange `id`: look the host up, and connect
+    /// now if the answer is already known.
+    fn start(&mut self, id: ExchangeId, now: Instant) {
+        let Some(ex) = self.exchanges.get_mut(id) else {
+            return;
+        };
+        if ex.origin().https && !cfg!(feature = "tls") {
+            if let Some(ex) = self.exchanges.remove(id) {
+                let outcome = ex.error(Error::new(Reason::TlsOff));
+                self.settle(outcome);
+            }
             return;
         }
-        let key = self.conns.vacant_key();
-        self.next_generation += 1;
-        let generation = self.next_generation;
-        *self.open_per_origin.entry(job.origin.clone()).or_insert(0) += 1;
-        let conn = Connection::new(job, Token(key), generation, now, &self.config);
-        let lookup =
-            self.resolver
-                .lookup(conn.origin.connect_host(), Waiter { key, generation }, now);
-        self.conns.insert(conn);
+        let origin = ex.origin().clone();
+        let config = &self.config;
+        let conn = self.conns.insert_with(|conn| {
+            ex.attach(conn, now, config);
+            Connection::new(origin, Token(conn.key()), id, ex.deadline(), now, config)
+        });
+        let Some(c) = self.conns.get(conn) else {
+            return;
+        };
+        self.pool.opened(c.origin());
+        let lookup = self.resolver.lookup(c.origin().connect_host(), conn, now);
         match lookup {
             Lookup::Ready(answer) => {
-                self.with_conn(key, Some(generation), now, |conn, ctx| {
-                    conn.on_resolved(answer, ctx)
-                });
+                self.with_conn(conn, now, |c, ctx| c.on_resolved(answer, ctx));
             }
-            Lookup::Pending => self.after_step(key, Step::Pending),
+            Lookup::Pending => self.after_step(conn, now),
         }
     }
 
     /// Ends every unfinished request with a copy of `error`.
     fn abort(&mut self, error: &Error) {
         let registry = self.poll.registry();
-        let mut ids = Vec::new();
         for mut conn in self.conns.drain() {
             conn.close(registry);
-            ids.extend(conn.take_job().map(|job| (job.id, job.request.into_url())));
         }
-        let queued = self
-            .queue
-            .drain(..)
-            .chain(self.blocked.drain().flat_map(|(_, q)| q));
-        ids.extend(queued.map(|job| (job.id, job.request.into_url())));
-        for (id, url) in ids {
+        for ex in self.exchanges.drain() {
             let source = io::Error::other(error.to_string());
-            let result = Err(Error::new(Reason::Socket { source }).with_url(url.as_str()));
-            self.completions.push_back(Completion { id, result });
+            let result =
+                Err(Error::new(Reason::Socket { source }).with_url(ex.request().url().as_str()));
+            self.completions.push_back(Completion {
+                id: ex.id(),
+                result,
+            });
         }
-        self.idle.clear();
-        self.idle_lru.clear();
-        self.idle_count = 0;
-        self.open_per_origin.clear();
+        self.queue.clear();
+        self.blocked.clear();
+        self.pool.clear();
         self.unblocked.clear();
         self.closed.clear();
     }
 }
 
-/// Where [`Reactor::place`] put a request.
+/// Where [`Reactor::place`] put an exchange.
 enum Placed {
     Started,
     /// Its origin is at `max_connections_per_host`.
-    OriginFull(Job),
+    OriginFull(ExchangeId),
     /// All connections are busy.
-    AllFull(Job),
+    AllFull(ExchangeId),
 }
 
-fn is_live_idle(conns: &Slab<Connection>, entry: &IdleRef) -> bool {
-    conns.get(entry.key).is_some_and(|c| {
-        c.generation == entry.generation && c.idle_serial == entry.serial && c.is_idle()
-    })
+fn is_live_idle(conns: &Slots<Connection, ConnId>, entry: &IdleRef) -> bool {
+    conns
+        .get(entry.conn)
+        .is_some_and(|c| c.idle_serial() == entry.serial && c.is_idle())
+}
+
+/// Hooks for the in-memory tests: drive the reactor with a fake network and
+/// a clock of the test's own.
+#[cfg(test)]
+impl Reactor {
+    pub(crate) fn submit_at_for_test(
+        &mut self,
+        request: impl IntoRequest,
+        now: Instant,
+    ) -> RequestId {
+        self.submit_at(request, now)
+    }
+
+    /// One turn at `now`, with every connection that has a socket reported
+    /// ready (spurious readiness is allowed: every state copes with it).
+    pub(crate) fn drive(&mut self, now: Instant) {
+        self.dispatch(now);
+        let ready: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.interest().is_some())
+            .map(|(id, _)| id.key())
+            .collect();
+        for key in ready {
+            self.on_ready(key, now);
+        }
+        self.on_timers(now);
+        self.free_closed();
+    }
+
+    /// Hands the resolver's answers over, as the waker would.
+    pub(crate) fn deliver_dns(&mut self, now: Instant) {
+        self.on_dns_answers(now);
+        self.free_closed();
+    }
+
+    pub(crate) fn resolver_mut(&mut self) -> &mut Resolver {
+        &mut self.resolver
+    }
+
+    pub(crate) fn take_completion(&mut self) -> Option<Completion> {
+        self.completions.pop_front()
+    }
+
+    /// When the earliest timer is due.
+    pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        self.timers.next_timeout(now)
+    }
+
+    pub(crate) fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// The interest each connection derives from its state, oldest first.
+    pub(crate) fn interests(&self) -> Vec<Option<mio::Interest>> {
+        self.conns.iter().map(|(_, c)| c.interest()).collect()
+    }
 }

@@ -1,51 +1,197 @@
-//! Deadlines of all connections in one min-heap; the earliest one sets the
-//! poll timeout.
+//! Named timers: each connection and each exchange keeps a small
+//! [`TimerTable`] of `Option<Instant>`, one slot per [`ConnTimer`] or
+//! [`ExchangeTimer`] (the shape of quinn-proto's `connection/timer.rs`), and
+//! the reactor's [`TimerHeap`] holds the earliest of each table.
 //!
-//! Each connection keeps at most one live entry (its `timer_at`): a later
-//! deadline waits until the earlier entry fires and is then rescheduled, an
-//! earlier one pushes a new entry and the old one goes stale. Stale entries
-//! are recognised on pop by their generation and time and skipped, so the
-//! heap stays about one entry per connection however many requests a
-//! kept-alive connection carries.
+//! ```text
+//!  Exchange timers:   Deadline (whole request), copied into its connection's
+//!                     table while a connection carries the exchange
+//!  Connection timers: Deadline (of the exchange it carries)
+//!                     Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
+//!                     ConnectAttempt (one address's share)   Idle (pool idle timeout)
+//!            │ earliest of each connection's table
+//!            ▼
+//!  TimerHeap (min-heap of (at, owner)) ──▶ poll(timeout = earliest - now)
+//!            │ due
+//!            ▼
+//!  owner.on_timeout(now): the expired timer says which phase ran out of time
+//! ```
+//!
+//! Each table keeps at most one live heap entry (`scheduled`): a later
+//! earliest deadline waits until the earlier entry fires and is then
+//! rescheduled, an earlier one pushes a new entry and the old one goes stale.
+//! Stale entries are recognised on pop and skipped, so the heap stays about
+//! one entry per owner however many requests a kept-alive connection carries.
+//!
+//! An exchange's deadline rides in its connection's table rather than in a
+//! heap entry of its own: a kept-alive connection carrying a million
+//! requests then leaves no trail of stale entries (each would sit in the
+//! heap until its deadline), and the heap stays about one entry per
+//! connection. A queued exchange needs no timer today: its deadline is
+//! checked once it is placed. Issue 9's backoff and pacing timers are new
+//! [`ExchangeTimer`] variants (an exchange waiting to retry holds no
+//! connection) with an `Exchange(ExchangeId)` [`Owner`] in the heap.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-/// A deadline for connection `key` of generation `generation`.
+use crate::handle::ConnId;
+
+/// A timer name: an enum with a slot index per variant.
+pub(crate) trait TimerName: Copy + 'static {
+    /// Every variant, in slot order.
+    const ALL: &'static [Self];
+    /// The slot of this variant.
+    fn index(self) -> usize;
+}
+
+/// The timers of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnTimer {
+    /// The whole-request deadline of the exchange the connection carries.
+    Deadline,
+    /// The connect budget while the name is being resolved.
+    Resolve,
+    /// The connect budget while TCP connects (or a proxy opens a tunnel).
+    Connect,
+    /// The connect budget while the TLS handshake runs.
+    TlsHandshake,
+    /// This address's share of the connect budget; then the next address.
+    ConnectAttempt,
+    /// How long the connection may sit idle in the pool.
+    Idle,
+}
+
+impl TimerName for ConnTimer {
+    const ALL: &'static [Self] = &[
+        ConnTimer::Deadline,
+        ConnTimer::Resolve,
+        ConnTimer::Connect,
+        ConnTimer::TlsHandshake,
+        ConnTimer::ConnectAttempt,
+        ConnTimer::Idle,
+    ];
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The timers of one exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExchangeTimer {
+    /// The whole-request deadline (`ClientBuilder::timeout`), from the
+    /// first time the request left the queue, across retries and redirects.
+    Deadline,
+}
+
+impl TimerName for ExchangeTimer {
+    const ALL: &'static [Self] = &[ExchangeTimer::Deadline];
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One owner's timers, and its live entry in the [`TimerHeap`].
+#[derive(Debug, Clone)]
+pub(crate) struct TimerTable<T, const N: usize> {
+    at: [Option<Instant>; N],
+    /// When this table's live heap entry is due, if it has one.
+    scheduled: Option<Instant>,
+    _name: PhantomData<T>,
+}
+
+/// A connection's timers.
+pub(crate) type ConnTimers = TimerTable<ConnTimer, 6>;
+/// An exchange's timers.
+pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 1>;
+
+impl<T, const N: usize> Default for TimerTable<T, N> {
+    fn default() -> Self {
+        TimerTable {
+            at: [None; N],
+            scheduled: None,
+            _name: PhantomData,
+        }
+    }
+}
+
+impl<T: TimerName, const N: usize> TimerTable<T, N> {
+    /// Arms (`Some`) or stops (`None`) a timer.
+    pub(crate) fn set(&mut self, timer: T, at: Option<Instant>) {
+        if let Some(slot) = self.at.get_mut(timer.index()) {
+            *slot = at;
+        }
+    }
+
+    /// When a timer is due, if armed.
+    pub(crate) fn get(&self, timer: T) -> Option<Instant> {
+        self.at.get(timer.index()).copied().flatten()
+    }
+
+    /// Moves the deadline of whichever of `from` is armed to `to` (the
+    /// connect budget changing its name as the phase changes).
+    pub(crate) fn rename(&mut self, from: &[T], to: T) {
+        let at = from.iter().find_map(|&t| self.get(t));
+        for &t in from {
+            self.set(t, None);
+        }
+        self.set(to, at);
+    }
+
+    /// The earliest armed timer.
+    pub(crate) fn next(&self) -> Option<(Instant, T)> {
+        T::ALL
+            .iter()
+            .filter_map(|&t| Some((self.get(t)?, t)))
+            .min_by_key(|(at, _)| *at)
+    }
+
+    /// Marks the heap entry due at `at` as fired; false if it was stale.
+    pub(crate) fn fire(&mut self, at: Instant) -> bool {
+        if self.scheduled == Some(at) {
+            self.scheduled = None;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Whose timers a heap entry stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Owner {
+    /// A connection's table (its own timers and its exchange's deadline).
+    Conn(ConnId),
+}
+
+/// A heap entry: `owner`'s earliest timer is due at `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Entry {
     pub at: Instant,
-    pub key: usize,
-    pub generation: u64,
+    pub owner: Owner,
 }
 
-/// The reactor's deadlines.
+/// The reactor's min-heap of every table's earliest timer.
 #[derive(Debug, Default)]
-pub(crate) struct Timers {
+pub(crate) struct TimerHeap {
     heap: BinaryHeap<Reverse<Entry>>,
 }
 
-impl Timers {
-    /// Makes sure the connection's earliest deadline `at` has an entry;
-    /// `timer_at` is the connection's record of its live entry.
-    pub(crate) fn schedule(
+impl TimerHeap {
+    /// Makes sure `table`'s earliest timer has a live entry.
+    pub(crate) fn schedule<T: TimerName, const N: usize>(
         &mut self,
-        timer_at: &mut Option<Instant>,
-        at: Option<Instant>,
-        key: usize,
-        generation: u64,
+        table: &mut TimerTable<T, N>,
+        owner: Owner,
     ) {
-        let Some(at) = at else { return };
-        if timer_at.is_some_and(|live| live <= at) {
+        let Some((at, _)) = table.next() else { return };
+        if table.scheduled.is_some_and(|live| live <= at) {
             return;
         }
-        *timer_at = Some(at);
-        self.heap.push(Reverse(Entry {
-            at,
-            key,
-            generation,
-        }));
+        table.scheduled = Some(at);
+        self.heap.push(Reverse(Entry { at, owner }));
     }
 
     /// How long the reactor may sleep: until the earliest entry, `None` if
@@ -74,36 +220,67 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handle::Handle;
+
+    fn conn(key: usize) -> Owner {
+        Owner::Conn(ConnId::new(key, 1))
+    }
 
     #[test]
     fn later_deadlines_do_not_grow_the_heap() {
-        let mut timers = Timers::default();
+        let mut heap = TimerHeap::default();
+        let mut table = ConnTimers::default();
         let t0 = Instant::now();
-        let mut live = None;
         for i in 1..=1000u64 {
-            timers.schedule(&mut live, Some(t0 + Duration::from_secs(i)), 3, 1);
+            table.set(ConnTimer::Idle, Some(t0 + Duration::from_secs(i)));
+            heap.schedule(&mut table, conn(3));
         }
-        assert_eq!(timers.len(), 1);
-        assert_eq!(live, Some(t0 + Duration::from_secs(1)));
+        assert_eq!(heap.len(), 1);
+        assert_eq!(table.scheduled, Some(t0 + Duration::from_secs(1)));
     }
 
     #[test]
     fn earlier_deadlines_push_and_pop_in_order() {
-        let mut timers = Timers::default();
+        let mut heap = TimerHeap::default();
         let t0 = Instant::now();
-        let (mut a, mut b) = (None, None);
-        timers.schedule(&mut a, Some(t0 + Duration::from_secs(10)), 1, 1);
-        timers.schedule(&mut b, Some(t0 + Duration::from_secs(5)), 2, 1);
-        timers.schedule(&mut a, Some(t0 + Duration::from_secs(1)), 1, 1);
-        assert_eq!(timers.next_timeout(t0), Some(Duration::from_secs(1)));
-        assert_eq!(timers.pop_due(t0), None);
-        let due: Vec<_> = std::iter::from_fn(|| timers.pop_due(t0 + Duration::from_secs(60)))
-            .map(|e| e.key)
+        let (mut a, mut b) = (ConnTimers::default(), ConnTimers::default());
+        a.set(ConnTimer::Idle, Some(t0 + Duration::from_secs(10)));
+        heap.schedule(&mut a, conn(1));
+        b.set(ConnTimer::Connect, Some(t0 + Duration::from_secs(5)));
+        heap.schedule(&mut b, conn(2));
+        a.set(ConnTimer::ConnectAttempt, Some(t0 + Duration::from_secs(1)));
+        heap.schedule(&mut a, conn(1));
+        assert_eq!(heap.next_timeout(t0), Some(Duration::from_secs(1)));
+        assert_eq!(heap.pop_due(t0), None);
+        let due: Vec<_> = std::iter::from_fn(|| heap.pop_due(t0 + Duration::from_secs(60)))
+            .map(|e| (e.owner, a.fire(e.at) || b.fire(e.at)))
             .collect();
         assert_eq!(
             due,
-            [1, 2, 1],
-            "the stale entry for 1 still pops; the reactor skips it"
+            [(conn(1), true), (conn(2), true), (conn(1), false)],
+            "the stale entry for 1 still pops, and is known to be stale"
+        );
+    }
+
+    #[test]
+    fn the_earliest_timer_names_itself() {
+        let t0 = Instant::now();
+        let mut table = ConnTimers::default();
+        table.set(ConnTimer::Resolve, Some(t0 + Duration::from_secs(5)));
+        table.set(ConnTimer::ConnectAttempt, Some(t0 + Duration::from_secs(2)));
+        assert_eq!(
+            table.next(),
+            Some((t0 + Duration::from_secs(2), ConnTimer::ConnectAttempt))
+        );
+        table.set(ConnTimer::ConnectAttempt, None);
+        table.rename(
+            &[ConnTimer::Resolve, ConnTimer::Connect],
+            ConnTimer::TlsHandshake,
+        );
+        assert_eq!(table.get(ConnTimer::Resolve), None);
+        assert_eq!(
+            table.next(),
+            Some((t0 + Duration::from_secs(5), ConnTimer::TlsHandshake))
         );
     }
 }

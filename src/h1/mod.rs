@@ -20,7 +20,7 @@
 //! [`ResponseReader`] drives one response through these states:
 //!
 //! ```text
-//!             1xx but 101: skipped
+//!     1xx but 101: skipped (at most MAX_INTERIM_RESPONSES)
 //!                ┌─────┐
 //!                ▼     │
 //! new ──► ReadingHead ─┴─ final head ─► body_decoder (RFC 9112 §6.3)
@@ -46,7 +46,7 @@ pub(crate) mod response;
 
 pub(crate) use body::BodyDecoder;
 pub(crate) use request::write_request_head;
-pub(crate) use response::ResponseReader;
+pub(crate) use response::{ResponseHead, ResponseReader};
 
 /// Default limit on the size of a response head (status line + headers), in bytes.
 pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -58,6 +58,12 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 1 << 30; // 1 GiB
 pub(crate) const MAX_CHUNK_SIZE_LINE: usize = 4096;
 /// Limit on the total size of chunked trailers.
 pub(crate) const MAX_TRAILER_BYTES: usize = 16 * 1024;
+/// Most interim (1xx) responses accepted before the final one. RFC 9110
+/// §15.2 asks a client to accept 1xx responses it did not expect; real
+/// servers send one or two (`100 Continue`, `103 Early Hints`), and a server
+/// that sends them without end would otherwise hold the request until its
+/// deadline. More is a [`ProtocolError::TooManyInterimResponses`].
+pub const MAX_INTERIM_RESPONSES: usize = 32;
 
 /// Limits the reader enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +153,13 @@ pub enum ProtocolError {
     /// A trailer line has no colon, or a CR in it is not followed by LF.
     #[error("malformed chunked trailer")]
     InvalidTrailer,
+    /// More than `limit` interim (1xx) responses came before the final one
+    /// ([`MAX_INTERIM_RESPONSES`]).
+    #[error("more than {limit} interim (1xx) responses before the final one")]
+    TooManyInterimResponses {
+        /// The most interim responses accepted.
+        limit: usize,
+    },
     /// The server answered `101 Switching Protocols`, which this client
     /// never asks for.
     #[error("unexpected 101 switching protocols")]

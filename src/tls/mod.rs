@@ -26,8 +26,8 @@ mod describe;
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::{Arc, OnceLock};
 
+use crate::stream::Stream;
 use mio::Interest;
-use mio::net::TcpStream;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, Error as TlsError, RootCertStore};
@@ -118,7 +118,7 @@ pub(crate) fn default_config() -> Result<Arc<ClientConfig>, String> {
 #[derive(Debug)]
 pub(crate) struct TlsStream {
     conn: ClientConnection,
-    socket: TcpStream,
+    socket: Stream,
 }
 
 impl TlsStream {
@@ -129,8 +129,8 @@ impl TlsStream {
     pub(crate) fn new(
         config: Arc<ClientConfig>,
         host: &str,
-        socket: TcpStream,
-    ) -> Result<TlsStream, (TlsError, TcpStream)> {
+        socket: Stream,
+    ) -> Result<TlsStream, (TlsError, Stream)> {
         // Origins keep IPv6 literals in brackets, as URLs write them.
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let conn = ServerName::try_from(host.to_owned())
@@ -216,7 +216,7 @@ impl TlsStream {
             .map_or(true, |state| state.plaintext_bytes_to_read() > 0)
     }
 
-    pub(crate) fn socket(&mut self) -> &mut TcpStream {
+    pub(crate) fn socket(&mut self) -> &mut Stream {
         &mut self.socket
     }
 

@@ -1,21 +1,21 @@
-//! [`Transport`]: the byte stream a connection talks HTTP over, so the
-//! connection's states need not care whether it is plain TCP or (with the
-//! `tls` feature) TLS on top of it.
+//! [`Transport`]: what HTTP runs over on a connection, the [`Stream`]
+//! itself or TLS on top of it, so the connection's states need not care
+//! which.
 
 use std::io::{self, IoSlice, Read, Write};
 
-use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
+use mio::Interest;
 
+use crate::stream::Stream;
 #[cfg(feature = "tls")]
 use crate::tls::TlsStream;
 
-/// An established stream to a server.
+/// An established stream to a server, carrying HTTP.
 #[derive(Debug)]
 pub(crate) enum Transport {
-    /// Plain TCP.
-    Plain(TcpStream),
-    /// TLS over TCP; boxed, as the session state is large.
+    /// The stream itself.
+    Plain(Stream),
+    /// TLS over the stream; boxed, as the session state is large.
     #[cfg(feature = "tls")]
     Tls(Box<TlsStream>),
 }
@@ -24,7 +24,7 @@ impl Read for Transport {
     /// Reads application bytes; `WouldBlock` when none are ready.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Transport::Plain(socket) => socket.read(buf),
+            Transport::Plain(stream) => stream.read(buf),
             #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.read(buf),
         }
@@ -35,7 +35,7 @@ impl Transport {
     /// Writes application bytes from several buffers in one call.
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Transport::Plain(socket) => socket.write_vectored(bufs),
+            Transport::Plain(stream) => stream.write_vectored(bufs),
             #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.write_vectored(bufs),
         }
@@ -61,31 +61,10 @@ impl Transport {
         }
     }
 
-    /// Registers the underlying socket, or changes its interest.
-    pub(crate) fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-        first: bool,
-    ) -> io::Result<()> {
-        let socket = self.socket();
-        if first {
-            registry.register(socket, token, interest)
-        } else {
-            registry.reregister(socket, token, interest)
-        }
-    }
-
-    /// Deregisters the socket before it is dropped.
-    pub(crate) fn deregister(&mut self, registry: &Registry) {
-        // Deregistering a socket about to be closed cannot usefully fail.
-        let _ = registry.deregister(self.socket());
-    }
-
-    fn socket(&mut self) -> &mut TcpStream {
+    /// The stream under it.
+    pub(crate) fn stream(&mut self) -> &mut Stream {
         match self {
-            Transport::Plain(socket) => socket,
+            Transport::Plain(stream) => stream,
             #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.socket(),
         }

@@ -1,0 +1,272 @@
+//! The HPACK static table (RFC 7541 Appendix A) and the dynamic table with
+//! its size accounting and eviction (RFC 7541 §2.3 and §4).
+
+use std::collections::VecDeque;
+
+/// RFC 7541 Appendix A: the static table, index 1 first.
+#[rustfmt::skip]
+pub(crate) const STATIC_TABLE: [(&str, &str); 61] = [
+    (":authority", ""),                    // 1
+    (":method", "GET"),                    // 2
+    (":method", "POST"),                   // 3
+    (":path", "/"),                        // 4
+    (":path", "/index.html"),              // 5
+    (":scheme", "http"),                   // 6
+    (":scheme", "https"),                  // 7
+    (":status", "200"),                    // 8
+    (":status", "204"),                    // 9
+    (":status", "206"),                    // 10
+    (":status", "304"),                    // 11
+    (":status", "400"),                    // 12
+    (":status", "404"),                    // 13
+    (":status", "500"),                    // 14
+    ("accept-charset", ""),                // 15
+    ("accept-encoding", "gzip, deflate"),  // 16
+    ("accept-language", ""),               // 17
+    ("accept-ranges", ""),                 // 18
+    ("accept", ""),                        // 19
+    ("access-control-allow-origin", ""),   // 20
+    ("age", ""),                           // 21
+    ("allow", ""),                         // 22
+    ("authorization", ""),                 // 23
+    ("cache-control", ""),                 // 24
+    ("content-disposition", ""),           // 25
+    ("content-encoding", ""),              // 26
+    ("content-language", ""),              // 27
+    ("content-length", ""),                // 28
+    ("content-location", ""),              // 29
+    ("content-range", ""),                 // 30
+    ("content-type", ""),                  // 31
+    ("cookie", ""),                        // 32
+    ("date", ""),                          // 33
+    ("etag", ""),                          // 34
+    ("expect", ""),                        // 35
+    ("expires", ""),                       // 36
+    ("from", ""),                          // 37
+    ("host", ""),                          // 38
+    ("if-match", ""),                      // 39
+    ("if-modified-since", ""),             // 40
+    ("if-none-match", ""),                 // 41
+    ("if-range", ""),                      // 42
+    ("if-unmodified-since", ""),           // 43
+    ("last-modified", ""),                 // 44
+    ("link", ""),                          // 45
+    ("location", ""),                      // 46
+    ("max-forwards", ""),                  // 47
+    ("proxy-authenticate", ""),            // 48
+    ("proxy-authorization", ""),           // 49
+    ("range", ""),                         // 50
+    ("referer", ""),                       // 51
+    ("refresh", ""),                       // 52
+    ("retry-after", ""),                   // 53
+    ("server", ""),                        // 54
+    ("set-cookie", ""),                    // 55
+    ("strict-transport-security", ""),     // 56
+    ("transfer-encoding", ""),             // 57
+    ("user-agent", ""),                    // 58
+    ("vary", ""),                          // 59
+    ("via", ""),                           // 60
+    ("www-authenticate", ""),              // 61
+];
+
+/// The per-entry overhead added to name and value lengths when sizing the
+/// dynamic table (RFC 7541 §4.1).
+pub(crate) const ENTRY_OVERHEAD: usize = 32;
+
+/// Where a field was found by [`DynamicTable::find`] or [`find_static`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// Name and value match the entry at this index.
+    Field(usize),
+    /// Only the name matches the entry at this index.
+    Name(usize),
+}
+
+/// Looks `name` and `value` up in the static table; index 1 first.
+pub(crate) fn find_static(name: &[u8], value: &[u8]) -> Option<Found> {
+    let mut name_match = None;
+    for (i, (n, v)) in STATIC_TABLE.iter().enumerate() {
+        if n.as_bytes() == name {
+            if v.as_bytes() == value {
+                return Some(Found::Field(i + 1));
+            }
+            name_match.get_or_insert(Found::Name(i + 1));
+        } else if name_match.is_some() {
+            // Entries with the same name are adjacent.
+            break;
+        }
+    }
+    name_match
+}
+
+/// One dynamic table entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    name: Box<[u8]>,
+    value: Box<[u8]>,
+}
+
+impl Entry {
+    fn size(&self) -> usize {
+        self.name.len() + self.value.len() + ENTRY_OVERHEAD
+    }
+}
+
+/// The dynamic table: newest entry first (index 62 in the combined index
+/// space), evicting the oldest to stay within its maximum size.
+#[derive(Debug, Clone)]
+pub(crate) struct DynamicTable {
+    entries: VecDeque<Entry>,
+    /// Sum of the entries' sizes (RFC 7541 §4.1), in bytes.
+    size: usize,
+    /// The current maximum size, as set by the last size update.
+    max_size: usize,
+}
+
+impl DynamicTable {
+    /// An empty table of at most `max_size` bytes.
+    pub(crate) fn new(max_size: usize) -> Self {
+        DynamicTable {
+            entries: VecDeque::new(),
+            size: 0,
+            max_size,
+        }
+    }
+
+    /// The sum of the entries' sizes, in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The current maximum size, in bytes.
+    pub(crate) fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    /// Number of entries.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Sets a new maximum size, evicting entries that no longer fit
+    /// (RFC 7541 §4.3).
+    pub(crate) fn set_max_size(&mut self, max_size: usize) {
+        self.max_size = max_size;
+        self.evict_to(max_size);
+    }
+
+    /// Adds an entry, evicting old ones first; an entry larger than the
+    /// maximum empties the table and is not added (RFC 7541 §4.4).
+    pub(crate) fn insert(&mut self, name: &[u8], value: &[u8]) {
+        let size = name.len() + value.len() + ENTRY_OVERHEAD;
+        if size > self.max_size {
+            self.entries.clear();
+            self.size = 0;
+            return;
+        }
+        self.evict_to(self.max_size - size);
+        self.entries.push_front(Entry {
+            name: name.into(),
+            value: value.into(),
+        });
+        self.size += size;
+    }
+
+    fn evict_to(&mut self, target: usize) {
+        while self.size > target {
+            match self.entries.pop_back() {
+                Some(entry) => self.size -= entry.size(),
+                None => {
+                    self.size = 0;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The entry at `index` in the combined index space (62 is the newest),
+    /// as `(name, value)`.
+    pub(crate) fn get(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        let entry = self
+            .entries
+            .get(index.checked_sub(STATIC_TABLE.len() + 1)?)?;
+        Some((&entry.name, &entry.value))
+    }
+
+    /// Looks a field up; indices are in the combined index space.
+    pub(crate) fn find(&self, name: &[u8], value: &[u8]) -> Option<Found> {
+        let mut name_match = None;
+        for (i, entry) in self.entries.iter().enumerate() {
+            if &*entry.name == name {
+                let index = i + STATIC_TABLE.len() + 1;
+                if &*entry.value == value {
+                    return Some(Found::Field(index));
+                }
+                name_match.get_or_insert(Found::Name(index));
+            }
+        }
+        name_match
+    }
+}
+
+/// The field at `index` (1-based, static then dynamic), or `None` when the
+/// index is 0 or past the end (RFC 7541 §2.3.3).
+pub(crate) fn lookup(dynamic: &DynamicTable, index: usize) -> Option<(&[u8], &[u8])> {
+    match index {
+        0 => None,
+        1..=61 => STATIC_TABLE
+            .get(index - 1)
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        _ => dynamic.get(index),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_table_spot_checks() {
+        assert_eq!(STATIC_TABLE.len(), 61);
+        let t = DynamicTable::new(4096);
+        assert_eq!(lookup(&t, 1), Some((&b":authority"[..], &b""[..])));
+        assert_eq!(
+            lookup(&t, 16),
+            Some((&b"accept-encoding"[..], &b"gzip, deflate"[..]))
+        );
+        assert_eq!(lookup(&t, 61), Some((&b"www-authenticate"[..], &b""[..])));
+        assert_eq!(lookup(&t, 0), None);
+        assert_eq!(lookup(&t, 62), None);
+        assert_eq!(find_static(b":status", b"404"), Some(Found::Field(13)));
+        assert_eq!(find_static(b":status", b"201"), Some(Found::Name(8)));
+        assert_eq!(find_static(b"x-nope", b""), None);
+        assert_eq!(
+            find_static(b"www-authenticate", b"x"),
+            Some(Found::Name(61))
+        );
+    }
+
+    #[test]
+    fn insert_evict_and_resize() {
+        let mut t = DynamicTable::new(100);
+        t.insert(b"a", b"1"); // 34
+        t.insert(b"b", b"2"); // 34
+        assert_eq!((t.len(), t.size()), (2, 68));
+        assert_eq!(lookup(&t, 62), Some((&b"b"[..], &b"2"[..])));
+        assert_eq!(lookup(&t, 63), Some((&b"a"[..], &b"1"[..])));
+        t.insert(b"c", b"3"); // evicts a
+        assert_eq!((t.len(), t.size()), (2, 68));
+        assert_eq!(t.find(b"a", b"1"), None);
+        assert_eq!(t.find(b"b", b"9"), Some(Found::Name(63)));
+        t.set_max_size(40);
+        assert_eq!((t.len(), t.size()), (1, 34));
+        // Too large to fit: empties the table.
+        t.insert(b"long-name", b"long-value");
+        assert_eq!((t.len(), t.size()), (0, 0));
+        t.set_max_size(0);
+        t.insert(b"a", b"");
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.max_size(), 0);
+    }
+}

@@ -1,0 +1,410 @@
+//! Request header lists out (RFC 9113 §8.2, §8.3.1) and response header
+//! lists in, validated (§8.1, §8.2, §8.3.2).
+
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode};
+
+use super::super::error::Violation;
+use super::super::hpack::Field;
+use super::super::hpack::table::ENTRY_OVERHEAD;
+
+/// Connection-specific fields (§8.2.2): never sent, and malformed when
+/// received.
+const CONNECTION_SPECIFIC: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// What a request is made of: the pseudo-header values and the fields.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// `:method`.
+    pub method: &'a Method,
+    /// `:scheme`: `https` or `http`.
+    pub scheme: &'a str,
+    /// `:authority`: host and port as in the URL (a `host` field in
+    /// `headers` replaces it, §8.3.1).
+    pub authority: &'a str,
+    /// `:path`: path and query, `/` at least.
+    pub path: &'a str,
+    /// The other fields. Connection-specific ones (`connection`,
+    /// `keep-alive`, `proxy-connection`, `transfer-encoding`, `upgrade`, and
+    /// any named in `connection`) are dropped, `host` becomes `:authority`,
+    /// and `te` is sent only as `trailers` (§8.2.2).
+    pub headers: &'a HeaderMap,
+}
+
+/// Fills `fields` with the header list for `head`, pseudo-headers first,
+/// and returns its size in SETTINGS_MAX_HEADER_LIST_SIZE terms (name +
+/// value + 32 per field, §6.5.2).
+pub(crate) fn request_fields<'a>(head: &RequestHead<'a>, fields: &mut Vec<Field<'a>>) -> usize {
+    let headers = head.headers;
+    let authority = headers
+        .get(http::header::HOST)
+        .map_or(head.authority.as_bytes(), HeaderValue::as_bytes);
+    let pseudo = [
+        (&b":method"[..], head.method.as_str().as_bytes()),
+        (b":scheme", head.scheme.as_bytes()),
+        (b":authority", authority),
+        (b":path", head.path.as_bytes()),
+    ];
+    for (name, value) in pseudo {
+        fields.push(Field {
+            name,
+            value,
+            sensitive: false,
+        });
+    }
+    // Fields the `connection` header names are connection-specific too.
+    let listed_in_connection = |name: &HeaderName| {
+        headers
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case(name.as_str()))
+    };
+    for (name, value) in headers {
+        let n = name.as_str();
+        if CONNECTION_SPECIFIC.contains(&n) || name == http::header::HOST {
+            continue;
+        }
+        if name == http::header::TE {
+            let has_trailers = value.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+            });
+            if has_trailers {
+                fields.push(Field {
+                    name: b"te",
+                    value: b"trailers",
+                    sensitive: false,
+                });
+            }
+            continue;
+        }
+        if listed_in_connection(name) {
+            continue;
+        }
+        // `http` keeps names lower-case, as HTTP/2 requires (§8.2.1).
+        fields.push(Field {
+            name: n.as_bytes(),
+            value: value.as_bytes(),
+            sensitive: value.is_sensitive(),
+        });
+    }
+    fields
+        .iter()
+        .map(|f| f.name.len() + f.value.len() + ENTRY_OVERHEAD)
+        .sum()
+}
+
+/// Builds a response head (or trailers) from decoded fields, recording the
+/// first rule broken.
+#[derive(Debug)]
+pub(crate) struct HeadBuilder {
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) headers: HeaderMap,
+    /// Size so far in SETTINGS_MAX_HEADER_LIST_SIZE terms.
+    size: usize,
+    limit: usize,
+    seen_regular: bool,
+    trailers: bool,
+    pub(crate) error: Option<Violation>,
+}
+
+impl HeadBuilder {
+    /// A builder for a head (`trailers` false) or trailers, allowing
+    /// `limit` bytes of header list.
+    pub(crate) fn new(trailers: bool, limit: usize) -> Self {
+        HeadBuilder {
+            status: None,
+            headers: HeaderMap::new(),
+            size: 0,
+            limit,
+            seen_regular: false,
+            trailers,
+            error: None,
+        }
+    }
+
+    /// Takes one decoded field.
+    pub(crate) fn field(&mut self, name: &[u8], value: &[u8]) {
+        self.size = self
+            .size
+            .saturating_add(name.len() + value.len() + ENTRY_OVERHEAD);
+        if self.size > self.limit {
+            // Keep counting for the message, but hold nothing more.
+            self.error = Some(Violation::HeaderListTooLarge {
+                size: self.size,
+                limit: self.limit,
+            });
+            self.headers.clear();
+            return;
+        }
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(what) = self.take(name, value) {
+            self.error = Some(what);
+        }
+    }
+
+    fn take(&mut self, name: &[u8], value: &[u8]) -> Result<(), Violation> {
+        let lossy = || String::from_utf8_lossy(name).into_owned();
+        if name.first() == Some(&b':') {
+            if self.trailers || name != b":status" {
+                return Err(Violation::UnexpectedPseudo(lossy()));
+            }
+            if self.seen_regular {
+                return Err(Violation::PseudoAfterRegular(lossy()));
+            }
+            if self.status.is_some() {
+                return Err(Violation::DuplicatePseudo(lossy()));
+            }
+            let invalid = || Violation::InvalidStatus(String::from_utf8_lossy(value).into_owned());
+            // Exactly three digits (§8.3.2, RFC 9110 §15).
+            if value.len() != 3 || !value.iter().all(u8::is_ascii_digit) {
+                return Err(invalid());
+            }
+            let status = StatusCode::from_bytes(value).map_err(|_| invalid())?;
+            self.status = Some(status);
+            return Ok(());
+        }
+        self.seen_regular = true;
+        if name.iter().any(u8::is_ascii_uppercase) {
+            return Err(Violation::UppercaseHeaderName(lossy()));
+        }
+        let header = HeaderName::from_bytes(name).map_err(|_| Violation::InvalidHeader(lossy()))?;
+        if CONNECTION_SPECIFIC.contains(&header.as_str()) {
+            return Err(Violation::ConnectionSpecificHeader(lossy()));
+        }
+        if header == http::header::TE && value != b"trailers" {
+            return Err(Violation::ConnectionSpecificHeader(lossy()));
+        }
+        // §8.2.1: no leading or trailing whitespace; `http` rejects NUL,
+        // CR and LF.
+        let padded = matches!(value.first(), Some(b' ' | b'\t'))
+            || matches!(value.last(), Some(b' ' | b'\t'));
+        let value = HeaderValue::from_bytes(value)
+            .ok()
+            .filter(|_| !padded)
+            .ok_or_else(|| Violation::InvalidHeader(lossy()))?;
+        self.headers.append(header, value);
+        Ok(())
+    }
+
+    /// The `content-length` value, if any; every value must be the same
+    /// number.
+    pub(crate) fn content_length(&self) -> Result<Option<u64>, Violation> {
+        let mut length = None;
+        for value in self.headers.get_all(http::header::CONTENT_LENGTH) {
+            for part in value.as_bytes().split(|&b| b == b',') {
+                let part = part.trim_ascii();
+                let parsed = std::str::from_utf8(part)
+                    .ok()
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or(Violation::InvalidContentLength)?;
+                if length.is_some_and(|l| l != parsed) {
+                    return Err(Violation::InvalidContentLength);
+                }
+                length = Some(parsed);
+            }
+        }
+        Ok(length)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(trailers: bool, fields: &[(&str, &str)]) -> HeadBuilder {
+        let mut b = HeadBuilder::new(trailers, 16 * 1024);
+        for (n, v) in fields {
+            b.field(n.as_bytes(), v.as_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn valid_head() {
+        let b = build(
+            false,
+            &[
+                (":status", "200"),
+                ("content-length", "5"),
+                ("x-a", "1"),
+                ("x-a", "2"),
+                ("te", "trailers"),
+            ],
+        );
+        assert_eq!(b.error, None);
+        assert_eq!(b.status, Some(StatusCode::OK));
+        assert_eq!(b.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(b.content_length(), Ok(Some(5)));
+    }
+
+    #[test]
+    fn each_rule() {
+        type Case<'a> = (bool, &'a [(&'a str, &'a str)], Violation);
+        let cases: &[Case<'_>] = &[
+            (
+                false,
+                &[(":status", "200"), ("Foo", "x")],
+                Violation::UppercaseHeaderName("Foo".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("connection", "close")],
+                Violation::ConnectionSpecificHeader("connection".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("transfer-encoding", "chunked")],
+                Violation::ConnectionSpecificHeader("transfer-encoding".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("te", "gzip")],
+                Violation::ConnectionSpecificHeader("te".into()),
+            ),
+            (
+                false,
+                &[("x", "1"), (":status", "200")],
+                Violation::PseudoAfterRegular(":status".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), (":status", "200")],
+                Violation::DuplicatePseudo(":status".into()),
+            ),
+            (
+                false,
+                &[(":path", "/")],
+                Violation::UnexpectedPseudo(":path".into()),
+            ),
+            (
+                true,
+                &[(":status", "200")],
+                Violation::UnexpectedPseudo(":status".into()),
+            ),
+            (
+                false,
+                &[(":status", "20")],
+                Violation::InvalidStatus("20".into()),
+            ),
+            (
+                false,
+                &[(":status", "abc")],
+                Violation::InvalidStatus("abc".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("x", " padded")],
+                Violation::InvalidHeader("x".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("x", "a\nb")],
+                Violation::InvalidHeader("x".into()),
+            ),
+            (
+                false,
+                &[(":status", "200"), ("bad name", "1")],
+                Violation::InvalidHeader("bad name".into()),
+            ),
+        ];
+        for (trailers, fields, want) in cases {
+            assert_eq!(
+                build(*trailers, fields).error.as_ref(),
+                Some(want),
+                "{fields:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_size_limit() {
+        let mut b = HeadBuilder::new(false, 100);
+        b.field(b":status", b"200"); // 42
+        b.field(b"x-a", b"12345"); // 40
+        assert_eq!(b.error, None);
+        b.field(b"x-b", b"1"); // 36: 118
+        assert_eq!(
+            b.error,
+            Some(Violation::HeaderListTooLarge {
+                size: 118,
+                limit: 100
+            })
+        );
+        assert!(b.headers.is_empty());
+    }
+
+    #[test]
+    fn content_lengths() {
+        let cl = |values: &[&str]| {
+            let fields: Vec<(&str, &str)> = values.iter().map(|v| ("content-length", *v)).collect();
+            build(false, &fields).content_length()
+        };
+        assert_eq!(cl(&["7", "7"]), Ok(Some(7)));
+        assert_eq!(cl(&["7, 7"]), Ok(Some(7)));
+        assert_eq!(cl(&["7", "8"]), Err(Violation::InvalidContentLength));
+        assert_eq!(cl(&["-1"]), Err(Violation::InvalidContentLength));
+        assert_eq!(cl(&[""]), Err(Violation::InvalidContentLength));
+        assert_eq!(cl(&[]), Ok(None));
+    }
+
+    #[test]
+    fn request_fields_drop_connection_specific() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("example.org:8080"));
+        headers.insert("connection", HeaderValue::from_static("keep-alive, x-hop"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("proxy-connection", HeaderValue::from_static("keep-alive"));
+        headers.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        headers.insert("upgrade", HeaderValue::from_static("h2c"));
+        headers.insert("x-hop", HeaderValue::from_static("1"));
+        headers.insert("te", HeaderValue::from_static("gzip, trailers"));
+        headers.insert("accept", HeaderValue::from_static("*/*"));
+        let head = RequestHead {
+            method: &Method::GET,
+            scheme: "https",
+            authority: "example.org",
+            path: "/a?b",
+            headers: &headers,
+        };
+        let mut fields = Vec::new();
+        let size = request_fields(&head, &mut fields);
+        let got: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|f| {
+                (
+                    std::str::from_utf8(f.name).unwrap(),
+                    std::str::from_utf8(f.value).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "example.org:8080"),
+                (":path", "/a?b"),
+                ("te", "trailers"),
+                ("accept", "*/*"),
+            ]
+        );
+        assert_eq!(
+            size,
+            got.iter()
+                .map(|(n, v)| n.len() + v.len() + 32)
+                .sum::<usize>()
+        );
+    }
+}
