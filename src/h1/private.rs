@@ -43,6 +43,69 @@ pub fn read_response_split(
     Ok((status, body))
 }
 
+/// Reads one response to a `method` request handed over in pieces: the
+/// lengths in `pieces` in turn (a length of 0 counts as 1; once they run
+/// out, the rest in one piece), then EOF. With `small_limits` the head may
+/// be 512 bytes and 16 fields, the body 4096 bytes; otherwise the defaults.
+/// Returns the status code and body, as [`read_response`] does.
+///
+/// Bytes the reader leaves unused are handed over again with the next
+/// piece, as the connection does.
+///
+/// # Errors
+///
+/// Whatever the reader reports.
+pub fn read_response_pieces(
+    method: &str,
+    input: &[u8],
+    pieces: &[usize],
+    small_limits: bool,
+) -> Result<(u16, Vec<u8>), ProtocolError> {
+    let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+    let limits = if small_limits {
+        Limits {
+            max_head_bytes: 512,
+            max_headers: 16,
+            max_body_bytes: 4096,
+        }
+    } else {
+        Limits::default()
+    };
+    let mut reader = ResponseReader::new(method, limits);
+    let mut body = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut rest = input;
+    let mut lengths = pieces.iter().map(|&n| n.max(1));
+    while !rest.is_empty() && !reader.is_done() {
+        let n = lengths.next().unwrap_or(rest.len()).min(rest.len());
+        let (piece, after) = rest.split_at(n);
+        rest = after;
+        pending.extend_from_slice(piece);
+        let used = reader.read(&pending, &mut body)?;
+        pending.drain(..used.min(pending.len()));
+    }
+    reader.on_eof()?;
+    let status = reader.head().map_or(0, |head| head.status.as_u16());
+    Ok((status, body))
+}
+
+/// True when two outcomes of [`read_response_split`] or
+/// [`read_response_pieces`] over the same bytes agree, as they must however
+/// the bytes were cut: equal, except that an answer that is not HTTP
+/// ([`ProtocolError::NotHttp`]) is quoted as far as it had arrived when its
+/// first byte proved it, so there the two quotes need only start the same.
+pub fn same_outcome(
+    a: &Result<(u16, Vec<u8>), ProtocolError>,
+    b: &Result<(u16, Vec<u8>), ProtocolError>,
+) -> bool {
+    match (a, b) {
+        (Err(ProtocolError::NotHttp { start: a }), Err(ProtocolError::NotHttp { start: b })) => {
+            a.starts_with(b) || b.starts_with(a)
+        }
+        _ => a == b,
+    }
+}
+
 /// Parses a response head with default limits: `Some(head_len)` when
 /// complete, `None` when more bytes are needed.
 ///
@@ -96,20 +159,45 @@ mod tests {
         assert_eq!(decode_chunked(b"2\r\nhi", 1), Ok((b"hi".to_vec(), false)));
     }
 
-    /// The fuzz target's comparison: the same outcome, except that an answer
-    /// that is not HTTP is quoted as far as it had arrived when the first
-    /// byte proved it (both quotes start the same).
-    fn same_outcome(
-        a: &Result<(u16, Vec<u8>), ProtocolError>,
-        b: &Result<(u16, Vec<u8>), ProtocolError>,
-    ) -> bool {
-        match (a, b) {
-            (
-                Err(ProtocolError::NotHttp { start: a }),
-                Err(ProtocolError::NotHttp { start: b }),
-            ) => a.starts_with(b) || b.starts_with(a),
-            _ => a == b,
+    #[test]
+    fn pieces_give_the_same_response_as_one_read() {
+        let response: &[u8] =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nT: 1\r\n\r\nextra";
+        let whole = read_response("GET", response);
+        assert_eq!(whole, Ok((200, b"hello".to_vec())));
+        for pieces in [&[1][..], &[1; 200], &[3, 0, 7], &[50, 1, 1, 2], &[]] {
+            assert_eq!(
+                read_response_pieces("GET", response, pieces, false),
+                whole,
+                "{pieces:?}"
+            );
         }
+        // Not HTTP: each way of cutting quotes what it had when it knew.
+        let tls = b"\x16\x03\x01\x00\xa5\x01\x00";
+        let whole = read_response_pieces("GET", tls, &[], false);
+        assert_eq!(
+            whole,
+            Err(ProtocolError::NotHttp {
+                start: tls.to_vec()
+            })
+        );
+        let dripped = read_response_pieces("GET", tls, &[1; 7], false);
+        assert_eq!(dripped, Err(ProtocolError::NotHttp { start: vec![0x16] }));
+        assert!(same_outcome(&whole, &dripped) && same_outcome(&dripped, &whole));
+        assert!(!same_outcome(
+            &whole,
+            &Err(ProtocolError::NotHttp { start: vec![0x15] })
+        ));
+        assert!(!same_outcome(&whole, &Err(ProtocolError::EmptyReply)));
+        assert_eq!(
+            read_response_pieces(
+                "GET",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n",
+                &[],
+                true
+            ),
+            Err(ProtocolError::BodyTooLarge { limit: 4096 })
+        );
     }
 
     /// The fuzz targets' check, run over systematic mutations of valid
