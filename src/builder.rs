@@ -39,6 +39,7 @@ use crate::proxy::{self, Proxy};
 /// | `User-Agent` | `multifetch/<version>` |
 /// | `Accept` | `*/*` |
 /// | TLS roots (`tls` feature) | webpki-roots (Mozilla's), plus any added |
+/// | [`danger_accept_invalid_certs`](Self::danger_accept_invalid_certs) (`tls` feature) | false: certificates and names are verified |
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ClientBuilder {
@@ -346,6 +347,28 @@ impl ClientBuilder {
     #[cfg(feature = "tls")]
     pub fn tls_built_in_roots(mut self, enabled: bool) -> ClientBuilder {
         self.roots.built_in = enabled;
+        self
+    }
+
+    /// Accepts any server certificate for any name: expired, self-signed,
+    /// issued by an unknown CA or for another host. Off (`false`) by default.
+    ///
+    /// **This turns HTTPS into encryption without authentication**: anyone
+    /// on the path can impersonate the server and read and change what is
+    /// sent. It is meant for tests and for hosts on a trusted network whose
+    /// certificate cannot be fixed; trusting the right CA with
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) is
+    /// almost always the better fix. It is curl's `-k`/`--insecure` and
+    /// reqwest's method of the same name.
+    ///
+    /// The handshake itself still has to succeed: the server must sign it
+    /// with the key of the certificate it presents, and a server that does
+    /// not speak TLS still fails with [`ErrorKind::Tls`](crate::ErrorKind::Tls).
+    /// Added roots and [`tls_built_in_roots`](Self::tls_built_in_roots) are
+    /// not consulted while this is on.
+    #[cfg(feature = "tls")]
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> ClientBuilder {
+        self.roots.accept_invalid = accept;
         self
     }
 
