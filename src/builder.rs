@@ -28,7 +28,7 @@ use crate::proxy::{self, Proxy};
 /// | [`max_headers`](Self::max_headers) | 100 |
 /// | [`max_body_size`](Self::max_body_size) | 1 GiB (after decoding) |
 /// | [`max_redirects`](Self::max_redirects) | 10 |
-/// | [`decompress`](Self::decompress) | on with the `gzip` feature (default) |
+/// | [`decompress`](Self::decompress) | on with the `gzip` (default), `brotli` or `zstd` feature |
 /// | [`proxy`](Self::proxy) | none |
 /// | [`proxy_from_env`](Self::proxy_from_env) | off |
 /// | [`dns_threads`](Self::dns_threads) | 4 |
@@ -81,7 +81,7 @@ impl ClientBuilder {
                 pool_max_idle_per_host: usize::MAX,
                 pool_max_idle: usize::MAX,
                 max_redirects: DEFAULT_MAX_REDIRECTS,
-                decompress: cfg!(feature = "gzip"),
+                decompress: cfg!(feature = "_decode"),
                 proxies: Vec::new(),
                 #[cfg(feature = "tls")]
                 tls: None,
@@ -202,10 +202,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
-    /// deflate`) and decode them. On by default when the `gzip` cargo
-    /// feature is (it is a default feature); without the feature this does
-    /// nothing.
+    /// Whether to ask for compressed bodies and decode them. On by default
+    /// when any decoding feature is built: `gzip` (gzip and deflate, a
+    /// default feature), `brotli` (`br`) and `zstd`, both off by default.
+    /// `Accept-Encoding` names exactly the codings built in, e.g. `gzip,
+    /// deflate` by default and `gzip, deflate, br, zstd` with all three;
+    /// without any of them this does nothing.
     ///
     /// The header is added only to requests that set no `Accept-Encoding`
     /// themselves (or through [`default_header`](Self::default_header)); a
@@ -216,13 +218,14 @@ impl ClientBuilder {
     ///
     /// `Content-Encoding` lists are undone in reverse order of application
     /// (RFC 9110 §8.4), `identity` ignored, with the body limit applied to
-    /// every layer; a list with a coding other than gzip and deflate (or
-    /// more than 5) is handed over raw, with its header.
+    /// every layer (the limit stops a brotli or zstd bomb as it stops a
+    /// gzip one); a list with a coding this build does not decode (or more
+    /// than 5) is handed over raw, with its header.
     /// A decoded response loses its `Content-Encoding` and `Content-Length`
     /// headers, as in reqwest. A corrupt or cut-short compressed body is a
     /// [`Decode`](crate::ErrorKind::Decode) error.
     pub fn decompress(mut self, on: bool) -> ClientBuilder {
-        self.config.decompress = on && cfg!(feature = "gzip");
+        self.config.decompress = on && cfg!(feature = "_decode");
         self
     }
 

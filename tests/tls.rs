@@ -670,7 +670,10 @@ mod tls {
         let plain = Server::start(None);
         let error = insecure.fetch(plain.https("/item/1")).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
-        assert!(error.to_string().contains("did not answer in TLS"), "{error}");
+        assert!(
+            error.to_string().contains("did not answer in TLS"),
+            "{error}"
+        );
     }
 
     #[test]

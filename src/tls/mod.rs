@@ -110,9 +110,7 @@ pub(crate) fn client_config(roots: &Roots) -> Result<Arc<ClientConfig>, String> 
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
             .with_no_client_auth()
     } else {
-        versions
-            .with_root_certificates(store)
-            .with_no_client_auth()
+        versions.with_root_certificates(store).with_no_client_auth()
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
