@@ -1,0 +1,749 @@
+//! The `fetch` example through its built binary (`cargo test` builds it next
+//! to the tests), against local servers that record what they receive: each
+//! option reaches the server as curl would send it, `-o` writes exact files
+//! and refuses to overwrite, `--json` lines parse and carry every field,
+//! `-w` fills in curl's variables, no progress bar when stderr is a pipe,
+//! and the exit statuses `--help` documents.
+
+mod feature_support;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use feature_support::{ForwardProxy, Server, response};
+use serde_json::Value;
+
+/// The example binary next to this test's own executable.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let binary = target.join("examples").join("fetch");
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test` builds it; with `--test` alone, run \
+         `cargo build --example fetch` first",
+        binary.display()
+    );
+    binary
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The stdout lines parsed as JSON.
+    fn json(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+            .collect()
+    }
+}
+
+/// Runs `fetch ARGS` with `stdin` as its input, killed after 60 s.
+fn fetch_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the fetch binary starts");
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let err_reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("fetch {args:?} ran for more than 60 s");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let _ = writer.join();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
+}
+
+fn fetch(args: &[&str]) -> Run {
+    fetch_with_stdin(args, b"")
+}
+
+/// A directory of its own under the target directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "multifetch-fetch-cli-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `/status/N` answers N; `/redirect` 302s to `/end`; `/slow` never
+/// answers; everything else 200 with a body made from its path.
+fn server() -> Server {
+    Server::start(|req| {
+        let path = req.target.as_str();
+        if let Some(code) = path.strip_prefix("/status/") {
+            let status = match code {
+                "404" => "404 Not Found",
+                "500" => "500 Internal Server Error",
+                _ => "204 No Content",
+            };
+            return response(status, &[], b"");
+        }
+        match path {
+            "/redirect" => response("302 Found", &[("Location", "/end")], b""),
+            "/bad-location" => response(
+                "301 Moved Permanently",
+                &[("Location", "http://[::1/")],
+                b"",
+            ),
+            "/slow" => {
+                thread::sleep(Duration::from_secs(5));
+                response("200 OK", &[], b"late")
+            }
+            _ => response(
+                "200 OK",
+                &[("Content-Type", "text/plain"), ("X-Path", path)],
+                body_for(path).as_slice(),
+            ),
+        }
+    })
+}
+
+/// The body served for `path`: its own bytes, some binary.
+fn body_for(path: &str) -> Vec<u8> {
+    let mut body = format!("body of {path}\n").into_bytes();
+    body.extend((0..=255u8).cycle().take(path.len() * 1000));
+    body
+}
+
+#[test]
+fn help_names_the_options_as_curl_does_and_usage_errors_exit_2() {
+    let help = fetch(&["--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    for option in [
+        "-H, --header",
+        "-X, --request",
+        "-d, --data",
+        "-A, --user-agent",
+        "-x, --proxy",
+        "--noproxy",
+        "-k, --insecure",
+        "--cacert",
+        "--http1.1",
+        "--http2",
+        "--http2-prior-knowledge",
+        "-L, --location",
+        "--max-redirs",
+        "--compressed",
+        "--no-compressed",
+        "-m, --max-time",
+        "--connect-timeout",
+        "--retry",
+        "--retry-delay",
+        "--retry-max-time",
+        "--rate",
+        "--per-host",
+        "-Z, --parallel-max",
+        "-f, --fail",
+        "-o, --output-dir",
+        "-C, --continue",
+        "--json",
+        "-w, --write-out",
+        "--no-progress",
+        "Exit status",
+    ] {
+        assert!(help.stdout.contains(option), "--help lacks {option}");
+    }
+    for (args, words) in [
+        (&[][..], "no URLs given"),
+        (&["--bogus", "http://x/"][..], "unexpected argument"),
+        (&["-m", "soon", "http://x/"][..], "expected seconds"),
+        (
+            &["--rate", "0", "http://x/"][..],
+            "positive number of requests",
+        ),
+        (&["-Z", "0", "http://x/"][..], "at least 1"),
+        (
+            &["-w", "%{nope}", "http://x/"][..],
+            "unknown variable %{nope}",
+        ),
+        (
+            &["-H", "no colon", "http://x/"][..],
+            "expected `Name: value`",
+        ),
+        (&["-X", "BAD METHOD", "http://x/"][..], "not a valid method"),
+        (&["--clobber", "http://x/"][..], "no -o is given"),
+        (&["-i", "/no/such/file"][..], "cannot read /no/such/file"),
+        (
+            &["--noproxy", "*", "http://x/"][..],
+            "--noproxy applies to the proxy of -x",
+        ),
+    ] {
+        let run = fetch(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn request_options_reach_the_server_as_curl_sends_them() {
+    let server = server();
+    let dir = TempDir::new("data");
+    let form = dir.path("form.txt");
+    std::fs::write(&form, "x=1\r\n&y=2\n").unwrap();
+    let binary_file = dir.path("bytes.bin");
+    std::fs::write(&binary_file, b"line\r\n\x00end\n").unwrap();
+    let run = fetch(&[
+        "-X",
+        "PUT",
+        "-H",
+        "X-Test: one two",
+        "-H",
+        "Accept: text/plain",
+        "-H",
+        "X-Empty;",
+        "-A",
+        "agent/1.0",
+        "-d",
+        "a=1",
+        "-d",
+        &format!("@{}", form.display()),
+        &server.url("/put"),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run_binary = fetch(&[
+        "--data-binary",
+        &format!("@{}", binary_file.display()),
+        "-H",
+        "Content-Type: application/octet-stream",
+        &server.url("/post"),
+    ]);
+    assert_eq!(run_binary.code, 0, "{run_binary:?}");
+    let plain = fetch(&[&server.url("/get")]);
+    let raw = fetch(&["--no-compressed", &server.url("/raw")]);
+    let stdin = fetch_with_stdin(&["-d", "@-", &server.url("/stdin")], b"from=stdin\n");
+    assert_eq!((plain.code, raw.code, stdin.code), (0, 0, 0));
+
+    let seen = server.seen();
+    let find = |path: &str| seen.iter().find(|s| s.target == path).unwrap().clone();
+    let put = find("/put");
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.header("x-test"), Some("one two"));
+    assert_eq!(put.header("accept"), Some("text/plain"));
+    assert_eq!(put.header("x-empty"), Some(""));
+    assert_eq!(put.header("user-agent"), Some("agent/1.0"));
+    assert_eq!(
+        put.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    // Several -d joined by `&`, a file's line breaks dropped, as curl does.
+    assert_eq!(put.body, b"a=1&x=1&y=2");
+    let post = find("/post");
+    assert_eq!(post.method, "POST", "--data-binary makes a POST");
+    assert_eq!(post.body, b"line\r\n\x00end\n", "byte for byte");
+    assert_eq!(
+        post.header("content-type"),
+        Some("application/octet-stream")
+    );
+    let get = find("/get");
+    assert_eq!(get.method, "GET");
+    assert!(get.body.is_empty());
+    assert!(
+        get.header("user-agent").unwrap().starts_with("multifetch/"),
+        "{get:?}"
+    );
+    assert!(
+        get.header("accept-encoding")
+            .unwrap()
+            .starts_with("gzip, deflate"),
+        "--compressed is the default"
+    );
+    assert_eq!(find("/raw").header("accept-encoding"), None);
+    let from_stdin = find("/stdin");
+    assert_eq!(
+        (from_stdin.method.as_str(), from_stdin.body.as_slice()),
+        ("POST", &b"from=stdin"[..])
+    );
+}
+
+#[test]
+fn redirects_are_followed_only_with_location() {
+    let server = server();
+    let url = server.url("/redirect");
+    let off = fetch(&[&url]);
+    assert_eq!(off.code, 0, "{off:?}");
+    assert!(off.stdout.starts_with("302 "), "{}", off.stdout);
+    assert!(
+        off.stdout.contains("(redirect not followed: "),
+        "{}",
+        off.stdout
+    );
+    let on = fetch(&["-L", "--json", &url]);
+    let lines = on.json();
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["redirects"], 1);
+    assert_eq!(lines[0]["final_url"], server.url("/end"));
+    assert_eq!(lines[0]["redirect_declined"], Value::Null);
+    let off_json = fetch(&["--json", &url]).json();
+    assert!(
+        off_json[0]["redirect_declined"].is_string(),
+        "{:?}",
+        off_json[0]
+    );
+    // A redirect that cannot be followed says why, in text and JSON.
+    let bad = server.url("/bad-location");
+    let why = "Location `http://[::1/` is not a valid URL: invalid IPv6 address";
+    let text = fetch(&["-L", &bad]);
+    assert!(
+        text.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(&format!("(redirect not followed: {why})")),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(
+        fetch(&["-L", "--json", &bad]).json()[0]["redirect_declined"],
+        why
+    );
+    // --max-redirs 0 with -L: nothing followed either.
+    let zero = fetch(&["-L", "--max-redirs", "0", "--json", &url]).json();
+    assert_eq!(zero[0]["status"], 302);
+    let seen = server.seen();
+    assert_eq!(seen.iter().filter(|s| s.target == "/end").count(), 1);
+}
+
+/// The fields every `--json` line has.
+const FIELDS: &[&str] = &[
+    "index",
+    "url",
+    "ok",
+    "status",
+    "http_version",
+    "bytes",
+    "final_url",
+    "redirects",
+    "redirect_declined",
+    "remote_addr",
+    "content_type",
+    "timings",
+    "saved",
+    "error",
+    "exit_code",
+];
+
+#[test]
+fn json_lines_parse_and_carry_every_field() {
+    let server = server();
+    let dir = TempDir::new("json");
+    let refused = format!("http://127.0.0.1:{}/", closed_port());
+    let run = fetch(&[
+        "--json",
+        "-f",
+        "-o",
+        dir.arg(),
+        &server.url("/a.txt"),
+        &server.url("/status/404"),
+        &refused,
+        "http://[::1",
+    ]);
+    assert_eq!(run.code, 22, "the first failure decides: {run:?}");
+    let lines = run.json();
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
+    for (i, line) in lines[..4].iter().enumerate() {
+        let object = line.as_object().unwrap();
+        for field in FIELDS {
+            assert!(
+                object.contains_key(*field),
+                "line {i} lacks {field}: {line}"
+            );
+        }
+        assert_eq!(line["index"], i);
+    }
+    let ok = &lines[0];
+    assert_eq!(ok["ok"], true);
+    assert_eq!(ok["status"], 200);
+    assert_eq!(ok["http_version"], "HTTP/1.1");
+    assert_eq!(ok["bytes"], body_for("/a.txt").len());
+    assert_eq!(ok["content_type"], "text/plain");
+    assert_eq!(ok["exit_code"], 0);
+    assert_eq!(ok["error"], Value::Null);
+    assert_eq!(ok["remote_addr"], format!("127.0.0.1:{}", server.port()));
+    assert_eq!(ok["saved"], dir.path("a.txt").to_str().unwrap());
+    let timings = ok["timings"].as_object().unwrap();
+    for key in [
+        "queue_ms",
+        "dns_ms",
+        "connect_ms",
+        "tls_ms",
+        "first_byte_ms",
+        "total_ms",
+        "reused",
+    ] {
+        assert!(timings.contains_key(key), "timings lack {key}: {ok}");
+    }
+    assert!(timings["total_ms"].as_f64().unwrap() >= timings["first_byte_ms"].as_f64().unwrap());
+    assert_eq!(timings["tls_ms"], Value::Null, "plain HTTP");
+    let not_found = &lines[1];
+    assert_eq!(not_found["ok"], false);
+    assert_eq!(not_found["status"], 404);
+    assert_eq!(not_found["error"]["kind"], "http");
+    assert_eq!(not_found["exit_code"], 22);
+    assert_eq!(
+        not_found["saved"],
+        Value::Null,
+        "--fail saves no error page"
+    );
+    let refused = &lines[2];
+    assert_eq!(refused["status"], Value::Null);
+    assert_eq!(refused["timings"], Value::Null);
+    assert_eq!(refused["error"]["kind"], "connect");
+    assert_eq!(refused["exit_code"], 7);
+    assert_eq!(lines[3]["error"]["kind"], "invalid URL");
+    assert_eq!(lines[3]["exit_code"], 3);
+    let summary = &lines[4]["summary"];
+    assert_eq!(summary["ok"], 1);
+    assert_eq!(summary["failed"], 3);
+    assert_eq!(summary["failed_by_kind"]["http"], 1);
+    assert_eq!(summary["failed_by_kind"]["connect"], 1);
+    assert_eq!(summary["failed_by_kind"]["invalid URL"], 1);
+    assert_eq!(summary["bytes"], body_for("/a.txt").len());
+    assert_eq!(summary["exit_code"], 22);
+    for key in ["wall_s", "requests_per_s", "bytes_per_s"] {
+        assert!(summary[key].is_number(), "{key}: {summary}");
+    }
+}
+
+#[test]
+fn write_out_fills_in_curls_variables() {
+    let server = server();
+    let url = server.url("/w");
+    let run = fetch(&[
+        "-s",
+        "-w",
+        "%{http_code}|%{size_download}|%{url}|%{url_effective}|%{num_redirects}|%header{x-path}|\
+         %{content_type}|%{http_version}|%{remote_ip}|%{remote_port}|%{exitcode}|%{time_total}|\
+         %{time_namelookup}|%{time_connect}|%{time_appconnect}|%{time_starttransfer}|100%%\\n",
+        &url,
+        &server.url("/status/404"),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "-s prints no summary: {}", run.stdout);
+    let fields: Vec<&str> = lines[0].split('|').collect();
+    assert_eq!(
+        fields[..11],
+        [
+            "200",
+            &body_for("/w").len().to_string(),
+            &url,
+            &url,
+            "0",
+            "/w",
+            "text/plain",
+            "1.1",
+            "127.0.0.1",
+            &server.port().to_string(),
+            "0",
+        ]
+    );
+    let times: Vec<f64> = fields[11..16].iter().map(|t| t.parse().unwrap()).collect();
+    assert!(times.iter().all(|t| *t >= 0.0 && *t < 30.0), "{times:?}");
+    assert!(times[0] >= times[4], "total ≥ start of transfer: {times:?}");
+    assert_eq!(fields[16], "100%");
+    assert!(lines[1].starts_with("404|0|"), "{}", lines[1]);
+}
+
+#[test]
+fn exit_statuses_are_curls() {
+    let server = server();
+    let refused = format!("http://127.0.0.1:{}/", closed_port());
+    for (args, code) in [
+        (vec![server.url("/a")], 0),
+        // Without --fail a 404 is an answer, as in curl.
+        (vec![server.url("/status/404")], 0),
+        (vec!["-f".into(), server.url("/status/500")], 22),
+        (vec![refused.clone()], 7),
+        (vec!["http://[::1".into()], 3),
+        (vec!["-m".into(), "0.3".into(), server.url("/slow")], 28),
+        (vec!["http://no-such-host.invalid/".into()], 6),
+        // The first failure in input order decides.
+        (
+            vec![
+                "-f".into(),
+                server.url("/a"),
+                refused.clone(),
+                server.url("/status/404"),
+            ],
+            7,
+        ),
+        (vec!["-f".into(), server.url("/status/404"), refused], 22),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = fetch(&args);
+        assert_eq!(run.code, code, "{args:?}: {run:?}");
+    }
+}
+
+#[test]
+fn output_dir_writes_exact_files_and_never_overwrites() {
+    let server = server();
+    let dir = TempDir::new("out");
+    let urls = [
+        server.url("/files/a.bin"),
+        server.url("/files/b%20c.txt"),
+        server.url("/"),
+        server.url("/status/404"),
+    ];
+    let mut args = vec!["-o", dir.arg()];
+    args.extend(urls.iter().map(String::as_str));
+    let first = fetch(&args);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(
+        std::fs::read(dir.path("a.bin")).unwrap(),
+        body_for("/files/a.bin")
+    );
+    assert_eq!(
+        std::fs::read(dir.path("b c.txt")).unwrap(),
+        body_for("/files/b%20c.txt")
+    );
+    assert_eq!(
+        std::fs::read(dir.path("index.html")).unwrap(),
+        body_for("/")
+    );
+    assert!(!dir.path("404").exists(), "only 2xx bodies are saved");
+    assert!(
+        first
+            .stdout
+            .contains(&format!("-> {}", dir.path("a.bin").display())),
+        "{}",
+        first.stdout
+    );
+    let requests = server.seen().len();
+
+    // Again: every file exists, so nothing is fetched or written.
+    std::fs::write(dir.path("a.bin"), b"mine").unwrap();
+    let again = fetch(&args[..4]);
+    assert_eq!(again.code, 23, "{again:?}");
+    assert_eq!(
+        again
+            .stdout
+            .matches("exists; --clobber replaces it")
+            .count(),
+        2
+    );
+    assert_eq!(std::fs::read(dir.path("a.bin")).unwrap(), b"mine");
+    assert_eq!(
+        server.seen().len(),
+        requests,
+        "no request for a refused file"
+    );
+
+    // --clobber replaces them.
+    let mut clobber = args[..4].to_vec();
+    clobber.push("--clobber");
+    assert_eq!(fetch(&clobber).code, 0);
+    assert_eq!(
+        std::fs::read(dir.path("a.bin")).unwrap(),
+        body_for("/files/a.bin")
+    );
+
+    // Two URLs with one name: the second fails, the first is written.
+    let same = fetch(&[
+        "-o",
+        dir.arg(),
+        &server.url("/x/same.txt"),
+        &server.url("/y/same.txt"),
+    ]);
+    assert_eq!(same.code, 23, "{same:?}");
+    assert!(
+        same.stdout.contains("is also the file of URL 1"),
+        "{}",
+        same.stdout
+    );
+    assert_eq!(
+        std::fs::read(dir.path("same.txt")).unwrap(),
+        body_for("/x/same.txt")
+    );
+
+    // --name index: the position in the input, with the path's extension.
+    let indexed = TempDir::new("indexed");
+    let run = fetch(&[
+        "-o",
+        indexed.arg(),
+        "--name",
+        "index",
+        &server.url("/x/same.txt"),
+        &server.url("/y/same.txt"),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        std::fs::read(indexed.path("1.txt")).unwrap(),
+        body_for("/x/same.txt")
+    );
+    assert_eq!(
+        std::fs::read(indexed.path("2.txt")).unwrap(),
+        body_for("/y/same.txt")
+    );
+}
+
+#[test]
+fn no_progress_bar_when_stderr_is_a_pipe() {
+    let server = server();
+    let urls: Vec<String> = (0..50).map(|i| server.url(&format!("/p/{i}"))).collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-Z", "4"]);
+    let run = fetch(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr, "", "nothing on a piped stderr");
+    assert_eq!(run.stdout.lines().count(), 51);
+    assert!(!run.stdout.contains('\x1b'), "no escape codes in stdout");
+}
+
+#[test]
+fn urls_come_from_files_and_stdin_in_order() {
+    let server = server();
+    let dir = TempDir::new("input");
+    let list = dir.path("urls.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# a comment\n\n{}\n  {}  \n",
+            server.url("/1"),
+            server.url("/2")
+        ),
+    )
+    .unwrap();
+    let stdin = format!("{}\n", server.url("/3"));
+    let run = fetch_with_stdin(
+        &[
+            "--json",
+            &server.url("/0"),
+            "-i",
+            list.to_str().unwrap(),
+            "-i",
+            "-",
+        ],
+        stdin.as_bytes(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = run.json();
+    let urls: Vec<&str> = lines[..4]
+        .iter()
+        .map(|l| l["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            server.url("/0"),
+            server.url("/1"),
+            server.url("/2"),
+            server.url("/3")
+        ]
+    );
+}
+
+#[test]
+fn proxy_and_noproxy_route_as_curl_does() {
+    let server = server();
+    let proxy = ForwardProxy::start(None);
+    let proxy_url = proxy.url();
+    let run = fetch(&["-x", &proxy_url, &server.url("/via")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].target, server.url("/via"), "absolute form");
+    let direct = fetch(&[
+        "-x",
+        &proxy_url,
+        "--noproxy",
+        "127.0.0.1",
+        &server.url("/direct"),
+    ]);
+    assert_eq!(direct.code, 0, "{direct:?}");
+    assert_eq!(proxy.seen().len(), 1, "--noproxy bypassed the proxy");
+}
+
+#[test]
+fn concurrency_and_per_host_limits_hold() {
+    let open = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (o, m) = (Arc::clone(&open), Arc::clone(&most));
+    let server = Server::start(move |_| {
+        let now = o.fetch_add(1, Ordering::SeqCst) + 1;
+        m.fetch_max(now, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(20));
+        o.fetch_sub(1, Ordering::SeqCst);
+        response("200 OK", &[], b"ok")
+    });
+    let urls: Vec<String> = (0..24).map(|i| server.url(&format!("/{i}"))).collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-Z", "8", "--per-host", "3"]);
+    let run = fetch(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let most = most.load(Ordering::SeqCst);
+    assert!((1..=3).contains(&most), "{most} at once");
+}
+
+/// A port with nothing listening.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
