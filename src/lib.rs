@@ -79,7 +79,8 @@
 //!
 //! `examples/demo.rs` (`cargo run --release --example demo`) starts local
 //! slow servers and compares sequential, threaded and multiplexed fetching;
-//! `examples/fetch.rs` is a command-line fetcher for URL lists.
+//! `examples/fetch/` is a command-line fetcher for URL lists with curl's option names
+//! (`cargo install --path . --example fetch`).
 //!
 //! # Errors
 //!

@@ -747,3 +747,141 @@ fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// `-k` and `--cacert` against a rustls server whose certificate (for
+/// 127.0.0.1) a test CA signed: refused by default (exit 35), accepted with
+/// `-k`, and with the CA given by `--cacert`.
+#[cfg(feature = "tls")]
+#[test]
+fn insecure_and_cacert_decide_which_certificates_pass() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+    let config = Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            thread::spawn(move || {
+                let _ = socket.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), socket);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tls.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let _ = tls.write_all(&response("200 OK", &[("Connection", "close")], b"secret"));
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}/");
+    let strict = fetch(&[&url]);
+    assert_eq!(strict.code, 35, "{strict:?}");
+    assert!(
+        strict.stdout.contains("certificate is not trusted"),
+        "{}",
+        strict.stdout
+    );
+    let insecure = fetch(&["-k", "--json", &url]);
+    assert_eq!(insecure.code, 0, "{insecure:?}");
+    assert_eq!(insecure.json()[0]["bytes"], 6);
+    let dir = TempDir::new("cacert");
+    let pem = dir.path("ca.pem");
+    std::fs::write(&pem, ca.pem()).unwrap();
+    let trusted = fetch(&["--cacert", pem.to_str().unwrap(), "--json", &url]);
+    assert_eq!(trusted.code, 0, "{trusted:?}");
+    let timings = &trusted.json()[0]["timings"];
+    assert!(timings["tls_ms"].is_number(), "{timings}");
+    let bad = fetch(&["--cacert", "/no/such/ca.pem", &url]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+}
+
+/// Runs `fetch ARGS` with stderr on a pseudo-terminal (through python3's
+/// `pty`), stdout discarded; returns the exit status and what the terminal
+/// showed.
+fn fetch_on_a_terminal(args: &[&str]) -> (i32, String) {
+    const SCRIPT: &str = r#"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+seen = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+child.wait()
+sys.stdout.buffer.write(seen)
+sys.exit(child.returncode)
+"#;
+    let mut command = vec!["-c", SCRIPT];
+    let binary = binary();
+    command.push(binary.to_str().unwrap());
+    command.extend(args);
+    let output = Command::new("python3")
+        .args(&command)
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3 runs (the h2 tests need it too)");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// On a terminal the bar shows URLs done of all and the failures; with
+/// `--no-progress` (or `-s`) the terminal stays empty.
+#[test]
+fn the_progress_bar_runs_only_on_a_terminal_and_when_asked() {
+    let server = Server::start(|_| {
+        thread::sleep(Duration::from_millis(60));
+        response("200 OK", &[], b"ok")
+    });
+    let urls: Vec<String> = (0..20).map(|i| server.url(&format!("/t/{i}"))).collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-Z", "1"]);
+    let (code, shown) = fetch_on_a_terminal(&args);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("/20 URLs"),
+        "no bar on the terminal: {shown:?}"
+    );
+    assert!(shown.contains("failed"), "{shown:?}");
+    for quiet in ["--no-progress", "-s"] {
+        let mut args = args.clone();
+        args.push(quiet);
+        let (code, shown) = fetch_on_a_terminal(&args);
+        assert_eq!(code, 0, "{shown}");
+        assert_eq!(shown, "", "{quiet}");
+    }
+}

@@ -82,13 +82,13 @@ impl Files {
         if let Some(earlier) = self.taken.get(&name) {
             return Err(Failure::write(format!(
                 "{} is also the file of URL {earlier} of the input; use --name index for \
-                 names that cannot collide",
+                 names that cannot collide ({url})",
                 path.display()
             )));
         }
         if !self.clobber && path.exists() {
             return Err(Failure::write(format!(
-                "{} exists; --clobber replaces it",
+                "{} exists; --clobber replaces it ({url})",
                 path.display()
             )));
         }
@@ -109,8 +109,9 @@ impl Files {
             Ok(()) => outcome.saved = Some(target.path.clone()),
             Err(error) => {
                 outcome.failure = Some(Failure::write(format!(
-                    "cannot write {}: {error}",
-                    target.path.display()
+                    "cannot write {}: {error} ({})",
+                    target.path.display(),
+                    outcome.url
                 )));
             }
         }
