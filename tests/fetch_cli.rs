@@ -885,3 +885,76 @@ fn the_progress_bar_runs_only_on_a_terminal_and_when_asked() {
         assert_eq!(shown, "", "{quiet}");
     }
 }
+
+/// A server that honours `Range: bytes=N-` on `/ranged/*` (206, or 416
+/// past the end) and ignores it elsewhere.
+fn range_server() -> Server {
+    Server::start(|req| {
+        let body = body_for(&req.target);
+        let len = body.len();
+        let from = req
+            .header("range")
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|n| n.parse::<usize>().ok());
+        match from {
+            Some(from) if req.target.starts_with("/ranged/") && from >= len => response(
+                "416 Range Not Satisfiable",
+                &[("Content-Range", &format!("bytes */{len}"))],
+                b"",
+            ),
+            Some(from) if req.target.starts_with("/ranged/") => response(
+                "206 Partial Content",
+                &[("Content-Range", &format!("bytes {from}-{}/{len}", len - 1))],
+                &body[from..],
+            ),
+            _ => response("200 OK", &[], &body),
+        }
+    })
+}
+
+#[test]
+fn continue_resumes_partial_files() {
+    let server = range_server();
+    let dir = TempDir::new("resume");
+    let url = server.url("/ranged/big.bin");
+    let full = body_for("/ranged/big.bin");
+    std::fs::write(dir.path("big.bin"), &full[..1000]).unwrap();
+    let run = fetch(&["-C", "-o", dir.arg(), &url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        std::fs::read(dir.path("big.bin")).unwrap() == full,
+        "resumed byte-exact"
+    );
+    let seen = server.seen();
+    assert_eq!(seen.last().unwrap().header("range"), Some("bytes=1000-"));
+    assert_eq!(seen.last().unwrap().header("accept-encoding"), None);
+
+    // Complete already: the server answers 416, which is no failure, even
+    // with --fail, and the file stays as it is.
+    let again = fetch(&["-C", "-", "--fail", "--json", "-o", dir.arg(), &url]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let line = &again.json()[0];
+    assert_eq!(line["status"], 416);
+    assert_eq!(line["saved"], dir.path("big.bin").to_str().unwrap());
+    assert!(std::fs::read(dir.path("big.bin")).unwrap() == full);
+    let expected_range = format!("bytes={}-", full.len());
+    assert_eq!(
+        server.seen().last().unwrap().header("range"),
+        Some(expected_range.as_str())
+    );
+
+    // A server that ignores Range sends it all: the file starts again.
+    let plain = server.url("/plain/whole.bin");
+    std::fs::write(dir.path("whole.bin"), b"stale bytes").unwrap();
+    let run = fetch(&["-C", "-o", dir.arg(), &plain]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(std::fs::read(dir.path("whole.bin")).unwrap() == body_for("/plain/whole.bin"));
+
+    // No file yet: a plain download, with no Range.
+    let fresh = server.url("/ranged/fresh.bin");
+    assert_eq!(fetch(&["-C", "-o", dir.arg(), &fresh]).code, 0);
+    assert!(std::fs::read(dir.path("fresh.bin")).unwrap() == body_for("/ranged/fresh.bin"));
+    let seen = server.seen();
+    assert_eq!(seen.last().unwrap().header("range"), None);
+}

@@ -140,6 +140,12 @@ fn run(
         };
         match files.target(index, url) {
             Ok(target) => {
+                let mut request = request;
+                if let Some(from) = target.as_ref().and_then(|t| t.resume_from) {
+                    if let Ok(range) = http::HeaderValue::from_str(&format!("bytes={from}-")) {
+                        request.headers_mut().insert(http::header::RANGE, range);
+                    }
+                }
                 let id = reactor.submit(request);
                 pending.insert(id.get(), (index, target));
                 outcomes.push(None);

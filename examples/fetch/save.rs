@@ -17,6 +17,9 @@ use crate::output::{Failure, Outcome};
 #[derive(Debug, Clone)]
 pub struct Target {
     pub path: PathBuf,
+    /// With `-C`: the length of the part already on disk, whose rest is
+    /// asked for with `Range: bytes=N-`.
+    pub resume_from: Option<u64>,
 }
 
 /// The `-o` directory and the names taken in it.
@@ -25,6 +28,7 @@ pub struct Files {
     dir: Option<PathBuf>,
     naming: Naming,
     clobber: bool,
+    resume: bool,
     /// File name → the input position (from 1) of the URL that took it.
     taken: HashMap<String, usize>,
     /// Digits of the largest input position, for `--name index`.
@@ -37,12 +41,6 @@ impl Files {
         if args.output_dir.is_none() && (args.resume.is_some() || args.clobber) {
             return Err("-C and --clobber apply to the files of -o DIR, and no -o is given".into());
         }
-        if args.resume.is_some() {
-            return Err(
-                "-C: resuming needs multifetch's streaming file sinks, which have not landed"
-                    .into(),
-            );
-        }
         if let Some(dir) = &args.output_dir {
             fs::create_dir_all(dir)
                 .map_err(|e| format!("-o {}: cannot create it: {e}", dir.display()))?;
@@ -51,6 +49,7 @@ impl Files {
             dir: args.output_dir.clone(),
             naming: args.name,
             clobber: args.clobber,
+            resume: args.resume.is_some(),
             taken: HashMap::new(),
             width: count.to_string().len(),
         })
@@ -86,26 +85,55 @@ impl Files {
                 path.display()
             )));
         }
-        if !self.clobber && path.exists() {
+        let resume_from = if self.resume {
+            fs::metadata(&path).ok().map(|m| m.len()).filter(|n| *n > 0)
+        } else {
+            None
+        };
+        if resume_from.is_none() && !self.clobber && path.exists() {
             return Err(Failure::write(format!(
                 "{} exists; --clobber replaces it ({url})",
                 path.display()
             )));
         }
         self.taken.insert(name, index + 1);
-        Ok(Some(Target { path }))
+        Ok(Some(Target { path, resume_from }))
     }
 
     /// Writes the body of a 2xx response that is no failure to its file;
-    /// anything else is left as it is.
+    /// anything else is left as it is. A resumed file takes a `206` whose
+    /// range starts where the file ends, starts again on a `200` (the
+    /// server sent the whole body), and is complete already on a `416`
+    /// (RFC 9110 §14.4, §15.5.17).
     pub fn save(&self, mut outcome: Outcome, target: &Target) -> Outcome {
         let Some(response) = &outcome.response else {
             return outcome;
         };
-        if outcome.failure.is_some() || !response.status().is_success() {
+        let status = response.status().as_u16();
+        let complete_length = complete_length(response);
+        if target.resume_from.is_some() && status == 416 {
+            // Not a failure under --fail: the file was complete.
+            outcome.failure = None;
+        }
+        if outcome.failure.is_some() {
             return outcome;
         }
-        match write(&target.path, response.body(), self.clobber) {
+        let written = match (target.resume_from, status) {
+            (Some(from), 416) if complete_length == Some(from) => Ok(()),
+            (Some(from), 416) => Err(io::Error::other(format!(
+                "the server refused the range from byte {from}, and its length is not the file's"
+            ))),
+            (Some(from), 206) => match range_start(response) {
+                Some(start) if start == from => append(&target.path, response.body()),
+                _ => Err(io::Error::other(format!(
+                    "the server's 206 range does not start at byte {from}, where the file ends"
+                ))),
+            },
+            (Some(_), 200..=299) => write(&target.path, response.body(), true),
+            (None, 200..=299) => write(&target.path, response.body(), self.clobber),
+            _ => return outcome,
+        };
+        match written {
             Ok(()) => outcome.saved = Some(target.path.clone()),
             Err(error) => {
                 outcome.failure = Some(Failure::write(format!(
@@ -117,6 +145,26 @@ impl Files {
         }
         outcome
     }
+}
+
+/// The first byte of a `Content-Range: bytes FIRST-LAST/LENGTH`.
+fn range_start(response: &multifetch::Response) -> Option<u64> {
+    let value = response.header("content-range")?.to_str().ok()?;
+    let (first, _) = value.strip_prefix("bytes ")?.split_once('-')?;
+    first.trim().parse().ok()
+}
+
+/// The complete length of a `416`'s `Content-Range: bytes */LENGTH`.
+fn complete_length(response: &multifetch::Response) -> Option<u64> {
+    let value = response.header("content-range")?.to_str().ok()?;
+    value.strip_prefix("bytes */")?.trim().parse().ok()
+}
+
+/// Appends `body` to the file at `path`.
+fn append(path: &std::path::Path, body: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().append(true).open(path)?;
+    file.write_all(body)?;
+    file.sync_data()
 }
 
 /// Writes `body` to `path`; without `clobber` only as a new file, so a
