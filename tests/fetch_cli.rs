@@ -209,6 +209,18 @@ fn help_names_the_options_as_curl_does_and_usage_errors_exit_2() {
     ] {
         assert!(help.stdout.contains(option), "--help lacks {option}");
     }
+    // What this build lacks, --help says.
+    assert_eq!(
+        help.stdout.contains("`tls` feature is off"),
+        !cfg!(feature = "tls"),
+        "{}",
+        help.stdout
+    );
+    assert_eq!(
+        help.stdout.contains("zstd is not in this build")
+            || help.stdout.contains("br and zstd are not in this build"),
+        !cfg!(feature = "zstd") && cfg!(feature = "gzip"),
+    );
     for (args, words) in [
         (&[][..], "no URLs given"),
         (&["--bogus", "http://x/"][..], "unexpected argument"),
@@ -308,12 +320,14 @@ fn request_options_reach_the_server_as_curl_sends_them() {
         get.header("user-agent").unwrap().starts_with("multifetch/"),
         "{get:?}"
     );
-    assert!(
-        get.header("accept-encoding")
-            .unwrap()
-            .starts_with("gzip, deflate"),
-        "--compressed is the default"
-    );
+    if cfg!(feature = "gzip") {
+        assert!(
+            get.header("accept-encoding")
+                .unwrap()
+                .starts_with("gzip, deflate"),
+            "--compressed is the default"
+        );
+    }
     assert_eq!(find("/raw").header("accept-encoding"), None);
     let from_stdin = find("/stdin");
     assert_eq!(
@@ -746,6 +760,25 @@ fn concurrency_and_per_host_limits_hold() {
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// Without the `tls` feature, `-k` and `--cacert` are usage errors that
+/// say why.
+#[cfg(not(feature = "tls"))]
+#[test]
+fn tls_options_without_tls_say_so() {
+    for args in [
+        &["-k", "http://x/"][..],
+        &["--cacert", "ca.pem", "http://x/"][..],
+    ] {
+        let run = fetch(args);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("`tls` feature is off"),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 /// `-k` and `--cacert` against a rustls server whose certificate (for

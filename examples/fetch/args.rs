@@ -22,6 +22,52 @@ Exit status (curl's numbers where curl has one; the first failed URL in input or
   56  I/O error              61  body could not be decoded 63  body over the size limit
   97  proxy refused           1  anything else (the event loop failed)";
 
+/// `-k`, saying so when the build has no TLS.
+const INSECURE: &str = if cfg!(feature = "tls") {
+    "Accept any TLS certificate for any name (encryption without authentication)"
+} else {
+    "Accept any TLS certificate [not in this build: multifetch's `tls` feature is off]"
+};
+
+/// `--cacert`, saying so when the build has no TLS.
+const CACERT: &str = if cfg!(feature = "tls") {
+    "Trust the CA certificate(s) in this PEM file instead of the built-in roots (repeatable)"
+} else {
+    "Trust the CA certificate(s) in this PEM file [not in this build: multifetch's `tls` feature is off]"
+};
+
+/// `--compressed`, with the codings this build decodes.
+const COMPRESSED: &str = match (
+    cfg!(feature = "gzip"),
+    cfg!(feature = "brotli"),
+    cfg!(feature = "zstd"),
+) {
+    (true, true, true) => {
+        "Ask for compressed bodies and decode them: gzip, deflate, br, zstd (on by default)"
+    }
+    (true, true, false) => {
+        "Ask for compressed bodies and decode them: gzip, deflate, br (on by default; zstd is not in this build)"
+    }
+    (true, false, true) => {
+        "Ask for compressed bodies and decode them: gzip, deflate, zstd (on by default; br is not in this build)"
+    }
+    (true, false, false) => {
+        "Ask for compressed bodies and decode them: gzip, deflate (on by default; br and zstd are not in this build: features `brotli`, `zstd`)"
+    }
+    (false, true, true) => {
+        "Ask for compressed bodies and decode them: br, zstd (on by default; gzip is not in this build)"
+    }
+    (false, true, false) => {
+        "Ask for compressed bodies and decode them: br (on by default; gzip and zstd are not in this build)"
+    }
+    (false, false, true) => {
+        "Ask for compressed bodies and decode them: zstd (on by default; gzip and br are not in this build)"
+    }
+    (false, false, false) => {
+        "Ask for compressed bodies [not in this build: no decoding feature, bodies come as sent]"
+    }
+};
+
 /// Fetches many URLs at once, from one thread, and prints one line per URL.
 #[derive(Debug, Parser)]
 #[command(
@@ -80,11 +126,11 @@ pub struct Args {
     )]
     pub user_agent: Option<String>,
 
-    /// Ask for compressed bodies and decode them (on by default)
     #[arg(
         long = "compressed",
         overrides_with = "no_compressed",
-        help_heading = "Request"
+        help_heading = "Request",
+        help = COMPRESSED
     )]
     pub compressed: bool,
 
@@ -121,12 +167,10 @@ pub struct Args {
     #[arg(long = "noproxy", value_name = "LIST", help_heading = "Connection")]
     pub noproxy: Option<String>,
 
-    /// Accept any TLS certificate for any name (encryption without authentication)
-    #[arg(short = 'k', long = "insecure", help_heading = "Connection")]
+    #[arg(short = 'k', long = "insecure", help_heading = "Connection", help = INSECURE)]
     pub insecure: bool,
 
-    /// Trust the CA certificate(s) in this PEM file instead of the built-in roots (repeatable)
-    #[arg(long = "cacert", value_name = "FILE", help_heading = "Connection")]
+    #[arg(long = "cacert", value_name = "FILE", help_heading = "Connection", help = CACERT)]
     pub cacert: Vec<PathBuf>,
 
     /// Speak HTTP/1.1 only (no HTTP/2 in TLS ALPN)
