@@ -230,6 +230,7 @@ impl Client {
         summary.bytes_sent = after.bytes_sent - before.bytes_sent;
         summary.bytes_received = after.bytes_received - before.bytes_received;
         summary.connections_opened = after.connections_opened - before.connections_opened;
+        summary.h2_streams = after.h2_streams - before.h2_streams;
         summary.wall = started.elapsed();
         if failure.is_none() {
             self.return_reactor(reactor);

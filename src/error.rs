@@ -37,9 +37,16 @@ pub enum ErrorKind {
     /// A deadline passed: the connect timeout or the whole-request timeout.
     /// [`Error::timeout_phase`] says which phase was running.
     Timeout,
-    /// The server's response is not valid HTTP/1.1 (see [`ProtocolError`]).
+    /// The server's response is not valid HTTP/1.1 (see [`ProtocolError`]),
+    /// or the server broke a rule of HTTP/2 (RFC 9113: a malformed frame, a
+    /// header block that does not decode, a flow-control violation, an
+    /// illegal header, a stream reset before the response head); the
+    /// message names the HTTP/2 error code
+    /// (`Error::http2_error_code`).
     Protocol,
-    /// The connection ended before the response was complete.
+    /// The connection ended before the response was complete (or, over
+    /// HTTP/2, the server reset the stream or closed the connection part-way
+    /// through the response).
     Truncated,
     /// The response went over a configured limit (head size, header count,
     /// body size, the latter counted after content decoding).
@@ -192,6 +199,12 @@ pub(crate) enum Reason {
         proxy: String,
         status: String,
     },
+    /// A request on an HTTP/2 stream failed.
+    #[cfg(feature = "http2")]
+    H2 {
+        peer: Option<SocketAddr>,
+        failure: crate::h2::error::StreamFailure,
+    },
 }
 
 impl Reason {
@@ -212,6 +225,12 @@ impl Reason {
             Reason::Redirect { .. } => ErrorKind::Redirect,
             Reason::Decode { .. } => ErrorKind::Decode,
             Reason::ProxyRefused { .. } => ErrorKind::Proxy,
+            #[cfg(feature = "http2")]
+            Reason::H2 { failure, .. } if failure.is_too_large() => ErrorKind::TooLarge,
+            #[cfg(feature = "http2")]
+            Reason::H2 { failure, .. } if failure.is_truncated() => ErrorKind::Truncated,
+            #[cfg(feature = "http2")]
+            Reason::H2 { .. } => ErrorKind::Protocol,
         }
     }
 }
@@ -303,6 +322,16 @@ impl fmt::Display for Reason {
             Reason::ProxyRefused { proxy, status } => {
                 write!(f, "proxy {proxy} refused CONNECT: {status}")
             }
+            #[cfg(feature = "http2")]
+            Reason::H2 {
+                peer: Some(peer),
+                failure,
+            } => write!(f, "{failure} from {peer}"),
+            #[cfg(feature = "http2")]
+            Reason::H2 {
+                peer: None,
+                failure,
+            } => write!(f, "{failure}"),
         }
     }
 }
@@ -361,6 +390,19 @@ impl Error {
     pub fn protocol_error(&self) -> Option<&ProtocolError> {
         match &self.inner.reason {
             Reason::Protocol { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// For a failure on an HTTP/2 stream, the RFC 9113 §7 error code
+    /// involved (sent by us for a rule the server broke, or received in
+    /// RST_STREAM or GOAWAY): `0x1` PROTOCOL_ERROR, `0x3`
+    /// FLOW_CONTROL_ERROR, `0x7` REFUSED_STREAM, `0x9` COMPRESSION_ERROR,
+    /// and so on. The message names it too.
+    #[cfg(feature = "http2")]
+    pub fn http2_error_code(&self) -> Option<u32> {
+        match &self.inner.reason {
+            Reason::H2 { failure, .. } => failure.code().map(|code| code.0),
             _ => None,
         }
     }

@@ -18,7 +18,7 @@ use mio::Interest;
 use super::io::{read_body_direct, write_until_blocked};
 use super::{Connection, Ctx, Event, Session, State};
 use crate::error::{Phase, Reason};
-use crate::exchange::ConnInfo;
+use crate::exchange::{ConnInfo, Replay};
 use crate::h1::ResponseReader;
 use crate::handle::ExchangeId;
 use crate::timer::ConnTimer;
@@ -292,7 +292,7 @@ impl Connection {
                     peer: self.peer,
                     source: crate::h1::ProtocolError::IncompleteHead { received: 0 },
                 },
-                replayable: false,
+                replay: Replay::Never,
             },
         });
     }

@@ -37,14 +37,37 @@ pub struct RequestHead<'a> {
     pub headers: &'a HeaderMap,
 }
 
+/// Fields sent after a request's own: a client's defaults (for names the
+/// request does not set) and what the client adds itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ExtraFields<'a> {
+    /// Sent for names neither `RequestHead::headers` nor `added` set.
+    pub defaults: &'a HeaderMap,
+    /// Sent as they are (after the request's own fields).
+    pub added: &'a [(HeaderName, HeaderValue)],
+}
+
 /// Fills `fields` with the header list for `head`, pseudo-headers first,
-/// and returns its size in SETTINGS_MAX_HEADER_LIST_SIZE terms (name +
-/// value + 32 per field, §6.5.2).
-pub(crate) fn request_fields<'a>(head: &RequestHead<'a>, fields: &mut Vec<Field<'a>>) -> usize {
+/// then `extra`, and returns its size in SETTINGS_MAX_HEADER_LIST_SIZE
+/// terms (name + value + 32 per field, §6.5.2).
+pub(crate) fn request_fields<'a>(
+    head: &RequestHead<'a>,
+    extra: Option<ExtraFields<'a>>,
+    fields: &mut Vec<Field<'a>>,
+) -> usize {
     let headers = head.headers;
+    let empty: &'a [(HeaderName, HeaderValue)] = &[];
+    let (defaults, added) = extra.map_or((None, empty), |e| (Some(e.defaults), e.added));
+    let is_added = |name: &HeaderName| added.iter().any(|(n, _)| n == name);
     let authority = headers
         .get(http::header::HOST)
+        .or_else(|| defaults.and_then(|d| d.get(http::header::HOST)))
         .map_or(head.authority.as_bytes(), HeaderValue::as_bytes);
+    // The defaults the request and the added fields leave in place.
+    let defaults = defaults
+        .into_iter()
+        .flat_map(|d| d.iter())
+        .filter(move |(name, _)| !headers.contains_key(*name) && !is_added(name));
     let pseudo = [
         (&b":method"[..], head.method.as_str().as_bytes()),
         (b":scheme", head.scheme.as_bytes()),
@@ -67,7 +90,11 @@ pub(crate) fn request_fields<'a>(head: &RequestHead<'a>, fields: &mut Vec<Field<
             .flat_map(|v| v.split(','))
             .any(|token| token.trim().eq_ignore_ascii_case(name.as_str()))
     };
-    for (name, value) in headers {
+    let all = headers
+        .iter()
+        .chain(defaults)
+        .chain(added.iter().map(|(n, v)| (n, v)));
+    for (name, value) in all {
         let n = name.as_str();
         if CONNECTION_SPECIFIC.contains(&n) || name == http::header::HOST {
             continue;
@@ -111,6 +138,9 @@ pub(crate) struct HeadBuilder {
     /// Size so far in SETTINGS_MAX_HEADER_LIST_SIZE terms.
     size: usize,
     limit: usize,
+    /// Regular fields so far, and the most allowed.
+    count: usize,
+    max_count: usize,
     seen_regular: bool,
     trailers: bool,
     pub(crate) error: Option<Violation>,
@@ -118,13 +148,15 @@ pub(crate) struct HeadBuilder {
 
 impl HeadBuilder {
     /// A builder for a head (`trailers` false) or trailers, allowing
-    /// `limit` bytes of header list.
-    pub(crate) fn new(trailers: bool, limit: usize) -> Self {
+    /// `limit` bytes of header list and `max_count` regular fields.
+    pub(crate) fn new(trailers: bool, limit: usize, max_count: usize) -> Self {
         HeadBuilder {
             status: None,
             headers: HeaderMap::new(),
             size: 0,
             limit,
+            count: 0,
+            max_count,
             seen_regular: false,
             trailers,
             error: None,
@@ -175,6 +207,12 @@ impl HeadBuilder {
             return Ok(());
         }
         self.seen_regular = true;
+        self.count += 1;
+        if self.count > self.max_count {
+            return Err(Violation::TooManyHeaders {
+                limit: self.max_count,
+            });
+        }
         if name.iter().any(u8::is_ascii_uppercase) {
             return Err(Violation::UppercaseHeaderName(lossy()));
         }
@@ -224,7 +262,7 @@ mod tests {
     use super::*;
 
     fn build(trailers: bool, fields: &[(&str, &str)]) -> HeadBuilder {
-        let mut b = HeadBuilder::new(trailers, 16 * 1024);
+        let mut b = HeadBuilder::new(trailers, 16 * 1024, 100);
         for (n, v) in fields {
             b.field(n.as_bytes(), v.as_bytes());
         }
@@ -330,7 +368,7 @@ mod tests {
 
     #[test]
     fn list_size_limit() {
-        let mut b = HeadBuilder::new(false, 100);
+        let mut b = HeadBuilder::new(false, 100, 100);
         b.field(b":status", b"200"); // 42
         b.field(b"x-a", b"12345"); // 40
         assert_eq!(b.error, None);
@@ -379,7 +417,7 @@ mod tests {
             headers: &headers,
         };
         let mut fields = Vec::new();
-        let size = request_fields(&head, &mut fields);
+        let size = request_fields(&head, None, &mut fields);
         let got: Vec<(&str, &str)> = fields
             .iter()
             .map(|f| {
