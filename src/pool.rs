@@ -57,6 +57,8 @@ struct OriginH2 {
     negotiating: usize,
     /// The last connection that opened chose HTTP/1.1.
     spoke_h1: bool,
+    /// A connection chose h2.
+    spoke_h2: bool,
 }
 
 /// Open and idle connections by origin.
@@ -128,6 +130,7 @@ impl Pool {
         if let Some(entry) = self.h2.get_mut(origin) {
             entry.negotiating = entry.negotiating.saturating_sub(1);
             entry.spoke_h1 = !h2;
+            entry.spoke_h2 |= h2;
             if h2 {
                 entry.conns.push(conn);
             }
@@ -146,14 +149,19 @@ impl Pool {
         self.unreachable.insert(origin.clone());
     }
 
-    /// Whether a request to `origin` should wait for a connection being
-    /// negotiated: one is in progress, the origin has not shown itself to
-    /// speak HTTP/1.1, and the last attempt did not fail.
+    /// Whether a request to `origin` should wait for the answer of a
+    /// connection being negotiated: one is in progress, no connection to the
+    /// origin has answered yet, and the last attempt did not fail.
     pub(crate) fn awaits_negotiation(&self, origin: &Origin) -> bool {
         self.h2
             .get(origin)
-            .is_some_and(|h2| h2.negotiating > 0 && !h2.spoke_h1)
+            .is_some_and(|h2| h2.negotiating > 0 && !h2.spoke_h1 && !h2.spoke_h2)
             && !self.unreachable.contains(origin)
+    }
+
+    /// Connections to `origin` being opened that may speak h2.
+    pub(crate) fn negotiating_to(&self, origin: &Origin) -> usize {
+        self.h2.get(origin).map_or(0, |h2| h2.negotiating)
     }
 
     /// Whether the last connection to `origin` that opened chose HTTP/1.1.

@@ -224,6 +224,16 @@ impl Reactor {
             .count()
     }
 
+    /// Streams the HTTP/2 connections may carry at once, over all of them
+    /// (each: the smaller of the server's limit and
+    /// `http2_max_concurrent_streams`; 100 for one still negotiating).
+    pub(crate) fn stream_capacity(&self) -> usize {
+        self.conns
+            .iter()
+            .map(|(_, c)| c.stream_limit())
+            .fold(0, usize::saturating_add)
+    }
+
     /// Idle kept-alive connections waiting for a request.
     pub fn idle_connections(&self) -> usize {
         self.pool.idle_count()
@@ -597,8 +607,11 @@ impl Reactor {
                     .iter()
                     .filter(|&&c| conns.get(c).is_some_and(Connection::is_usable_h2))
                     .count();
+                // Connections still negotiating have no free stream yet: a
+                // further one opens beside them, within the h2 limit.
+                let opening = self.pool.negotiating_to(&origin);
                 if self.pool.awaits_negotiation(&origin)
-                    || usable >= self.config.http2.max_connections_per_host
+                    || usable + opening >= self.config.http2.max_connections_per_host
                 {
                     return Placed::OriginFull(id);
                 }

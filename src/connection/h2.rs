@@ -134,6 +134,12 @@ impl H2 {
             && self.session.streams_left() > 0
     }
 
+    /// The most streams open at once: ours and the server's limit.
+    pub(super) fn stream_limit(&self) -> usize {
+        let peer = usize::try_from(self.session.max_concurrent_streams()).unwrap_or(usize::MAX);
+        self.max_streams.min(peer)
+    }
+
     /// Whether a stream may be opened now.
     pub(super) fn has_room(&self) -> bool {
         self.streams.len() < self.max_streams && self.session.can_open_stream()

@@ -245,6 +245,19 @@ impl Connection {
         }
     }
 
+    /// How many streams this connection may carry at once: for an open,
+    /// usable HTTP/2 connection its limit, for one negotiating what RFC
+    /// 9113 §5.1.2 lets a client assume (100), else 0.
+    pub(crate) fn stream_limit(&self) -> usize {
+        match &self.state {
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(h2)) if h2.is_usable() => h2.stream_limit(),
+            #[cfg(feature = "http2")]
+            _ if self.negotiating => crate::h2::UNKNOWN_MAX_CONCURRENT_STREAMS as usize,
+            _ => 0,
+        }
+    }
+
     /// An open HTTP/2 connection that can take a stream now.
     pub(crate) fn has_stream_room(&self) -> bool {
         match &self.state {
