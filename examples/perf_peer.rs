@@ -10,7 +10,9 @@
 //! URL_LIST_FILE has one URL per line (the first N are used, repeating the
 //! list when it is shorter). A single `http://` or `https://` URL instead
 //! gets `?i=0` .. `?i=N-1` appended, so that every request is distinct.
-//! At most C connections are open, and at most C to one host.
+//! At most C connections are open, and at most C to one host. A request
+//! counts as ok when it gets status 200 with its whole body. `wall` covers
+//! building the client and all requests, not reading the list.
 //!
 //! Environment:
 //!
@@ -18,9 +20,7 @@
 //!   roots (the latency harness exports its private CA there);
 //! - `H2_CONNS=n`: `http2_max_connections_per_host(n)` (default 1);
 //! - `HTTP1_ONLY=1`: `http1_only()`, no HTTP/2;
-//! - `H2_PRIOR_KNOWLEDGE=1`: `http2_prior_knowledge()` for `http://` URLs. A request counts as
-//! ok when it gets status 200 with its whole body. `wall` covers building the
-//! client and all requests, not reading the list.
+//! - `H2_PRIOR_KNOWLEDGE=1`: `http2_prior_knowledge()` for `http://` URLs.
 //!
 //! Results are counted as they complete and bodies dropped, as the other
 //! peers do; `KEEP_BODIES=1` keeps every body until the end.

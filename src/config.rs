@@ -40,8 +40,10 @@ pub const DEFAULT_DNS_CACHE_TTL: Duration = Duration::from_secs(60);
 /// name less (nginx 128, h2o 100, Apache 100).
 pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 1000;
 
-/// HTTP/2 settings (the `http2` feature).
+/// HTTP/2 settings (the `http2` feature; without it only `enabled`, always
+/// false, is read).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "http2"), allow(dead_code))]
 pub(crate) struct Http2Config {
     /// Whether HTTP/2 may be used at all (`false` with `http1_only`, or
     /// without the `http2` feature).

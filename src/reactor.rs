@@ -656,7 +656,13 @@ impl Reactor {
 
     /// Starts exchange `id` on a new stream of h2 connection `conn`; its
     /// bytes go out when dispatch flushes.
-    fn start_stream(&mut self, conn: ConnId, origin: &Origin, id: ExchangeId, now: Instant) -> Placed {
+    fn start_stream(
+        &mut self,
+        conn: ConnId,
+        origin: &Origin,
+        id: ExchangeId,
+        now: Instant,
+    ) -> Placed {
         self.pool.unpark(origin, conn);
         self.attach(id, conn, now);
         match self.with_conn(conn, now, |c, ctx| c.start(id, ctx)) {

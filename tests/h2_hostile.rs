@@ -153,7 +153,12 @@ fn rst_stream_mid_body_fails_that_request_only() {
     let urls = [server.url("/a"), server.url("/reset"), server.url("/b")];
     let results = client.fetch_many(&urls);
     assert_ok(&results[0], "/a");
-    let text = assert_h2_error(&results[1], ErrorKind::Truncated, "INTERNAL_ERROR", &urls[1]);
+    let text = assert_h2_error(
+        &results[1],
+        ErrorKind::Truncated,
+        "INTERNAL_ERROR",
+        &urls[1],
+    );
     assert!(text.contains("reset stream"), "{text}");
     assert_ok(&results[2], "/b");
 }
@@ -192,7 +197,12 @@ fn data_beyond_the_stream_window_is_a_flow_control_error_for_that_stream() {
     let urls = [server.url("/a"), server.url("/flood"), server.url("/b")];
     let results = client.fetch_many(&urls);
     assert_ok(&results[0], "/a");
-    assert_h2_error(&results[1], ErrorKind::Protocol, "FLOW_CONTROL_ERROR", &urls[1]);
+    assert_h2_error(
+        &results[1],
+        ErrorKind::Protocol,
+        "FLOW_CONTROL_ERROR",
+        &urls[1],
+    );
     assert_ok(&results[2], "/b");
 }
 
@@ -203,7 +213,12 @@ fn header_blocks_split_over_many_continuation_frames() {
     let urls = [server.url("/cont"), server.url("/a"), server.url("/cont")];
     for result in client.fetch_many(&urls) {
         let response = result.unwrap();
-        let path = response.header("x-path").unwrap().to_str().unwrap().to_owned();
+        let path = response
+            .header("x-path")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(response.text(), format!("body of {path}"));
         if path == "/cont" {
             assert_eq!(response.header("x-long-19").unwrap(), &"v".repeat(40));
@@ -263,7 +278,11 @@ fn a_server_that_never_sends_settings_is_cut_off_by_the_connect_timeout() {
 fn invalid_settings_are_connection_errors() {
     for (scenario, code, what) in [
         ("invalid-settings", "PROTOCOL_ERROR", "SETTINGS_ENABLE_PUSH"),
-        ("window-overflow", "FLOW_CONTROL_ERROR", "SETTINGS_INITIAL_WINDOW_SIZE"),
+        (
+            "window-overflow",
+            "FLOW_CONTROL_ERROR",
+            "SETTINGS_INITIAL_WINDOW_SIZE",
+        ),
     ] {
         let server = Hostile::start(scenario);
         let client = client().build().unwrap();

@@ -70,9 +70,7 @@ fn a_batch_over_tls_h2_shares_one_connection_with_exact_bodies() {
 fn fetch_each_summary_counts_streams_and_timings_tell_reuse() {
     let (server, builder) = tls_h2(100);
     let client = builder.build().unwrap();
-    let first = client
-        .fetch(server.https_url("/item/3").as_str())
-        .unwrap();
+    let first = client.fetch(server.https_url("/item/3").as_str()).unwrap();
     assert!(!first.timings().reused);
     assert!(first.timings().tls.is_some());
     let urls: Vec<String> = (0..50)
@@ -108,7 +106,11 @@ fn a_server_that_chooses_http11_in_alpn_gets_http11() {
     assert_eq!(server.h2_requests(), 0);
     // After the first answer said HTTP/1.1, requests opened their own
     // connections again, within the per-host limit.
-    assert!(server.max_open() > 1 && server.max_open() <= 4, "{}", server.max_open());
+    assert!(
+        server.max_open() > 1 && server.max_open() <= 4,
+        "{}",
+        server.max_open()
+    );
 }
 
 #[test]
@@ -267,10 +269,7 @@ fn limits_over_h2_fail_only_the_response_that_breaks_them() {
 #[test]
 fn more_h2_connections_only_when_asked_and_streams_are_full() {
     let (server, builder) = tls_h2(10);
-    let client = builder
-        .http2_max_connections_per_host(3)
-        .build()
-        .unwrap();
+    let client = builder.http2_max_connections_per_host(3).build().unwrap();
     let urls: Vec<String> = (0..60)
         .map(|n| server.https_url(&format!("/item/{n}?delay=100")))
         .collect();
@@ -285,7 +284,11 @@ fn more_h2_connections_only_when_asked_and_streams_are_full() {
         .map(|n| server.https_url(&format!("/item/{n}?delay=50")))
         .collect();
     assert!(client.fetch_many(&urls).iter().all(Result::is_ok));
-    assert_eq!(server.accepted(), 1, "requests beyond the streams wait for one");
+    assert_eq!(
+        server.accepted(),
+        1,
+        "requests beyond the streams wait for one"
+    );
 }
 
 #[test]

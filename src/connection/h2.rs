@@ -36,9 +36,9 @@ use crate::config::Config;
 use crate::error::{Phase, Reason};
 use crate::exchange::{ConnInfo, Replay};
 use crate::h1::ResponseHead;
+use crate::h2::StreamId;
 use crate::h2::error::{ErrorCode, SendError, StreamFailure};
 use crate::h2::session::{self as h2, Event as H2Event};
-use crate::h2::StreamId;
 use crate::handle::ExchangeId;
 use crate::timer::ConnTimer;
 
@@ -402,9 +402,7 @@ impl Connection {
                 }
             }
             H2Event::Reset { stream, code } => {
-                let after_head = streams
-                    .get(&stream.get())
-                    .is_some_and(|c| c.head.is_some());
+                let after_head = streams.get(&stream.get()).is_some_and(|c| c.head.is_some());
                 let failure = StreamFailure::Reset {
                     stream,
                     code,

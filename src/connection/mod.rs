@@ -111,6 +111,8 @@ pub(crate) enum Event {
 }
 
 /// The protocol spoken on an open connection.
+// h1 sessions, the many, stay inline; the h2 one, few and large, is boxed.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Session {
     /// HTTP/1.1: at most one exchange at a time.
     H1(H1),

@@ -62,6 +62,7 @@ impl Transport {
     }
 
     /// Whether the server chose HTTP/2 in the TLS handshake's ALPN.
+    #[cfg(feature = "http2")]
     pub(crate) fn negotiated_h2(&self) -> bool {
         match self {
             Transport::Plain(_) => false,
