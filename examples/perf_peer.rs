@@ -27,6 +27,10 @@
 //! `PEER_DEADLINE_S` (default 600) bounds the run: past it the peer prints a
 //! RESULT line with every request counted as an error and exits with 3.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -127,7 +131,7 @@ fn builder(c: usize) -> multifetch::Result<ClientBuilder> {
 }
 
 fn report(n: usize, c: usize, ok: usize, err: usize, bytes: u64, wall: Duration) {
-    println!(
+    outln!(
         "RESULT peer={PEER} n={n} c={c} ok={ok} err={err} bytes={bytes} wall={:.3}",
         wall.as_secs_f64()
     );

@@ -12,6 +12,8 @@ use std::thread;
 
 #[cfg(all(feature = "tls", feature = "http2"))]
 pub mod h2;
+#[macro_use]
+pub mod out;
 #[cfg(feature = "tls")]
 pub mod tls;
 
