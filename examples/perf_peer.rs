@@ -20,7 +20,11 @@
 //!   roots (the latency harness exports its private CA there);
 //! - `H2_CONNS=n`: `http2_max_connections_per_host(n)` (default 1);
 //! - `HTTP1_ONLY=1`: `http1_only()`, no HTTP/2;
-//! - `H2_PRIOR_KNOWLEDGE=1`: `http2_prior_knowledge()` for `http://` URLs.
+//! - `H2_PRIOR_KNOWLEDGE=1`: `http2_prior_knowledge()` for `http://` URLs;
+//! - `H2_STREAM_WINDOW=bytes`, `H2_CONN_WINDOW=bytes`: the HTTP/2 receive
+//!   windows (`http2_initial_stream_window_size`,
+//!   `http2_initial_connection_window_size`);
+//! - `H2_STREAMS=n`: `http2_max_concurrent_streams(n)`.
 //!
 //! Results are counted as they complete and bodies dropped, as the other
 //! peers do; `KEEP_BODIES=1` keeps every body until the end.
@@ -126,6 +130,15 @@ fn builder(c: usize) -> multifetch::Result<ClientBuilder> {
     }
     if env("H2_PRIOR_KNOWLEDGE").as_deref() == Some("1") {
         builder = builder.http2_prior_knowledge();
+    }
+    if let Some(bytes) = env("H2_STREAM_WINDOW").and_then(|v| v.parse().ok()) {
+        builder = builder.http2_initial_stream_window_size(bytes);
+    }
+    if let Some(bytes) = env("H2_CONN_WINDOW").and_then(|v| v.parse().ok()) {
+        builder = builder.http2_initial_connection_window_size(bytes);
+    }
+    if let Some(n) = env("H2_STREAMS").and_then(|v| v.parse().ok()) {
+        builder = builder.http2_max_concurrent_streams(n);
     }
     Ok(builder)
 }

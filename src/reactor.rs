@@ -847,6 +847,17 @@ impl Reactor {
         self.conns.len()
     }
 
+    /// Moves the next stream id of every h2 connection to `id`.
+    #[cfg(feature = "http2")]
+    pub(crate) fn set_next_stream_id_for_test(&mut self, id: u32) {
+        let ids: Vec<ConnId> = self.conns.iter().map(|(c, _)| c).collect();
+        for conn in ids {
+            if let Some(c) = self.conns.get_mut(conn) {
+                c.set_next_stream_id_for_test(id);
+            }
+        }
+    }
+
     /// The interest each connection derives from its state, oldest first.
     pub(crate) fn interests(&self) -> Vec<Option<mio::Interest>> {
         self.conns.iter().map(|(_, c)| c.interest()).collect()

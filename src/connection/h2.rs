@@ -165,6 +165,12 @@ impl H2 {
         }
     }
 
+    /// Moves the session's next stream id (tests only).
+    #[cfg(test)]
+    pub(super) fn set_next_stream_id_for_test(&mut self, id: u32) {
+        self.session.set_next_stream_id(id);
+    }
+
     fn earliest_deadline(&self) -> Option<Instant> {
         self.deadlines.first().map(|&(at, _)| at)
     }

@@ -238,6 +238,14 @@ impl Connection {
         Some(opened)
     }
 
+    /// Moves the next stream id of an h2 connection (tests only).
+    #[cfg(all(test, feature = "http2"))]
+    pub(crate) fn set_next_stream_id_for_test(&mut self, id: u32) {
+        if let State::Open(_, Session::H2(h2)) = &mut self.state {
+            h2.set_next_stream_id_for_test(id);
+        }
+    }
+
     /// An open connection speaking HTTP/2.
     pub(crate) fn is_h2(&self) -> bool {
         match &self.state {

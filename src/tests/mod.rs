@@ -16,6 +16,8 @@
 
 mod decoding;
 mod faults;
+#[cfg(feature = "http2")]
+mod h2;
 mod lifecycle;
 mod redirects;
 mod retries;
