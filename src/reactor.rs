@@ -116,6 +116,9 @@ pub struct Reactor {
     conn_events: Vec<Event>,
     /// Connections that took new h2 streams during dispatch, to flush.
     to_flush: Vec<ConnId>,
+    /// The sum of every connection's [`Connection::stream_limit`], kept up
+    /// to date after each step (see [`stream_capacity`](Self::stream_capacity)).
+    stream_capacity: usize,
     scratch: Box<[u8]>,
     counters: Counters,
     connector: Box<dyn Connector>,
@@ -175,6 +178,7 @@ impl Reactor {
             answers: Vec::new(),
             conn_events: Vec::new(),
             to_flush: Vec::new(),
+            stream_capacity: 0,
             scratch: vec![0; READ_BUFFER].into_boxed_slice(),
             counters: Counters::default(),
             connector,
@@ -228,10 +232,7 @@ impl Reactor {
     /// (each: the smaller of the server's limit and
     /// `http2_max_concurrent_streams`; 100 for one still negotiating).
     pub(crate) fn stream_capacity(&self) -> usize {
-        self.conns
-            .iter()
-            .map(|(_, c)| c.stream_limit())
-            .fold(0, usize::saturating_add)
+        self.stream_capacity
     }
 
     /// Idle kept-alive connections waiting for a request.
@@ -377,6 +378,13 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
+        let limit = if conn.is_closed() {
+            0
+        } else {
+            conn.stream_limit()
+        };
+        let counted = conn.count_streams(limit);
+        self.stream_capacity = (self.stream_capacity + limit).saturating_sub(counted);
         if let Some(h2) = conn.take_opened() {
             self.pool.negotiated(conn.origin(), id, h2);
             if self.blocked.contains_key(conn.origin()) {
@@ -503,10 +511,11 @@ impl Reactor {
     fn free_closed(&mut self) {
         let mut closed = std::mem::take(&mut self.closed);
         for id in closed.drain(..) {
-            let Some(conn) = self.conns.remove(id) else {
+            let Some(mut conn) = self.conns.remove(id) else {
                 continue;
             };
             self.socket_cap = None;
+            self.stream_capacity = self.stream_capacity.saturating_sub(conn.count_streams(0));
             if conn.is_negotiating() {
                 self.pool.negotiation_failed(conn.origin());
             }
@@ -777,6 +786,7 @@ impl Reactor {
         self.pool.clear();
         self.unblocked.clear();
         self.closed.clear();
+        self.stream_capacity = 0;
     }
 }
 

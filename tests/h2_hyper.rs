@@ -4,6 +4,7 @@
 //! knowledge (h2c). Every body is checked byte for byte, and the server
 //! counts the connections and which version each request came over.
 
+mod feature_support;
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -350,4 +351,26 @@ fn mixed_h1_h2_https_http_origins_in_one_batch() {
     }
     assert_eq!(h2.accepted(), 1);
     assert_eq!(h2.h2_requests(), 50);
+}
+
+#[test]
+fn through_a_connect_tunnel_alpn_in_the_tunnelled_tls_picks_h2() {
+    let (server, builder) = tls_h2(100);
+    let proxy = feature_support::ForwardProxy::start(None);
+    let client = builder
+        .proxy(multifetch::Proxy::all(&proxy.url()).unwrap().tunnel(true))
+        .build()
+        .unwrap();
+    let urls: Vec<String> = (0..20)
+        .map(|n| format!("https://127.0.0.1:{}/item/{n}", server.port()))
+        .collect();
+    for (n, result) in client.fetch_many(&urls).into_iter().enumerate() {
+        let response = result.unwrap();
+        assert_eq!(response.version(), Version::HTTP_2);
+        assert_body(response.body(), &item_body(n as u64), &urls[n]);
+    }
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1, "one tunnel carries every stream");
+    assert_eq!(seen[0].method, "CONNECT");
+    assert_eq!(server.h2_requests(), 20);
 }

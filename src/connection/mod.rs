@@ -173,6 +173,8 @@ pub(crate) struct Connection {
     negotiating: bool,
     /// News for the reactor: the connection opened, speaking HTTP/2 or not.
     opened: Option<bool>,
+    /// The stream limit the reactor last counted for this connection.
+    counted_streams: usize,
 }
 
 impl Connection {
@@ -202,6 +204,7 @@ impl Connection {
             idle_serial: 0,
             negotiating: may_speak_h2(&origin, config),
             opened: None,
+            counted_streams: 0,
             origin,
         }
     }
@@ -266,6 +269,12 @@ impl Connection {
             _ if self.negotiating => crate::h2::UNKNOWN_MAX_CONCURRENT_STREAMS as usize,
             _ => 0,
         }
+    }
+
+    /// Records `limit` as the stream limit the reactor counts for this
+    /// connection; returns the one counted before.
+    pub(crate) fn count_streams(&mut self, limit: usize) -> usize {
+        std::mem::replace(&mut self.counted_streams, limit)
     }
 
     /// An open HTTP/2 connection that can take a stream now.

@@ -130,11 +130,17 @@ pub(crate) fn request_fields<'a>(
 }
 
 /// Builds a response head (or trailers) from decoded fields, recording the
-/// first rule broken.
+/// first rule broken. The values of a block share one buffer (no copy
+/// per value); [`finish`](HeadBuilder::finish) makes the map.
 #[derive(Debug)]
 pub(crate) struct HeadBuilder {
     pub(crate) status: Option<StatusCode>,
+    /// The fields, once [`finish`](HeadBuilder::finish) has run.
     pub(crate) headers: HeaderMap,
+    /// The values of the fields taken so far, one after the other.
+    values: Vec<u8>,
+    /// Each field's name and the range of its value in `values`.
+    fields: Vec<(HeaderName, usize, usize)>,
     /// Size so far in SETTINGS_MAX_HEADER_LIST_SIZE terms.
     size: usize,
     limit: usize,
@@ -153,6 +159,8 @@ impl HeadBuilder {
         HeadBuilder {
             status: None,
             headers: HeaderMap::new(),
+            values: Vec::new(),
+            fields: Vec::new(),
             size: 0,
             limit,
             count: 0,
@@ -174,7 +182,8 @@ impl HeadBuilder {
                 size: self.size,
                 limit: self.limit,
             });
-            self.headers.clear();
+            self.fields.clear();
+            self.values.clear();
             return;
         }
         if self.error.is_some() {
@@ -223,16 +232,40 @@ impl HeadBuilder {
         if header == http::header::TE && value != b"trailers" {
             return Err(Violation::ConnectionSpecificHeader(lossy()));
         }
-        // §8.2.1: no leading or trailing whitespace; `http` rejects NUL,
-        // CR and LF.
+        // §8.2.1: no leading or trailing whitespace, no NUL, CR or LF (nor
+        // other controls but tab, as the `http` crate wants).
         let padded = matches!(value.first(), Some(b' ' | b'\t'))
             || matches!(value.last(), Some(b' ' | b'\t'));
-        let value = HeaderValue::from_bytes(value)
-            .ok()
-            .filter(|_| !padded)
-            .ok_or_else(|| Violation::InvalidHeader(lossy()))?;
-        self.headers.append(header, value);
+        let valid = value.iter().all(|&b| (b >= 32 && b != 127) || b == b'\t');
+        if padded || !valid {
+            return Err(Violation::InvalidHeader(lossy()));
+        }
+        let start = self.values.len();
+        self.values.extend_from_slice(value);
+        self.fields.push((header, start, self.values.len()));
         Ok(())
+    }
+
+    /// Makes the header map of the fields taken, their values sharing one
+    /// buffer.
+    pub(crate) fn finish(&mut self) {
+        if self.fields.is_empty() {
+            return;
+        }
+        let values = bytes::Bytes::from(std::mem::take(&mut self.values));
+        self.headers.reserve(self.fields.len());
+        for (name, start, end) in self.fields.drain(..) {
+            match HeaderValue::from_maybe_shared(values.slice(start..end)) {
+                Ok(value) => {
+                    self.headers.append(name, value);
+                }
+                // Checked in `take`; kept as an error all the same.
+                Err(_) => {
+                    let name = name.as_str().to_owned();
+                    self.error.get_or_insert(Violation::InvalidHeader(name));
+                }
+            }
+        }
     }
 
     /// The `content-length` value, if any; every value must be the same
@@ -266,6 +299,7 @@ mod tests {
         for (n, v) in fields {
             b.field(n.as_bytes(), v.as_bytes());
         }
+        b.finish();
         b
     }
 
@@ -373,6 +407,7 @@ mod tests {
         b.field(b"x-a", b"12345"); // 40
         assert_eq!(b.error, None);
         b.field(b"x-b", b"1"); // 36: 118
+        b.finish();
         assert_eq!(
             b.error,
             Some(Violation::HeaderListTooLarge {

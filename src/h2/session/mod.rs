@@ -1250,6 +1250,7 @@ impl Session {
         let mut builder = HeadBuilder::new(trailers, limit, self.settings.max_headers);
         self.decoder
             .decode(block, |f| builder.field(f.name, f.value))?;
+        builder.finish();
         let Some(entry) = self.streams.get_mut(&stream.get()) else {
             // Forgotten: decoded for HPACK's sake only.
             return Ok(());
