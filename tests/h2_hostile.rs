@@ -3,7 +3,7 @@
 //! mid-batch, REFUSED_STREAM, RST_STREAM mid-body, a concurrency limit of
 //! one, DATA beyond the window, CONTINUATION splits, HPACK table size
 //! updates, PUSH_PROMISE, PING, no SETTINGS, invalid SETTINGS, a silent
-//! stream, and floods. Each failure must be an error that says what
+//! stream, a connection error mid-batch, and floods. Each failure must be an error that says what
 //! happened (with the HTTP/2 error code) and for which URL, ending only
 //! what RFC 9113 says it ends: the rest of the batch completes.
 //!
@@ -305,6 +305,41 @@ fn a_silent_stream_times_out_alone() {
     assert_eq!(error.timeout_phase(), Some(Phase::ReadHead), "{error}");
     assert!(error.to_string().contains(&urls[1]), "{error}");
     assert_ok(&results[2], "/b");
+}
+
+#[test]
+fn a_connection_error_ends_the_answered_requests_and_retries_the_rest() {
+    let server = Hostile::start("conn-error");
+    let client = client().build().unwrap();
+    let paths = ["/a", "/x", "/b", "/c", "/d", "/e", "/post"];
+    let requests: Vec<Request> = paths
+        .iter()
+        .map(|path| {
+            let url = server.url(path);
+            if *path == "/post" {
+                Request::post(&url).unwrap().body("posted")
+            } else {
+                Request::get(&url).unwrap()
+            }
+        })
+        .collect();
+    let mut results: Vec<Option<_>> = paths.iter().map(|_| None).collect();
+    let summary = client.fetch_each(requests, |i, r| results[i] = Some(r));
+    let results: Vec<_> = results.into_iter().map(Option::unwrap).collect();
+    // Answered before the error: complete.
+    assert_ok(&results[0], "/a");
+    // Its head arrived, so the server processed it: it ends with the error.
+    let url = server.url("/x");
+    let text = assert_h2_error(&results[1], ErrorKind::Protocol, "PROTOCOL_ERROR", &url);
+    assert!(text.contains("WINDOW_UPDATE"), "{text}");
+    // Not answered, idempotent: run again on a new connection.
+    for (i, path) in paths.iter().enumerate().take(6).skip(2) {
+        assert_ok(&results[i], path);
+    }
+    // Not answered, but a POST may have been processed: it fails, named.
+    let error = results[6].as_ref().unwrap_err();
+    assert!(error.to_string().contains(&server.url("/post")), "{error}");
+    assert!(summary.connections_opened >= 2, "{summary}");
 }
 
 #[test]

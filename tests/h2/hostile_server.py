@@ -23,6 +23,10 @@ with the body `body of /x` (a POST's body is echoed instead). Scenarios:
   invalid-settings  SETTINGS_ENABLE_PUSH = 1
   window-overflow   SETTINGS_INITIAL_WINDOW_SIZE = 2^31
   silent            /silent is never answered
+  conn-error        first connection only: /a answered, /x gets its head and
+                    then a WINDOW_UPDATE of 0 on the connection (a connection
+                    error), every other request left unanswered; later
+                    connections answer normally
   ping-flood        PINGs without end, never reading the answers
   empty-data-flood  /x: head, then 2,000 empty DATA frames
   continuation-flood  /x: HEADERS, then 200 CONTINUATIONs without END_HEADERS
@@ -46,6 +50,7 @@ import h2.settings
 SCENARIO = sys.argv[1] if len(sys.argv) > 1 else "normal"
 LOCK = threading.Lock()
 SEEN_PATHS = set()  # refused: paths already refused once
+CONNECTIONS = [0]  # connections accepted so far
 
 
 def frame(kind, flags, stream, payload=b""):
@@ -104,6 +109,9 @@ class Conn:
         self.ping_ok = SCENARIO != "ping"
         self.held = []  # ping: streams waiting for the PING ACK
         self.sizes = [0, 256, 4096]
+        with LOCK:
+            self.index = CONNECTIONS[0]
+            CONNECTIONS[0] += 1
 
     def send(self, raw=b""):
         self.sock.sendall(self.h2.data_to_send() + raw)
@@ -188,6 +196,13 @@ class Conn:
                 self.goaway_at = stream
                 self.h2.close_connection(last_stream_id=stream)
                 return False
+            return None
+        if SCENARIO == "conn-error" and self.index == 0:
+            if path == "/a":
+                self.answer(stream)
+            elif path == "/x":
+                self.h2.send_headers(stream, [(":status", "200"), ("content-length", "100")])
+                self.send(frame(0x8, 0, 0, struct.pack(">I", 0)))
             return None
         if SCENARIO == "refused":
             with LOCK:

@@ -517,7 +517,7 @@ fn window_updates_never_grant_more_than_the_body_limit() {
     );
 
     // With a limit below the window, the initial window itself shrinks.
-    let mut client = Client::with(Settings {
+    let client = Client::with(Settings {
         max_body_size: 100,
         ..Settings::default()
     });
