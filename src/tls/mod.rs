@@ -231,6 +231,7 @@ impl TlsStream {
 
     /// Whether the server chose `h2` in ALPN (known once the handshake is
     /// done).
+    #[cfg(feature = "http2")]
     pub(crate) fn negotiated_h2(&self) -> bool {
         self.conn.alpn_protocol() == Some(b"h2")
     }
