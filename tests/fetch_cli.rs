@@ -6,6 +6,8 @@
 //! and the exit statuses `--help` documents.
 
 mod feature_support;
+#[cfg(all(feature = "http2", feature = "tls"))]
+mod support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -210,6 +212,10 @@ fn help_names_the_options_as_curl_does_and_usage_errors_exit_2() {
         assert!(help.stdout.contains(option), "--help lacks {option}");
     }
     // What this build lacks, --help says.
+    assert_eq!(
+        help.stdout.contains("`http2` feature is off"),
+        !cfg!(feature = "http2")
+    );
     assert_eq!(
         help.stdout.contains("`tls` feature is off"),
         !cfg!(feature = "tls"),
@@ -990,4 +996,65 @@ fn continue_resumes_partial_files() {
     assert!(std::fs::read(dir.path("fresh.bin")).unwrap() == body_for("/ranged/fresh.bin"));
     let seen = server.seen();
     assert_eq!(seen.last().unwrap().header("range"), None);
+}
+
+/// `--http2-prior-knowledge` speaks h2c to hyper's HTTP/2 server; over TLS
+/// ALPN picks h2 unless `--http1.1`; the JSON line and `%{http_version}`
+/// say which version carried the answer.
+#[cfg(all(feature = "http2", feature = "tls"))]
+#[test]
+fn http_version_options_choose_the_protocol() {
+    use support::{HttpServer, Mode, TestCa, item_body};
+
+    let h2c = HttpServer::start_with(Mode::H2c { max_streams: 100 });
+    let run = fetch(&["--http2-prior-knowledge", "--json", &h2c.url("/item/7")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = &run.json()[0];
+    assert_eq!(line["http_version"], "HTTP/2");
+    assert_eq!(line["bytes"], item_body(7).len());
+    assert_eq!(h2c.h2_requests(), 1);
+    // Without it, cleartext is HTTP/1.1, which an h2c-only server refuses.
+    let h1 = fetch(&[&h2c.url("/item/7")]);
+    assert_ne!(h1.code, 0, "{h1:?}");
+    assert_eq!(h2c.h2_requests(), 1);
+
+    let ca = TestCa::new();
+    let tls = HttpServer::start_with(Mode::Tls {
+        config: ca.server_config(&[b"h2", b"http/1.1"]),
+        max_streams: 100,
+    });
+    let dir = TempDir::new("h2");
+    let pem = dir.path("ca.pem");
+    std::fs::write(&pem, ca.pem()).unwrap();
+    let pem = pem.to_str().unwrap();
+    let url = tls.https_url("/item/3");
+    for (option, version, short) in [
+        (None, "HTTP/2", "2"),
+        (Some("--http2"), "HTTP/2", "2"),
+        (Some("--http1.1"), "HTTP/1.1", "1.1"),
+    ] {
+        let mut args = vec!["--cacert", pem, "--json", url.as_str()];
+        args.extend(option);
+        let run = fetch(&args);
+        assert_eq!(run.code, 0, "{option:?}: {run:?}");
+        assert_eq!(run.json()[0]["http_version"], version, "{option:?}");
+        let mut args = vec!["--cacert", pem, "-s", "-w", "%{http_version}", url.as_str()];
+        args.extend(option);
+        assert_eq!(fetch(&args).stdout, short, "{option:?}");
+    }
+}
+
+/// Without the `http2` feature, the HTTP/2 options say so.
+#[cfg(not(feature = "http2"))]
+#[test]
+fn http2_options_without_http2_say_so() {
+    for option in ["--http2", "--http2-prior-knowledge"] {
+        let run = fetch(&[option, "http://x/"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("`http2` feature is off"),
+            "{}",
+            run.stderr
+        );
+    }
 }

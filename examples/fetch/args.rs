@@ -22,6 +22,20 @@ Exit status (curl's numbers where curl has one; the first failed URL in input or
   56  I/O error              61  body could not be decoded 63  body over the size limit
   97  proxy refused           1  anything else (the event loop failed)";
 
+/// `--http2`, saying so when the build has no HTTP/2.
+const HTTP2: &str = if cfg!(feature = "http2") {
+    "HTTP/2 where the server offers it in TLS (ALPN); cleartext stays HTTP/1.1 [the default]"
+} else {
+    "HTTP/2 where the server offers it [not in this build: multifetch's `http2` feature is off]"
+};
+
+/// `--http2-prior-knowledge`, saying so when the build has no HTTP/2.
+const HTTP2_PRIOR_KNOWLEDGE: &str = if cfg!(feature = "http2") {
+    "HTTP/2 from the first byte on cleartext http:// URLs (h2c, for servers known to speak it)"
+} else {
+    "HTTP/2 on cleartext http:// URLs [not in this build: multifetch's `http2` feature is off]"
+};
+
 /// `-k`, saying so when the build has no TLS.
 const INSECURE: &str = if cfg!(feature = "tls") {
     "Accept any TLS certificate for any name (encryption without authentication)"
@@ -181,12 +195,10 @@ pub struct Args {
     )]
     pub http1_1: bool,
 
-    /// HTTP/2 where the server offers it in TLS (ALPN); cleartext stays HTTP/1.1 [the default]
-    #[arg(long = "http2", help_heading = "Connection")]
+    #[arg(long = "http2", help_heading = "Connection", help = HTTP2)]
     pub http2: bool,
 
-    /// HTTP/2 from the first byte on cleartext http:// URLs (h2c, for servers known to speak it)
-    #[arg(long = "http2-prior-knowledge", help_heading = "Connection")]
+    #[arg(long = "http2-prior-knowledge", help_heading = "Connection", help = HTTP2_PRIOR_KNOWLEDGE)]
     pub http2_prior_knowledge: bool,
 
     /// Deadline for each whole request, e.g. 2.5; 0 disables [default: 30]

@@ -204,10 +204,20 @@ fn tls(builder: ClientBuilder, args: &Args) -> Result<ClientBuilder, String> {
 }
 
 /// `--http1.1`, `--http2`, `--http2-prior-knowledge`.
-fn http_version(builder: ClientBuilder, args: &Args) -> Result<ClientBuilder, String> {
+fn http_version(mut builder: ClientBuilder, args: &Args) -> Result<ClientBuilder, String> {
+    if args.http1_1 {
+        builder = builder.http1_only();
+    }
+    // --http2 is the default: h2 offered in TLS ALPN (curl's h2c upgrade
+    // on cleartext is not done; --http2-prior-knowledge is).
+    #[cfg(feature = "http2")]
+    if args.http2_prior_knowledge {
+        builder = builder.http2_prior_knowledge();
+    }
+    #[cfg(not(feature = "http2"))]
     if args.http2 || args.http2_prior_knowledge {
         return Err(format!(
-            "{}: this multifetch speaks HTTP/1.1 only (its HTTP/2 client has not landed)",
+            "{}: this build speaks HTTP/1.1 only (multifetch's `http2` feature is off)",
             if args.http2 {
                 "--http2"
             } else {
@@ -215,8 +225,6 @@ fn http_version(builder: ClientBuilder, args: &Args) -> Result<ClientBuilder, St
             }
         ));
     }
-    // Every request is HTTP/1.1 already.
-    let _ = args.http1_1;
     Ok(builder)
 }
 
