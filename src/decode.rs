@@ -185,9 +185,24 @@ mod imp {
         }
 
         /// Decodes `input`, appending the result to `out`.
+        #[cfg(test)]
         pub(crate) fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+            self.feed_bounded(input, out, usize::MAX).map(|_| ())
+        }
+
+        /// Decodes from `input` until it is used up or `out` holds
+        /// `max_out` bytes (give or take one 32 KiB step of the inflater),
+        /// appending to `out`; returns how much of `input` was used. A body
+        /// going to a slow sink is decoded only as the sink takes it, so a
+        /// small compressed body cannot fill memory while it waits.
+        pub(crate) fn feed_bounded(
+            &mut self,
+            input: &[u8],
+            out: &mut Vec<u8>,
+            max_out: usize,
+        ) -> Result<usize, DecodeError> {
             if input.is_empty() {
-                return Ok(());
+                return Ok(0);
             }
             self.started = true;
             let limit = self.limit;
@@ -195,16 +210,37 @@ mod imp {
                 Stream::Gzip(gzip) => {
                     // flate2 writes straight into `out` while it is lent.
                     std::mem::swap(out, &mut gzip.get_mut().out);
+                    let mut used = 0;
+                    let mut result = Ok(());
+                    // Each `write` inflates at most one 32 KiB step.
+                    while used < input.len() && gzip.get_ref().out.len() < max_out {
+                        match gzip.write(input.get(used..).unwrap_or_default()) {
+                            Ok(0) => {
+                                result = Err(io::Error::from(io::ErrorKind::WriteZero));
+                                break;
+                            }
+                            Ok(n) => used += n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                result = Err(e);
+                                break;
+                            }
+                        }
+                    }
                     // `flush` hands over what flate2 still holds, so that
-                    // all the output of `input` is in `out` on return.
-                    let result = gzip.write_all(input).and_then(|()| gzip.flush());
+                    // all the output of the input used is in `out` on return.
+                    let result = result.and_then(|()| gzip.flush());
                     std::mem::swap(out, &mut gzip.get_mut().out);
-                    result.map_err(|error| gzip_error(gzip.get_ref(), limit, &error))
+                    result
+                        .map(|()| used)
+                        .map_err(|error| gzip_error(gzip.get_ref(), limit, &error))
                 }
                 Stream::Sniff(held) => {
-                    held.extend_from_slice(input);
+                    // Only the two bytes that tell zlib from raw deflate.
+                    let need = 2usize.saturating_sub(held.len()).min(input.len());
+                    held.extend_from_slice(input.get(..need).unwrap_or_default());
                     let [cmf, flg, ..] = held[..] else {
-                        return Ok(());
+                        return Ok(need);
                     };
                     let held = std::mem::take(held);
                     self.stream = Stream::Deflate {
@@ -212,20 +248,23 @@ mod imp {
                         produced: 0,
                         ended: false,
                     };
-                    self.feed(&held, out)
+                    // Two bytes make no output to speak of: take them whole.
+                    self.feed_bounded(&held, out, usize::MAX)?;
+                    let rest = input.get(need..).unwrap_or_default();
+                    Ok(need + self.feed_bounded(rest, out, max_out)?)
                 }
                 Stream::Deflate {
                     inflate,
                     produced,
                     ended,
                 } => {
-                    let mut input = input;
-                    // Bytes after the end of a deflate stream are ignored.
-                    while !input.is_empty() && !*ended {
-                        let used = inflate_step(inflate, input, out, produced, ended, limit)?;
-                        input = input.get(used..).unwrap_or_default();
+                    let mut used = 0;
+                    while used < input.len() && !*ended && out.len() < max_out {
+                        let rest = input.get(used..).unwrap_or_default();
+                        used += inflate_step(inflate, rest, out, produced, ended, limit)?;
                     }
-                    Ok(())
+                    // Bytes after the end of a deflate stream are ignored.
+                    Ok(if *ended { input.len() } else { used })
                 }
             }
         }
@@ -342,7 +381,12 @@ impl ContentDecoder {
         match *self {}
     }
 
-    pub(crate) fn feed(&mut self, _input: &[u8], _out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    pub(crate) fn feed_bounded(
+        &mut self,
+        _input: &[u8],
+        _out: &mut Vec<u8>,
+        _max_out: usize,
+    ) -> Result<usize, DecodeError> {
         match *self {}
     }
 
@@ -546,6 +590,36 @@ mod tests {
                     "{name} cut at {cut}: {message}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn bounded_feeding_decodes_no_more_than_asked_and_loses_nothing() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        for coding in ["gzip", "deflate"] {
+            let coded = encode(coding, &data);
+            let mut d = ContentDecoder::for_headers(&headers(coding), u64::MAX).unwrap();
+            let (mut decoded, mut input) = (Vec::new(), &coded[..]);
+            let mut rounds = 0;
+            while !input.is_empty() {
+                let mut out = Vec::new();
+                let used = d.feed_bounded(input, &mut out, 100_000).unwrap();
+                assert!(
+                    out.len() <= 100_000 + 2 * 32 * 1024,
+                    "{coding}: {}",
+                    out.len()
+                );
+                assert!(used > 0 || !out.is_empty(), "{coding}: no progress");
+                input = &input[used..];
+                decoded.extend_from_slice(&out);
+                rounds += 1;
+            }
+            let mut out = Vec::new();
+            d.feed_bounded(&[], &mut out, usize::MAX).unwrap();
+            decoded.extend_from_slice(&out);
+            d.finish().unwrap();
+            assert!(rounds > 10, "{coding}: {rounds} rounds");
+            assert_eq!(decoded, data, "{coding}");
         }
     }
 

@@ -99,6 +99,7 @@ mod reactor;
 mod redirect;
 mod request;
 mod response;
+mod sink;
 mod stream;
 mod summary;
 #[cfg(test)]
@@ -108,14 +109,16 @@ mod timer;
 mod tls;
 
 pub use builder::ClientBuilder;
+pub use client::BatchProgress;
 pub use client::Client;
-pub use completion::{Completion, Counters, RequestId};
+pub use completion::{Completion, Counters, Event, Progress, RequestId};
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use dns::{DNS_CACHE_MAX_AGE, DNS_CACHE_MAX_ENTRIES};
 pub use error::{Error, ErrorKind, Phase, Result};
+pub use exchange::{CHUNK_QUEUE_BYTES, SINK_BUFFER_BYTES, SINK_RETRY_FIRST, SINK_RETRY_MAX};
 pub use h1::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, MAX_INTERIM_RESPONSES,
     ProtocolError,
@@ -123,7 +126,8 @@ pub use h1::{
 pub use proxy::Proxy;
 pub use reactor::Reactor;
 pub use request::{IntoRequest, Request};
-pub use response::{Response, Timings};
+pub use response::{Download, Response, Timings};
+pub use sink::{DEFAULT_MAX_RESUMES, PART_SUFFIX};
 pub use summary::Summary;
 
 /// The `http` crate's vocabulary types used in this API.

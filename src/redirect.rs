@@ -140,7 +140,7 @@ pub(crate) fn next_request(
             next = next.body(body.to_vec());
         }
     }
-    Action::Follow(next)
+    Action::Follow(next.with_settings_of(request))
 }
 
 /// The statuses that are followed.

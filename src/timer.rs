@@ -9,6 +9,8 @@
 //!  Connection timers: Deadline (of the exchange it carries)
 //!                     Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
 //!                     ConnectAttempt (one address's share)   Idle (pool idle timeout)
+//!                     ReadIdle (nothing received; moved on by every read)
+//!                     SinkRetry (try a writer that would block again)
 //!            │ earliest of each connection's table
 //!            ▼
 //!  TimerHeap (min-heap of (at, owner)) ──▶ poll(timeout = earliest - now)
@@ -62,6 +64,12 @@ pub(crate) enum ConnTimer {
     ConnectAttempt,
     /// How long the connection may sit idle in the pool.
     Idle,
+    /// How long the response may send nothing (the read-idle timeout of
+    /// the exchange carried); moved on by every read, stopped while a sink
+    /// holds the reading back.
+    ReadIdle,
+    /// When to try again a sink that would block (backpressure).
+    SinkRetry,
 }
 
 impl TimerName for ConnTimer {
@@ -72,6 +80,8 @@ impl TimerName for ConnTimer {
         ConnTimer::TlsHandshake,
         ConnTimer::ConnectAttempt,
         ConnTimer::Idle,
+        ConnTimer::ReadIdle,
+        ConnTimer::SinkRetry,
     ];
     fn index(self) -> usize {
         self as usize
@@ -103,7 +113,7 @@ pub(crate) struct TimerTable<T, const N: usize> {
 }
 
 /// A connection's timers.
-pub(crate) type ConnTimers = TimerTable<ConnTimer, 6>;
+pub(crate) type ConnTimers = TimerTable<ConnTimer, 8>;
 /// An exchange's timers.
 pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 1>;
 

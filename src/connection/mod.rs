@@ -105,6 +105,17 @@ pub(crate) enum Event {
     },
 }
 
+impl Event {
+    /// The exchange the event is about.
+    pub(crate) fn exchange(&self) -> ExchangeId {
+        match self {
+            Event::Response { exchange, .. }
+            | Event::Failed { exchange, .. }
+            | Event::NoSocket { exchange, .. } => *exchange,
+        }
+    }
+}
+
 /// The protocol spoken on an open connection.
 pub(crate) enum Session {
     /// HTTP/1.1: at most one exchange at a time.
@@ -218,16 +229,23 @@ impl Connection {
             State::Tunneling(transport, tunnel) => Some(transport.interest(tunnel.wants())),
             // The TLS session decides while it handshakes.
             State::Handshaking(transport, _) => Some(transport.interest(Interest::READABLE)),
-            State::Open(transport, Session::H1(h1)) => Some(transport.interest(h1.wants())),
+            // `None` while a sink holds the reading back (backpressure).
+            State::Open(transport, Session::H1(h1)) => h1.wants().map(|w| transport.interest(w)),
         }
     }
 
     /// Registers the socket for [`interest`](Self::interest), or changes its
-    /// registration, when that differs from what is registered. Called by
-    /// the reactor after every step; a failure fails what the connection
-    /// carries.
+    /// registration, when that differs from what is registered; with no
+    /// interest (a paused read), takes the socket out of the poller until
+    /// there is one again. Called by the reactor after every step; a
+    /// failure fails what the connection carries.
     pub(crate) fn sync_interest(&mut self, ctx: &mut Ctx<'_>) {
         let Some(want) = self.interest() else {
+            if self.registered.take().is_some() {
+                if let State::Open(t, _) = &mut self.state {
+                    t.stream().deregister(ctx.registry);
+                }
+            }
             return;
         };
         if self.registered == Some(want) {
@@ -264,6 +282,15 @@ impl Connection {
         }
     }
 
+    /// The sink of the exchange this connection carries may take more (its
+    /// retry timer fired, or the caller took chunks): the session hands it
+    /// what waits and reads on once it has room.
+    pub(crate) fn on_sink_ready(&mut self, ctx: &mut Ctx<'_>) {
+        if let State::Open(_, Session::H1(_)) = self.state {
+            self.h1_sink_ready(ctx);
+        }
+    }
+
     /// A connection timer may have expired; the one that did names the
     /// phase that ran out of time. The whole-request deadline of the
     /// exchange it carries speaks first; the exchange then fails with the
@@ -272,9 +299,22 @@ impl Connection {
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let due = |t| self.timers.get(t).is_some_and(|at| at <= now);
-        if due(ConnTimer::Deadline) && self.carried().is_some() {
-            let after = ctx.config.timeout.unwrap_or_default();
+        let carried = self.carried().and_then(|id| ctx.exchanges.get(id));
+        if due(ConnTimer::Deadline) && carried.is_some() {
+            let after = carried
+                .and_then(|ex| ex.timeout(ctx.config))
+                .unwrap_or_default();
             return self.time_out(self.phase(), after, ctx);
+        }
+        if due(ConnTimer::ReadIdle) && carried.is_some() {
+            let after = carried
+                .and_then(|ex| ex.read_idle_timeout(ctx.config))
+                .unwrap_or_default();
+            return self.time_out(Phase::ReadIdle, after, ctx);
+        }
+        if due(ConnTimer::SinkRetry) {
+            self.timers.set(ConnTimer::SinkRetry, None);
+            return self.on_sink_ready(ctx);
         }
         let connect_phase = [
             (ConnTimer::Resolve, Phase::Resolve),
@@ -390,6 +430,8 @@ impl Connection {
     fn go_idle(&mut self, ctx: &Ctx<'_>) {
         self.idle_serial += 1;
         self.timers.set(ConnTimer::Deadline, None);
+        self.timers.set(ConnTimer::ReadIdle, None);
+        self.timers.set(ConnTimer::SinkRetry, None);
         self.timers.set(
             ConnTimer::Idle,
             Some(ctx.now + ctx.config.pool_idle_timeout),

@@ -12,16 +12,21 @@ use crate::request::Request;
 
 /// Builds the request head: the request's own headers first, then the
 /// client's defaults for names the request does not set, then what the
-/// client adds itself (`Accept-Encoding`, `Proxy-Authorization`). Through a
+/// client adds itself (`Accept-Encoding`, `Proxy-Authorization`, and for a
+/// resumed download `Range: bytes=N-` with its `If-Range`). Through a
 /// forwarding proxy the request target is the absolute URL (RFC 9112
-/// §3.2.2). Returns whether `Accept-Encoding` was added, that is, whether a
-/// coded response is for the client to decode.
+/// §3.2.2). A request with a `Range` gets no `Accept-Encoding`: a range of
+/// a coded body is a range of the coded bytes, which the caller cannot use
+/// (and a coded resume could not be joined to what came before). Returns
+/// whether `Accept-Encoding` was added, that is, whether a coded response
+/// is for the client to decode.
 pub(crate) fn write_head(
     out: &mut Vec<u8>,
     request: &Request,
     route: &Route,
     defaults: &HeaderMap,
     decompress: bool,
+    range: Option<(u64, Option<&HeaderValue>)>,
 ) -> bool {
     let url = request.url();
     let target = match route {
@@ -32,8 +37,19 @@ pub(crate) fn write_head(
     let host = &url[Position::BeforeHost..Position::AfterPort];
     let body_len = request.body_bytes().map(|b| b.len() as u64);
     let own = request.headers();
+    let range = range.filter(|_| !own.contains_key(header::RANGE));
+    let range_value = range.map(|(from, _)| {
+        HeaderValue::try_from(format!("bytes={from}-"))
+            .unwrap_or_else(|_| HeaderValue::from_static("bytes=0-"))
+    });
+    let if_range = range
+        .and_then(|(_, validator)| validator)
+        .filter(|_| !own.contains_key(header::IF_RANGE));
+    let ranged =
+        range.is_some() || own.contains_key(header::RANGE) || defaults.contains_key(header::RANGE);
     let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
         decompress
+            && !ranged
             && !own.contains_key(header::ACCEPT_ENCODING)
             && !defaults.contains_key(header::ACCEPT_ENCODING)
     });
@@ -50,6 +66,8 @@ pub(crate) fn write_head(
     let added = [
         (header::ACCEPT_ENCODING, accept_encoding.as_ref()),
         (header::PROXY_AUTHORIZATION, proxy_auth),
+        (header::RANGE, range_value.as_ref()),
+        (header::IF_RANGE, if_range),
     ];
     let headers = || {
         own.iter()
@@ -78,7 +96,7 @@ mod tests {
             .header("accept", "text/html")
             .unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &defaults, false);
+        write_head(&mut out, &req, &Route::Direct, &defaults, false, None);
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
@@ -91,10 +109,51 @@ mod tests {
     }
 
     #[test]
+    fn a_resumed_download_asks_for_the_rest_without_accept_encoding() {
+        let req = Request::get("http://h.test/f").unwrap();
+        let etag = HeaderValue::from_static("\"v1\"");
+        let mut out = Vec::new();
+        let decodes = write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            true,
+            Some((1234, Some(&etag))),
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!decodes);
+        assert!(text.contains("range: bytes=1234-\r\n"), "{text}");
+        assert!(text.contains("if-range: \"v1\"\r\n"), "{text}");
+        assert!(!text.contains("accept-encoding"), "{text}");
+
+        let own = req.header("range", "bytes=0-9").unwrap();
+        let mut out = Vec::new();
+        let decodes = write_head(
+            &mut out,
+            &own,
+            &Route::Direct,
+            &HeaderMap::new(),
+            true,
+            None,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!decodes && !text.contains("accept-encoding"), "{text}");
+        assert_eq!(text.matches("range:").count(), 1, "{text}");
+    }
+
+    #[test]
     fn default_ports_are_left_out_of_host() {
         let req = Request::get("http://example.com:80").unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &HeaderMap::new(), false);
+        write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            false,
+            None,
+        );
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     }
 }
