@@ -504,8 +504,9 @@ impl Exchange {
     /// Body bytes taken in since the last call, once the sink has room for
     /// more (0 while [`sink_wait`](Self::sink_wait) is `Some`): what an h2
     /// stream gives back to the server's window (RFC 9113 §6.9), so the
-    /// window reopens only as the sink consumes.
-    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    /// window reopens only as the sink consumes. (h1 has no such window:
+    /// TCP's closes by itself while the session does not read.)
+    #[allow(dead_code)] // called by h2 streams once HTTP/2 runs on connections
     pub(crate) fn take_released(&mut self) -> u64 {
         if self.sink_wait().is_some() {
             return 0;

@@ -45,14 +45,10 @@ pub(crate) fn write_head(
     let if_range = range
         .and_then(|(_, validator)| validator)
         .filter(|_| !own.contains_key(header::IF_RANGE));
-    let ranged =
-        range.is_some() || own.contains_key(header::RANGE) || defaults.contains_key(header::RANGE);
-    let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
-        decompress
-            && !ranged
-            && !own.contains_key(header::ACCEPT_ENCODING)
-            && !defaults.contains_key(header::ACCEPT_ENCODING)
-    });
+    // Not when the caller set Accept-Encoding or Range (see the function),
+    // nor with the Range of a resumed download.
+    let accept_encoding =
+        decode::accept_encoding(own, defaults, decompress).filter(|_| range.is_none());
     let proxy_auth = match route {
         Route::Forward(proxy) => proxy
             .auth
