@@ -19,6 +19,7 @@ mod faults;
 mod lifecycle;
 mod redirects;
 mod retries;
+mod sinks;
 mod timers;
 
 use std::net::{IpAddr, SocketAddr};
