@@ -334,9 +334,14 @@ fn a_request_can_turn_the_whole_timeout_off_and_keep_its_own_idle_timeout() {
         peers[0].send("x");
         s.run();
     }
-    let timed_out = s.completion().expect("the client's timeout still applies to the other");
+    let timed_out = s
+        .completion()
+        .expect("the client's timeout still applies to the other");
     let error = timed_out.result.unwrap_err();
-    assert_eq!((timed_out.id.get(), error.timeout_phase()), (1, Some(Phase::ReadBody)));
+    assert_eq!(
+        (timed_out.id.get(), error.timeout_phase()),
+        (1, Some(Phase::ReadBody))
+    );
     assert!(s.completion().is_none(), "ten seconds in, still streaming");
     s.advance(Duration::from_secs(3));
     let error = s.error();
