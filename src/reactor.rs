@@ -318,6 +318,22 @@ impl Reactor {
     ///
     /// As [`next_completion`](Self::next_completion).
     pub fn next_event(&mut self) -> Result<Option<Out>> {
+        self.next_event_until(None)
+    }
+
+    /// [`next_event`](Self::next_event), giving up at `deadline`: `None`
+    /// when nothing came by then, or when nothing is left to do
+    /// ([`pending`](Self::pending) tells which). For a program with timers
+    /// of its own, such as the reconnect delays of `examples/sse`.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_completion`](Self::next_completion).
+    pub fn next_event_before(&mut self, deadline: Instant) -> Result<Option<Out>> {
+        self.next_event_until(Some(deadline))
+    }
+
+    fn next_event_until(&mut self, deadline: Option<Instant>) -> Result<Option<Out>> {
         loop {
             if let Some((exchange, event)) = self.streamed.pop_front() {
                 if let Out::Chunk { bytes, .. } = &event {
@@ -332,7 +348,10 @@ impl Reactor {
                 self.was_idle = true;
                 return Ok(None);
             }
-            if let Err(error) = self.turn() {
+            if deadline.is_some_and(|at| at <= Instant::now()) {
+                return Ok(None);
+            }
+            if let Err(error) = self.turn(deadline) {
                 self.abort(&error);
                 return Err(error);
             }
@@ -393,9 +412,9 @@ impl Reactor {
         }
     }
 
-    /// One turn: start what fits, wait for events or the next timer,
-    /// handle them.
-    fn turn(&mut self) -> Result<()> {
+    /// One turn: start what fits, wait for events or the next timer (or
+    /// the caller's deadline), handle them.
+    fn turn(&mut self, deadline: Option<Instant>) -> Result<()> {
         if std::mem::take(&mut self.was_idle) && self.pool.idle_count() > 0 {
             // Learn which idle connections their servers closed meanwhile.
             self.poll_once(Some(Duration::ZERO))?;
@@ -408,7 +427,12 @@ impl Reactor {
         if !self.completions.is_empty() {
             return Ok(());
         }
-        let timeout = self.timers.next_timeout(Instant::now());
+        let now = Instant::now();
+        let timeout = self.timers.next_timeout(now);
+        let timeout = match deadline.map(|at| at.saturating_duration_since(now)) {
+            Some(left) => Some(timeout.map_or(left, |t| t.min(left))),
+            None => timeout,
+        };
         self.poll_once(timeout)
     }
 
