@@ -64,7 +64,7 @@ use crate::timer::{Owner, TimerHeap};
 /// The waker's token; connection tokens are slab keys, always below it.
 const WAKER: Token = Token(usize::MAX);
 /// Bytes read from a socket at a time, into one buffer for all connections.
-const READ_BUFFER: usize = 64 * 1024;
+const READ_BUFFER: usize = 256 * 1024;
 /// Events taken per `poll` call.
 const EVENTS: usize = 1024;
 
