@@ -249,6 +249,39 @@ impl Client {
     /// body bytes arrive for a request (see
     /// [`fetch_many_with_progress`](Self::fetch_many_with_progress));
     /// [`BatchProgress::index`] is the request's position in the input.
+    ///
+    /// # Examples
+    ///
+    /// Downloading many files, each to disk as it arrives:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use multifetch::{Client, Request};
+    ///
+    /// let client = Client::builder()
+    ///     .max_connections(64)
+    ///     .read_idle_timeout(Duration::from_secs(30))
+    ///     .build()?;
+    /// let downloads = (0..1000).map(|i| {
+    ///     Request::get(&format!("http://127.0.0.1:8080/file/{i}"))
+    ///         .map(|r| r.to_file(format!("downloads/{i}.bin")).timeout(None))
+    /// });
+    /// let summary = client.fetch_each_with_progress(
+    ///     downloads,
+    ///     |index, result| match result {
+    ///         Ok(response) => {
+    ///             if let Some(file) = response.download() {
+    ///                 println!("{index}: {} bytes in {}", file.len, file.path.display());
+    ///             }
+    ///         }
+    ///         Err(error) => eprintln!("{index}: {error}"),
+    ///     },
+    ///     |p| eprint!("\r{} done, {} MiB received", p.finished, p.bytes_received >> 20),
+    /// );
+    /// println!("\n{summary}");
+    /// # Ok::<(), multifetch::Error>(())
+    /// ```
     pub fn fetch_each_with_progress<I, F, P>(
         &self,
         requests: I,

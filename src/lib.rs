@@ -37,8 +37,8 @@
 //!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never
 //!   blocking the loop; hosts can be pinned to addresses
 //!   ([`ClientBuilder::resolve`]). Every address is tried.
-//! - A connect timeout and a whole-request timeout; an error says which
-//!   phase ran out of time.
+//! - A connect timeout, a whole-request timeout and a read-idle timeout;
+//!   an error says which phase ran out of time.
 //! - Limits on the response head, header count and body size.
 //! - HTTPS (the `tls` feature, on by default) through rustls, driven by
 //!   the same single-threaded loop as plain connections: TLS 1.2 and 1.3,
@@ -50,6 +50,17 @@
 //!   single codings and `Content-Encoding` lists
 //!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
 //!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
+//! - Bodies streamed as they arrive, with memory bounded by the read
+//!   buffers: to a file ([`Request::to_file`], written beside its target and
+//!   renamed into place once complete; resumed with `Range` / `If-Range`
+//!   after a cut), to any `io::Write` ([`Request::to_writer`]), or to the
+//!   caller chunk by chunk ([`Request::stream_chunks`],
+//!   [`Reactor::next_event`]). A sink slower than the network stops its
+//!   connection reading (backpressure). Progress per request
+//!   ([`Reactor::progress`]) and per batch
+//!   ([`Client::fetch_each_with_progress`]); responses that never end
+//!   (server-sent events) with the whole-request timeout off and a read-idle
+//!   timeout on ([`ClientBuilder::read_idle_timeout`]).
 //!
 //! # Crate features
 //!
@@ -69,7 +80,10 @@
 //!
 //! `examples/demo.rs` (`cargo run --release --example demo`) starts local
 //! slow servers and compares sequential, threaded and multiplexed fetching;
-//! `examples/fetch.rs` is a command-line fetcher for URL lists.
+//! `examples/fetch.rs` is a command-line fetcher for URL lists;
+//! `examples/download.rs` downloads many files at once with progress and
+//! resume; `examples/sse/` subscribes to many server-sent event streams on
+//! one thread and reconnects them with `Last-Event-ID`.
 //!
 //! # Errors
 //!

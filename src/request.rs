@@ -211,6 +211,27 @@ impl Request {
     /// A request with a `Range` gets no automatic `Accept-Encoding`, and a
     /// body that was content-decoded restarts from zero rather than resume.
     ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use multifetch::{Client, Request};
+    ///
+    /// let client = Client::builder()
+    ///     .read_idle_timeout(Duration::from_secs(30))
+    ///     .build()?;
+    /// let request = Request::get("http://127.0.0.1:8080/big.iso")?
+    ///     .to_file("big.iso")
+    ///     .timeout(None) // as long as it takes, while bytes keep coming
+    ///     .max_resumes(10);
+    /// let response = client.fetch(request)?;
+    /// if let Some(file) = response.download() {
+    ///     println!("{} bytes in {} ({} resumes)", file.len, file.path.display(), file.resumes);
+    /// }
+    /// # Ok::<(), multifetch::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Writing, renaming or opening the file fails the request with
