@@ -47,6 +47,9 @@ pub struct Completion {
 /// way; and [`Done`](Event::Done) last.
 #[derive(Debug)]
 #[non_exhaustive]
+// `Done` is the large one, and the common one: boxing it would cost every
+// request an allocation to save a move.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// The final head of a 2xx response whose body streams to the caller.
     Head {

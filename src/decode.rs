@@ -613,6 +613,10 @@ impl ContentDecoder {
         match *self {}
     }
 
+    pub(crate) fn feed(&mut self, _input: &[u8], _out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        match *self {}
+    }
+
     pub(crate) fn feed_bounded(
         &mut self,
         _input: &[u8],

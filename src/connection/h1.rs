@@ -58,13 +58,14 @@ enum H1State {
     },
 }
 
-/// Why and since when a receiving session reads nothing.
+/// Why a receiving session reads nothing.
 #[derive(Debug, Clone, Copy)]
 struct Paused {
     /// What the sink waits for.
     wait: Wait,
-    /// The next wait before trying a writer again.
-    delay: Duration,
+    /// Tries of a writer so far: the next waits `SINK_RETRY_FIRST` doubled
+    /// this many times (at most `SINK_RETRY_MAX`).
+    tries: u8,
     /// Set when the response is complete and only the sink is behind:
     /// whether bytes after the response arrived (the connection is then
     /// not reusable).
@@ -346,7 +347,7 @@ impl Connection {
         };
         *paused = Some(Paused {
             wait,
-            delay: SINK_RETRY_FIRST,
+            tries: 0,
             finished,
         });
         self.timers.set(ConnTimer::ReadIdle, None);
@@ -377,8 +378,11 @@ impl Connection {
         }
         if let Some(wait) = holds_back(ex, paused.finished.is_some()) {
             paused.wait = wait;
-            paused.delay = (paused.delay * 2).min(SINK_RETRY_MAX);
-            let retry = (wait == Wait::Retry).then(|| ctx.now + paused.delay);
+            paused.tries = paused.tries.saturating_add(1);
+            let delay = SINK_RETRY_FIRST
+                .saturating_mul(1 << paused.tries.min(16))
+                .min(SINK_RETRY_MAX);
+            let retry = (wait == Wait::Retry).then(|| ctx.now + delay);
             self.timers.set(ConnTimer::SinkRetry, retry);
             return;
         }

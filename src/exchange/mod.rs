@@ -303,7 +303,7 @@ impl Exchange {
             match action {
                 Action::Return => {}
                 Action::Follow(next) => {
-                    self.redirect(next, config);
+                    self.redirect(*next, config);
                     return Outcome::Redirect(self);
                 }
                 Action::Fail(reason) => return self.done(Err(Error::new(reason))),

@@ -129,7 +129,7 @@ pub(crate) fn validator(headers: &HeaderMap) -> Option<HeaderValue> {
     let date = headers.get(header::DATE)?;
     let modified_at = imf_fixdate(modified.to_str().ok()?)?;
     let date_at = imf_fixdate(date.to_str().ok()?)?;
-    (date_at >= modified_at + 1).then(|| modified.clone())
+    (date_at > modified_at).then(|| modified.clone())
 }
 
 /// Seconds since 1970 of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`,
