@@ -242,7 +242,7 @@ impl Exchange {
     pub(crate) fn progress(&self) -> Progress {
         let b = &self.response.body;
         Progress {
-            received: b.offset + b.received,
+            received: b.offset.saturating_add(b.received),
             expected: b.expected,
         }
     }
@@ -315,7 +315,8 @@ impl Exchange {
                 };
                 let from = match answer {
                     Answer::Append { total } => {
-                        b.expected = total.or_else(|| length.map(|l| dl.part.len() + l));
+                        b.expected =
+                            total.or_else(|| length.map(|l| dl.part.len().saturating_add(l)));
                         dl.part.len()
                     }
                     Answer::Restart => 0,

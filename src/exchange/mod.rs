@@ -29,7 +29,7 @@
 
 mod body;
 mod head;
-mod range;
+pub(crate) mod range;
 
 pub use body::{CHUNK_QUEUE_BYTES, SINK_BUFFER_BYTES, SINK_RETRY_FIRST, SINK_RETRY_MAX};
 pub(crate) use body::{Streamed, Wait};

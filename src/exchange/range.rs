@@ -160,7 +160,9 @@ fn imf_fixdate(text: &str) -> Option<i64> {
     if parts.next()? != "GMT" || parts.next().is_some() {
         return None;
     }
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+    // Four-digit years only (RFC 9110 §5.6.7), which also keeps the
+    // arithmetic below far from overflowing.
+    if !(1..=31).contains(&day) || !(1000..=9999).contains(&year) || h > 23 || m > 59 || s > 60 {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
@@ -320,6 +322,8 @@ mod tests {
             "06 Nov 1994 08:49:37 GMT",
             "Sun, 36 Nov 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 25:49:37 GMT",
+            "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
+            "Sun, 06 Nov -5 08:49:37 GMT",
         ] {
             assert_eq!(imf_fixdate(bad), None, "{bad}");
         }
