@@ -137,7 +137,7 @@ pub use error::{Error, ErrorKind, Phase, Result};
 pub use exchange::{CHUNK_QUEUE_BYTES, SINK_BUFFER_BYTES, SINK_RETRY_FIRST, SINK_RETRY_MAX};
 pub use h1::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, MAX_INTERIM_RESPONSES,
-    ProtocolError,
+    NOT_HTTP_EXCERPT, ProtocolError,
 };
 pub use proxy::Proxy;
 pub use reactor::Reactor;

@@ -14,6 +14,7 @@
 //! Every step reports every connection that has a socket as ready, so
 //! each state also meets spurious readiness all the time.
 
+mod closes;
 mod decoding;
 mod faults;
 mod lifecycle;
