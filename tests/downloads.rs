@@ -1,7 +1,8 @@
 //! Downloads to files against local servers: byte-exact files for
 //! length-framed, chunked and close-delimited bodies; a body cut off leaves
 //! nothing at the target; resuming after a cut from a server that honours
-//! `Range` and `If-Range`, one that ignores `Range` (200), one that answers
+//! `Range` and `If-Range` (after a close or a reset), one that ignores
+//! `Range` (200), one that answers
 //! 416 for a file already complete; a failing sink fails its request only;
 //! progress counts equal the bytes written.
 
@@ -262,6 +263,61 @@ fn a_cut_download_resumes_from_a_server_honouring_range_and_if_range() {
         heads[1]
     );
     assert_eq!(dir.names(), ["resumed.bin"]);
+}
+
+#[test]
+fn a_download_reset_part_way_resumes_like_a_cut_one() {
+    let dir = TempDir::new("reset");
+    let cut = 100_000;
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let server = ScriptServer::start({
+        let heads = Arc::clone(&heads);
+        move |conn| {
+            let _ = conn.set_nodelay(true);
+            let Some(head) = read_request_head(conn) else {
+                return;
+            };
+            let first = {
+                let mut heads = heads.lock().unwrap();
+                heads.push(head.clone());
+                heads.len() == 1
+            };
+            let body = file_body();
+            if first {
+                // Half the file, then a reset (SO_LINGER 0: close sends RST).
+                send_full(conn, &body, "\"v1\"", Some(cut));
+                socket2::SockRef::from(&*conn)
+                    .set_linger(Some(Duration::ZERO))
+                    .expect("SO_LINGER");
+                return;
+            }
+            match (range_start(&head), header(&head, "if-range")) {
+                (Some(from), Some("\"v1\"")) => send_partial(conn, &body, from),
+                _ => {
+                    let _ =
+                        conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                }
+            }
+            finish(conn);
+        }
+    });
+    let target = dir.file("reset.bin");
+    let response = client()
+        .fetch(
+            Request::get(&server.url("/file.bin"))
+                .unwrap()
+                .to_file(&target),
+        )
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 206);
+    let download = response.download().unwrap();
+    assert_eq!(
+        (download.len, download.resumed_from, download.resumes),
+        (300_000, cut as u64, 1)
+    );
+    assert_body(&fs::read(&target).unwrap(), &file_body(), "resumed file");
+    assert_eq!(heads.lock().unwrap().len(), 2);
+    assert_eq!(dir.names(), ["reset.bin"]);
 }
 
 #[test]

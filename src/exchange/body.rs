@@ -598,7 +598,10 @@ impl Exchange {
         };
         let resumable = match reason {
             Reason::Protocol { source, .. } => source.is_truncated(),
-            Reason::CutOff { .. } | Reason::Io { .. } | Reason::Connect { .. } | Reason::Range { .. } => true,
+            Reason::CutOff { .. }
+            | Reason::Io { .. }
+            | Reason::Connect { .. }
+            | Reason::Range { .. } => true,
             Reason::Timeout { phase, .. } => *phase == crate::error::Phase::ReadIdle,
             _ => false,
         };
