@@ -2,9 +2,9 @@
 //! length-framed, chunked and close-delimited bodies; a body cut off leaves
 //! nothing at the target; resuming after a cut from a server that honours
 //! `Range` and `If-Range` (after a close or a reset), one that ignores
-//! `Range` (200), one that answers
-//! 416 for a file already complete; a failing sink fails its request only;
-//! progress counts equal the bytes written.
+//! `Range` (200), one that answers 416 for a file already complete; a
+//! failing sink fails its request only; progress counts equal the bytes
+//! written.
 
 mod support;
 
