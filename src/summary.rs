@@ -24,8 +24,11 @@ pub struct Summary {
     pub bytes_sent: u64,
     /// Bytes read from sockets (response heads, bodies and framing).
     pub bytes_received: u64,
-    /// TCP connections opened; fewer than requests means keep-alive worked.
+    /// TCP connections opened; fewer than requests means keep-alive (or
+    /// HTTP/2 multiplexing) worked.
     pub connections_opened: u64,
+    /// Requests sent on HTTP/2 streams.
+    pub h2_streams: u64,
     /// Wall-clock time of the whole batch.
     pub wall: Duration,
 }
@@ -61,7 +64,7 @@ impl Summary {
 }
 
 impl fmt::Display for Summary {
-    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 wall=1.234s rate=810 req/s`
+    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 h2_streams=0 wall=1.234s rate=810 req/s`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ok={} failed={}", self.ok, self.failed)?;
         if !self.failed_by_kind.is_empty() {
@@ -74,10 +77,11 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            " sent={} received={} connections={} wall={:.3}s rate={:.0} req/s",
+            " sent={} received={} connections={} h2_streams={} wall={:.3}s rate={:.0} req/s",
             self.bytes_sent,
             self.bytes_received,
             self.connections_opened,
+            self.h2_streams,
             self.wall.as_secs_f64(),
             self.requests_per_second()
         )

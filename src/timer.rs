@@ -6,11 +6,12 @@
 //! ```text
 //!  Exchange timers:   Deadline (whole request), copied into its connection's
 //!                     table while a connection carries the exchange
-//!  Connection timers: Deadline (of the exchange it carries)
+//!  Connection timers: Deadline (of the exchange it carries; h2: the earliest of its streams')
 //!                     Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
 //!                     ConnectAttempt (one address's share)   Idle (pool idle timeout)
 //!                     ReadIdle (nothing received; moved on by every read)
 //!                     SinkRetry (try a writer that would block again)
+//!                     ServerPreface (h2: the rest of the connect budget, until the server's SETTINGS)
 //!            │ earliest of each connection's table
 //!            ▼
 //!  TimerHeap (min-heap of (at, owner)) ──▶ poll(timeout = earliest - now)
@@ -70,6 +71,10 @@ pub(crate) enum ConnTimer {
     ReadIdle,
     /// When to try again a sink that would block (backpressure).
     SinkRetry,
+    /// What is left of the connect budget once an HTTP/2 connection is up,
+    /// waiting for the server's SETTINGS (its connection preface, RFC 9113
+    /// §3.4).
+    ServerPreface,
 }
 
 impl TimerName for ConnTimer {
@@ -82,6 +87,7 @@ impl TimerName for ConnTimer {
         ConnTimer::Idle,
         ConnTimer::ReadIdle,
         ConnTimer::SinkRetry,
+        ConnTimer::ServerPreface,
     ];
     fn index(self) -> usize {
         self as usize
@@ -113,7 +119,7 @@ pub(crate) struct TimerTable<T, const N: usize> {
 }
 
 /// A connection's timers.
-pub(crate) type ConnTimers = TimerTable<ConnTimer, 8>;
+pub(crate) type ConnTimers = TimerTable<ConnTimer, 9>;
 /// An exchange's timers.
 pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 1>;
 

@@ -43,7 +43,7 @@ use mio::Interest;
 use super::io::{quiet, read_body_direct, write_until_blocked};
 use super::{Connection, Ctx, Event, Session, State};
 use crate::error::{Phase, Reason};
-use crate::exchange::{ConnInfo, Exchange, SINK_RETRY_FIRST, SINK_RETRY_MAX, Wait};
+use crate::exchange::{ConnInfo, Exchange, Replay, SINK_RETRY_FIRST, SINK_RETRY_MAX, Wait};
 use crate::h1::{Limits, ProtocolError, ResponseReader};
 use crate::handle::ExchangeId;
 use crate::timer::{ConnTimer, ConnTimers};
@@ -492,7 +492,7 @@ impl Connection {
                     peer: self.peer,
                     source: ProtocolError::EmptyReply,
                 },
-                replayable: false,
+                replay: Replay::Never,
             },
         });
     }

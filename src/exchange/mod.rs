@@ -71,6 +71,38 @@ pub(crate) struct ConnInfo {
     pub tls: Option<Duration>,
 }
 
+/// Most times one request is sent again because the server said it did
+/// not process it (REFUSED_STREAM, or a GOAWAY below its stream): a server
+/// that refuses every time ends the request with the refusal.
+pub(crate) const MAX_UNPROCESSED_RETRIES: u32 = 10;
+
+/// Whether a failed exchange may run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// No: a response (or part of one) arrived, or retrying would fail
+    /// the same way.
+    Never,
+    /// No byte of a response arrived: on a reused connection that is the
+    /// race with a server closing it, retried once on a fresh connection
+    /// when the method is idempotent.
+    IfStale,
+    /// The server said it did not process the request (HTTP/2
+    /// REFUSED_STREAM, or GOAWAY, RFC 9113 §8.7, §6.8): safe to send again
+    /// whatever the method, up to [`MAX_UNPROCESSED_RETRIES`] times.
+    Unprocessed,
+}
+
+impl Replay {
+    /// `IfStale` when no response byte arrived, else `Never`.
+    pub(crate) fn if_stale(replayable: bool) -> Replay {
+        if replayable {
+            Replay::IfStale
+        } else {
+            Replay::Never
+        }
+    }
+}
+
 /// What became of an exchange after a response or a failure.
 pub(crate) enum Outcome {
     /// The request is finished; hand this to the caller.
@@ -98,6 +130,8 @@ pub(crate) struct Exchange {
     /// Set once the request has been retried after a stale kept-alive
     /// connection; a retry runs on a fresh connection and never retries again.
     retried: bool,
+    /// Times the server did not process the request (see [`Replay::Unprocessed`]).
+    unprocessed: u32,
     /// Redirects followed to get to this request.
     redirects: u32,
     /// Method and URL of every request of the redirect chain, this one
@@ -145,6 +179,7 @@ impl Exchange {
             started: None,
             timers: ExchangeTimers::default(),
             retried: false,
+            unprocessed: 0,
             redirects: 0,
             chain: Vec::new(),
             conn: None,
@@ -227,6 +262,33 @@ impl Exchange {
         self.plan_range();
     }
 
+    /// Times the server refused this request unprocessed so far.
+    #[cfg(feature = "http2")]
+    pub(crate) fn unprocessed(&self) -> u32 {
+        self.unprocessed
+    }
+
+    /// Opens an HTTP/2 stream for this request on `session` (HEADERS, then
+    /// as much of the body as the windows take later); whether a coded
+    /// response is to be decoded follows from what the fields asked for.
+    #[cfg(feature = "http2")]
+    pub(crate) fn send_h2_request(
+        &mut self,
+        session: &mut crate::h2::session::Session,
+        config: &Config,
+    ) -> Result<crate::h2::StreamId, crate::h2::error::SendError> {
+        let (sent, wants_decoding) = head::send_h2_request(
+            session,
+            &self.request,
+            &config.default_headers,
+            config.decompress,
+        );
+        if sent.is_ok() {
+            self.response.body.wants_decoding = wants_decoding;
+        }
+        sent
+    }
+
     /// Writes the HTTP/1.1 request head into `out`; whether a coded
     /// response is to be decoded follows from what the head asked for.
     pub(crate) fn write_h1_head(&mut self, out: &mut Vec<u8>, config: &Config) {
@@ -280,7 +342,7 @@ impl Exchange {
         let peer = r.info.peer;
         let (body, body_len, download) = match self.finish_body() {
             Ok(finished) => finished,
-            Err(reason) => return self.fail(reason, false),
+            Err(reason) => return self.fail(reason, Replay::Never),
         };
         if self.response.body.was_decoded() {
             // The body is no longer what these described (as in reqwest).
@@ -348,13 +410,18 @@ impl Exchange {
     /// connection that is the classic race with a server closing an idle
     /// connection, safe to retry once when the method is idempotent
     /// (RFC 9110 §9.2.2).
-    pub(crate) fn fail(mut self, reason: Reason, replayable: bool) -> Outcome {
+    pub(crate) fn fail(mut self, reason: Reason, replay: Replay) -> Outcome {
         self.conn = None;
+        if replay == Replay::Unprocessed && self.unprocessed < MAX_UNPROCESSED_RETRIES {
+            self.unprocessed += 1;
+            self.response = Receiving::default();
+            return Outcome::Retry(self);
+        }
         if self.resume_after(&reason) {
             self.response = Receiving::default();
             return Outcome::Resume(self);
         }
-        if replayable
+        if replay == Replay::IfStale
             && self.response.info.reused
             && !self.retried
             && is_idempotent(self.request.method())

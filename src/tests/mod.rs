@@ -17,6 +17,8 @@
 mod closes;
 mod decoding;
 mod faults;
+#[cfg(feature = "http2")]
+mod h2;
 mod lifecycle;
 mod redirects;
 mod retries;
