@@ -131,6 +131,8 @@ pub struct Reactor {
     answers: Vec<(Waiter, std::result::Result<Addrs, DnsError>)>,
     /// What connection steps reported, for the exchanges (reused buffer).
     conn_events: Vec<Event>,
+    /// Exchanges on h2 streams that took bytes in a step (see `Ctx::touched`).
+    touched: Vec<ExchangeId>,
     /// Connections that took new h2 streams during dispatch, to flush.
     to_flush: Vec<ConnId>,
     /// The sum of every connection's [`Connection::stream_limit`], kept up
@@ -198,6 +200,7 @@ impl Reactor {
             closed: Vec::new(),
             answers: Vec::new(),
             conn_events: Vec::new(),
+            touched: Vec::new(),
             to_flush: Vec::new(),
             stream_capacity: 0,
             scratch: vec![0; READ_BUFFER].into_boxed_slice(),
@@ -531,6 +534,7 @@ impl Reactor {
             exchanges: &mut self.exchanges,
             connector: &mut *self.connector,
             events: &mut self.conn_events,
+            touched: &mut self.touched,
         };
         let result = handler(conn, &mut ctx);
         conn.sync_interest(&mut ctx);
@@ -544,6 +548,11 @@ impl Reactor {
         if let Some(carried) = self.conns.get(id).and_then(Connection::carried) {
             self.collect_streamed(carried);
         }
+        let mut touched = std::mem::take(&mut self.touched);
+        for exchange in touched.drain(..) {
+            self.collect_streamed(exchange);
+        }
+        self.touched = touched;
         let mut events = std::mem::take(&mut self.conn_events);
         for event in events.drain(..) {
             self.collect_streamed(event.exchange());

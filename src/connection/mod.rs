@@ -83,6 +83,10 @@ pub(crate) struct Ctx<'a> {
     pub connector: &'a mut dyn Connector,
     /// What the step meant for exchanges, for the reactor to hand over.
     pub events: &'a mut Vec<Event>,
+    /// Exchanges on HTTP/2 streams that took a head or body bytes in this
+    /// step, for the reactor to collect their chunks and progress (h1's
+    /// one exchange is found through [`Connection::carried`]).
+    pub touched: &'a mut Vec<ExchangeId>,
 }
 
 /// What a step meant for an exchange the connection carried; the
@@ -417,8 +421,11 @@ impl Connection {
     /// retry timer fired, or the caller took chunks): the session hands it
     /// what waits and reads on once it has room.
     pub(crate) fn on_sink_ready(&mut self, ctx: &mut Ctx<'_>) {
-        if let State::Open(_, Session::H1(_)) = self.state {
-            self.h1_sink_ready(ctx);
+        match self.state {
+            State::Open(_, Session::H1(_)) => self.h1_sink_ready(ctx),
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(_)) => self.h2_sink_ready(ctx),
+            _ => {}
         }
     }
 
@@ -435,8 +442,14 @@ impl Connection {
             if due(ConnTimer::ServerPreface) {
                 return self.h2_preface_timeout(ctx);
             }
-            if due(ConnTimer::Deadline) {
+            let expired = due(ConnTimer::Deadline) || due(ConnTimer::ReadIdle);
+            let sink_retry = due(ConnTimer::SinkRetry);
+            if expired {
                 self.h2_expire(ctx);
+            }
+            if sink_retry {
+                self.timers.set(ConnTimer::SinkRetry, None);
+                self.h2_sink_ready(ctx);
             }
             if self.timers.get(ConnTimer::Idle).is_some_and(|at| at <= now) && self.is_idle() {
                 self.h2_close(ctx);

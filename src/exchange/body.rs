@@ -507,7 +507,7 @@ impl Exchange {
     /// stream gives back to the server's window (RFC 9113 §6.9), so the
     /// window reopens only as the sink consumes. (h1 has no such window:
     /// TCP's closes by itself while the session does not read.)
-    #[allow(dead_code)] // called by h2 streams once HTTP/2 runs on connections
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
     pub(crate) fn take_released(&mut self) -> u64 {
         if self.sink_wait().is_some() {
             return 0;
@@ -603,6 +603,8 @@ impl Exchange {
             | Reason::Connect { .. }
             | Reason::Range { .. } => true,
             Reason::Timeout { phase, .. } => *phase == crate::error::Phase::ReadIdle,
+            #[cfg(feature = "http2")]
+            Reason::H2 { failure, .. } => failure.is_truncated(),
             _ => false,
         };
         let started = dl.part.len() > 0 || dl.resumes > 0 || dl.restart;

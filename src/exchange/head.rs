@@ -81,7 +81,8 @@ pub(crate) fn write_head(
 /// Opens an HTTP/2 stream for `request` on `session`: `:method`,
 /// `:scheme`, `:authority` (the URL's host and port, or the request's
 /// `Host`), `:path`, then the request's own fields, the client's defaults
-/// for names it does not set, `accept-encoding` when decoding is on, and
+/// for names it does not set, `accept-encoding` when decoding is on (and no
+/// `Range` goes), `range` and `if-range` for a resumed download, and
 /// `content-length` for a body. Connection-specific fields are never sent
 /// (RFC 9113 §8.2.2). With no body the HEADERS end the stream. Returns the
 /// stream (or why none could be opened) and whether `accept-encoding` was
@@ -92,6 +93,7 @@ pub(crate) fn send_h2_request(
     request: &Request,
     defaults: &HeaderMap,
     decompress: bool,
+    range: Option<(u64, Option<&HeaderValue>)>,
 ) -> (
     Result<crate::h2::StreamId, crate::h2::error::SendError>,
     bool,
@@ -103,15 +105,23 @@ pub(crate) fn send_h2_request(
     let path = if path.is_empty() { "/" } else { path };
     let authority = &url[Position::BeforeHost..Position::AfterPort];
     let own = request.headers();
-    let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
-        decompress
-            && !own.contains_key(header::ACCEPT_ENCODING)
-            && !defaults.contains_key(header::ACCEPT_ENCODING)
-    });
+    let range = range.filter(|_| !own.contains_key(header::RANGE));
+    // As for HTTP/1.1: none when the caller set Accept-Encoding or Range,
+    // nor with the Range of a resumed download.
+    let accept_encoding =
+        decode::accept_encoding(own, defaults, decompress).filter(|_| range.is_none());
     let body = request.body_bytes();
     let mut added: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
     if let Some(value) = accept_encoding {
         added.push((header::ACCEPT_ENCODING, HeaderValue::from_static(value)));
+    }
+    if let Some((from, validator)) = range {
+        if let Ok(value) = HeaderValue::try_from(format!("bytes={from}-")) {
+            added.push((header::RANGE, value));
+        }
+        if let Some(validator) = validator.filter(|_| !own.contains_key(header::IF_RANGE)) {
+            added.push((header::IF_RANGE, validator.clone()));
+        }
     }
     if let Some(body) = body.filter(|_| !own.contains_key(header::CONTENT_LENGTH)) {
         added.push((header::CONTENT_LENGTH, HeaderValue::from(body.len())));

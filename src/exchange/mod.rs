@@ -282,9 +282,12 @@ impl Exchange {
             &self.request,
             &config.default_headers,
             config.decompress,
+            self.range_request(),
         );
-        if sent.is_ok() {
+        if let Ok(stream) = sent {
             self.response.body.wants_decoding = wants_decoding;
+            // A body going to a sink has no size limit but its own.
+            session.set_max_body_size(stream, self.body_limit(config));
         }
         sent
     }
