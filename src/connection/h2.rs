@@ -703,7 +703,15 @@ impl Connection {
                 continue;
             }
             let idle_at = ex.read_idle_timeout(ctx.config).map(|d| ctx.now + d);
-            let wait = after_body(ex, id, c, &mut h2.idles, &mut h2.held, &mut releases, idle_at);
+            let wait = after_body(
+                ex,
+                id,
+                c,
+                &mut h2.idles,
+                &mut h2.held,
+                &mut releases,
+                idle_at,
+            );
             retry |= wait == Some(Wait::Retry);
             if wait.is_none() && c.ended {
                 h2.finished.push((StreamId::new(id), Finish::Complete));

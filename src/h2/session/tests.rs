@@ -582,7 +582,8 @@ fn a_stream_whose_limit_is_lifted_takes_more_than_the_session_limit() {
         "{out:?}"
     );
     assert!(
-        !out.iter().any(|f| f.starts_with("RstStream { stream: StreamId(1)")),
+        !out.iter()
+            .any(|f| f.starts_with("RstStream { stream: StreamId(1)")),
         "{out:?}"
     );
 }
