@@ -249,8 +249,10 @@ impl Request {
     /// bytes written.
     ///
     /// A writer that returns [`std::io::ErrorKind::WouldBlock`] (or takes
-    /// part of a buffer) is not ready: the connection stops reading until it
-    /// takes the rest, which is tried again after 1 ms, then at growing
+    /// part of a buffer) is not ready: the connection stops reading for it
+    /// (over HTTP/2, its stream's flow-control window stays shut while the
+    /// connection's other streams go on) until it takes the rest, which is
+    /// tried again after 1 ms, then at growing
     /// intervals up to [`SINK_RETRY_MAX`](crate::SINK_RETRY_MAX). Any other
     /// error fails the request with [`ErrorKind::Io`](crate::ErrorKind::Io)
     /// ("I/O error writing the body to the request's writer: …").
@@ -274,7 +276,8 @@ impl Request {
     ///
     /// At most [`CHUNK_QUEUE_BYTES`](crate::CHUNK_QUEUE_BYTES) of a
     /// request's chunks wait for the caller; past that its connection stops
-    /// reading until the caller takes them. Chunks are dropped by
+    /// reading (over HTTP/2, its stream's window stays shut) until the
+    /// caller takes them. Chunks are dropped by
     /// [`Reactor::next_completion`](crate::Reactor::next_completion) and by
     /// the batch methods of [`Client`](crate::Client), which only hand back
     /// completions.
@@ -285,7 +288,7 @@ impl Request {
 
     /// How many times a file download ([`to_file`](Self::to_file)) that
     /// fails part-way resumes by itself: after the connection is cut or
-    /// reset, a read-idle timeout, a failed connect, or an answer to a range
+    /// reset (or, over HTTP/2, the stream), a read-idle timeout, a failed connect, or an answer to a range
     /// request that does not fit the file (which restarts it from zero).
     /// Default 3 ([`DEFAULT_MAX_RESUMES`](crate::DEFAULT_MAX_RESUMES)); 0
     /// turns resuming off. The whole-request [`timeout`](Self::timeout), if
