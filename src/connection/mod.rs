@@ -86,6 +86,7 @@ pub(crate) struct Ctx<'a> {
     /// Exchanges on HTTP/2 streams that took a head or body bytes in this
     /// step, for the reactor to collect their chunks and progress (h1's
     /// one exchange is found through [`Connection::carried`]).
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
     pub touched: &'a mut Vec<ExchangeId>,
 }
 
