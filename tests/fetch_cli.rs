@@ -1058,3 +1058,57 @@ fn http2_options_without_http2_say_so() {
         );
     }
 }
+
+/// `-o` streams a body to disk as it arrives: the server sends half, waits
+/// until the half is in `<file>.part`, then sends the rest; the file ends
+/// complete under its own name and the part file is gone.
+#[test]
+fn output_dir_streams_bodies_to_disk_as_they_arrive() {
+    let dir = TempDir::new("stream");
+    let part = dir.path("big.bin.part");
+    let body: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    let half = body.len() / 2;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = body.clone();
+    let watched = part.clone();
+    let server = thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let start = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            served.len()
+        );
+        conn.write_all(start.as_bytes()).unwrap();
+        conn.write_all(&served[..half]).unwrap();
+        // Wait (at most 30 s) for the first half to reach the disk.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut streamed = false;
+        while Instant::now() < deadline {
+            if std::fs::metadata(&watched).is_ok_and(|m| m.len() as usize >= half) {
+                streamed = true;
+                break;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        conn.write_all(&served[half..]).unwrap();
+        streamed
+    });
+    let url = format!("http://127.0.0.1:{port}/big.bin");
+    let run = fetch(&["-o", dir.arg(), "--json", &url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        server.join().unwrap(),
+        "the first half never reached the part file"
+    );
+    assert!(std::fs::read(dir.path("big.bin")).unwrap() == body);
+    assert!(!part.exists());
+    let line = &run.json()[0];
+    assert_eq!(line["bytes"], body.len());
+    assert_eq!(line["saved"], dir.path("big.bin").to_str().unwrap());
+}

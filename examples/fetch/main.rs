@@ -33,11 +33,11 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
-use multifetch::{Completion, Reactor};
+use multifetch::{Completion, Event, Reactor};
 
 use crate::args::Args;
 use crate::output::{Outcome, Printer};
@@ -140,12 +140,14 @@ fn run(
         };
         match files.target(index, url) {
             Ok(target) => {
-                let mut request = request;
-                if let Some(from) = target.as_ref().and_then(|t| t.resume_from) {
-                    if let Ok(range) = http::HeaderValue::from_str(&format!("bytes={from}-")) {
-                        request.headers_mut().insert(http::header::RANGE, range);
-                    }
-                }
+                // A 2xx body streams to its file (`<file>.part` until it is
+                // complete); any other body stays in memory, unsaved.
+                let request = match &target {
+                    Some(target) => request
+                        .to_file(&target.path)
+                        .continue_partial(args.resume.is_some()),
+                    None => request,
+                };
                 let id = reactor.submit(request);
                 pending.insert(id.get(), (index, target));
                 outcomes.push(None);
@@ -159,8 +161,15 @@ fn run(
     let mut printer = Printer::new(args, BufWriter::new(io::stdout().lock()), progress);
     printer.print_ready(&mut outcomes)?;
     while !pending.is_empty() {
-        let Completion { id, result } = match reactor.next_completion() {
-            Ok(Some(done)) => done,
+        // Wake a few times a second to show the bytes of bodies in flight.
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let Completion { id, result } = match reactor.next_event_before(deadline) {
+            Ok(Some(Event::Done(done))) => done,
+            Ok(Some(_)) => continue,
+            Ok(None) if reactor.pending() > 0 => {
+                printer.show_received(reactor.counters().bytes_received);
+                continue;
+            }
             Ok(None) => break,
             Err(error) => {
                 // The event loop itself failed: every unfinished request with it.
@@ -174,13 +183,14 @@ fn run(
         let url = &urls[index];
         let outcome = Outcome::finished(index, url, result, args.fail);
         let outcome = match target {
-            Some(target) => files.save(outcome, &target),
+            Some(_) => save::saved(outcome),
             None => outcome,
         };
         if let Some(slot) = outcomes.get_mut(index) {
             *slot = Some(outcome);
         }
         printer.print_ready(&mut outcomes)?;
+        printer.show_received(reactor.counters().bytes_received);
     }
     for (index, _) in pending.into_values() {
         if let Some(slot) = outcomes.get_mut(index) {

@@ -308,6 +308,20 @@ impl<W: Write> Printer<W> {
         Ok(())
     }
 
+    /// Shows the bytes received so far (bodies in flight included) on the
+    /// bar.
+    pub fn show_received(&mut self, received: u64) {
+        if let Some(bar) = &self.progress {
+            let rate = received as f64 / bar.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!(
+                "{}  {}/s  {} failed",
+                HumanBytes(received),
+                HumanBytes(rate as u64),
+                self.tally.failed
+            ));
+        }
+    }
+
     /// Writes what is buffered, with the bar out of the way.
     fn flush(&mut self) -> io::Result<()> {
         match &self.progress {
@@ -319,7 +333,7 @@ impl<W: Write> Printer<W> {
     fn count(&mut self, outcome: &Outcome) {
         let t = &mut self.tally;
         if let Some(response) = &outcome.response {
-            t.bytes += response.body().len() as u64;
+            t.bytes += response.body_len();
         }
         match &outcome.failure {
             None => t.ok += 1,
@@ -333,13 +347,6 @@ impl<W: Write> Printer<W> {
         }
         if let Some(bar) = &self.progress {
             bar.inc(1);
-            let rate = t.bytes as f64 / bar.elapsed().as_secs_f64().max(0.001);
-            bar.set_message(format!(
-                "{}  {}/s  {} failed",
-                HumanBytes(t.bytes),
-                HumanBytes(rate as u64),
-                t.failed
-            ));
         }
     }
 
@@ -424,7 +431,7 @@ fn text_line(outcome: &Outcome) -> String {
         );
     };
     let status = response.status().as_u16();
-    let bytes = response.body().len();
+    let bytes = response.body_len();
     let ms = response.timings().total.as_secs_f64() * 1000.0;
     let mut line = format!("{status:<4} {bytes:>8} B  {ms:>8.1} ms  {}", outcome.url);
     if let Some(why) = response.redirect_declined() {
@@ -475,7 +482,7 @@ pub fn json_line(outcome: &Outcome) -> Value {
         "ok": outcome.failure.is_none(),
         "status": response.map(|r| r.status().as_u16()),
         "http_version": response.map(|r| format!("HTTP/{}", version(r))),
-        "bytes": response.map(|r| r.body().len()),
+        "bytes": response.map(|r| r.body_len()),
         "final_url": response.map(|r| r.url().as_str()),
         "redirects": response.map(|r| r.redirects()),
         "redirect_declined": response.and_then(|r| r.redirect_declined()).map(|w| w.to_string()),
@@ -513,7 +520,7 @@ fn write_out(pieces: &[Piece], outcome: &Outcome) -> String {
                 }
                 "url" => outcome.url.clone(),
                 "url_effective" => response.map_or(outcome.url.clone(), |r| r.url().to_string()),
-                "size_download" => response.map_or(0, |r| r.body().len()).to_string(),
+                "size_download" => response.map_or(0, |r| r.body_len()).to_string(),
                 "time_total" => secs(t.total),
                 "time_namelookup" => secs(dns),
                 "time_connect" => secs(connect),

@@ -1,13 +1,15 @@
-//! `-o DIR`: which file each URL's body goes to, and writing it without
-//! replacing a file unless `--clobber` says so.
+//! `-o DIR`: which file each URL's body goes to, without replacing a file
+//! unless `--clobber` says so. The library streams each 2xx body to its
+//! file (`Request::to_file`: in `<file>.part`, renamed once complete and
+//! checked), resuming after a cut, and with `-C` continues what an earlier
+//! run left (`Request::continue_partial`).
 //!
 //! Names are settled before anything is fetched, in input order: a URL
-//! whose file exists (without `--clobber`), or whose name an earlier URL of
-//! the same run took, fails at once and is not fetched.
+//! whose file exists (without `--clobber` or `-C`), or whose name an
+//! earlier URL of the same run took, fails at once and is not fetched.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
 use std::path::PathBuf;
 
 use crate::args::{Args, Naming};
@@ -17,9 +19,6 @@ use crate::output::{Failure, Outcome};
 #[derive(Debug, Clone)]
 pub struct Target {
     pub path: PathBuf,
-    /// With `-C`: the length of the part already on disk, whose rest is
-    /// asked for with `Range: bytes=N-`.
-    pub resume_from: Option<u64>,
 }
 
 /// The `-o` directory and the names taken in it.
@@ -85,98 +84,30 @@ impl Files {
                 path.display()
             )));
         }
-        let resume_from = if self.resume {
-            fs::metadata(&path).ok().map(|m| m.len()).filter(|n| *n > 0)
-        } else {
-            None
-        };
-        if resume_from.is_none() && !self.clobber && path.exists() {
+        // With -C a file that exists is the start of the body.
+        if !self.resume && !self.clobber && path.exists() {
             return Err(Failure::write(format!(
                 "{} exists; --clobber replaces it ({url})",
                 path.display()
             )));
         }
         self.taken.insert(name, index + 1);
-        Ok(Some(Target { path, resume_from }))
-    }
-
-    /// Writes the body of a 2xx response that is no failure to its file;
-    /// anything else is left as it is. A resumed file takes a `206` whose
-    /// range starts where the file ends, starts again on a `200` (the
-    /// server sent the whole body), and is complete already on a `416`
-    /// (RFC 9110 §14.4, §15.5.17).
-    pub fn save(&self, mut outcome: Outcome, target: &Target) -> Outcome {
-        let Some(response) = &outcome.response else {
-            return outcome;
-        };
-        let status = response.status().as_u16();
-        let complete_length = complete_length(response);
-        if target.resume_from.is_some() && status == 416 {
-            // Not a failure under --fail: the file was complete.
-            outcome.failure = None;
-        }
-        if outcome.failure.is_some() {
-            return outcome;
-        }
-        let written = match (target.resume_from, status) {
-            (Some(from), 416) if complete_length == Some(from) => Ok(()),
-            (Some(from), 416) => Err(io::Error::other(format!(
-                "the server refused the range from byte {from}, and its length is not the file's"
-            ))),
-            (Some(from), 206) => match range_start(response) {
-                Some(start) if start == from => append(&target.path, response.body()),
-                _ => Err(io::Error::other(format!(
-                    "the server's 206 range does not start at byte {from}, where the file ends"
-                ))),
-            },
-            (Some(_), 200..=299) => write(&target.path, response.body(), true),
-            (None, 200..=299) => write(&target.path, response.body(), self.clobber),
-            _ => return outcome,
-        };
-        match written {
-            Ok(()) => outcome.saved = Some(target.path.clone()),
-            Err(error) => {
-                outcome.failure = Some(Failure::write(format!(
-                    "cannot write {}: {error} ({})",
-                    target.path.display(),
-                    outcome.url
-                )));
-            }
-        }
-        outcome
+        Ok(Some(Target { path }))
     }
 }
 
-/// The first byte of a `Content-Range: bytes FIRST-LAST/LENGTH`.
-fn range_start(response: &multifetch::Response) -> Option<u64> {
-    let value = response.header("content-range")?.to_str().ok()?;
-    let (first, _) = value.strip_prefix("bytes ")?.split_once('-')?;
-    first.trim().parse().ok()
-}
-
-/// The complete length of a `416`'s `Content-Range: bytes */LENGTH`.
-fn complete_length(response: &multifetch::Response) -> Option<u64> {
-    let value = response.header("content-range")?.to_str().ok()?;
-    value.strip_prefix("bytes */")?.trim().parse().ok()
-}
-
-/// Appends `body` to the file at `path`.
-fn append(path: &std::path::Path, body: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().append(true).open(path)?;
-    file.write_all(body)?;
-    file.sync_data()
-}
-
-/// Writes `body` to `path`; without `clobber` only as a new file, so a
-/// file that appeared since the names were settled is not replaced.
-fn write(path: &std::path::Path, body: &[u8], clobber: bool) -> io::Result<()> {
-    let mut file = if clobber {
-        fs::File::create(path)?
-    } else {
-        OpenOptions::new().write(true).create_new(true).open(path)?
+/// Notes where the body of a URL with a file went: the library streamed a
+/// 2xx body to it (`Response::download`). A `416` that found the file
+/// complete already (`-C`) is no failure, even with `--fail`.
+pub fn saved(mut outcome: Outcome) -> Outcome {
+    let Some(download) = outcome.response.as_ref().and_then(|r| r.download()) else {
+        return outcome;
     };
-    file.write_all(body)?;
-    file.sync_data()
+    if download.already_complete {
+        outcome.failure = None;
+    }
+    outcome.saved = Some(download.path.clone());
+    outcome
 }
 
 /// The file name for `url`: its last path segment, percent-decoded, with
