@@ -41,9 +41,13 @@ pub struct Counters {
     pub connections_opened: u64,
     /// Requests that went over a kept-alive connection.
     pub connections_reused: u64,
-    /// Requests retried on a fresh connection after a kept-alive one failed
-    /// before answering.
+    /// Retries made by the [`RetryPolicy`](crate::RetryPolicy): attempts
+    /// after the first.
     pub retries: u64,
+    /// Requests replayed at once on a fresh connection after a kept-alive
+    /// one failed before answering (the server had closed it); not retries
+    /// of the policy.
+    pub replays: u64,
     /// Bytes written to sockets.
     pub bytes_sent: u64,
     /// Bytes read from sockets.

@@ -84,6 +84,8 @@ mod client;
 mod completion;
 mod config;
 mod connection;
+#[cfg(feature = "cookies")]
+mod cookies;
 mod decode;
 mod dns;
 mod error;
@@ -93,12 +95,14 @@ mod h1;
 mod h2;
 mod handle;
 mod origin;
+mod pacing;
 mod pool;
 mod proxy;
 mod reactor;
 mod redirect;
 mod request;
 mod response;
+mod retry;
 mod stream;
 mod summary;
 #[cfg(test)]
@@ -111,9 +115,12 @@ pub use builder::ClientBuilder;
 pub use client::Client;
 pub use completion::{Completion, Counters, RequestId};
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
+    DEFAULT_HAPPY_EYEBALLS_DELAY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
+#[cfg(feature = "cookies")]
+pub use cookies::CookieJar;
 pub use dns::{DNS_CACHE_MAX_AGE, DNS_CACHE_MAX_ENTRIES};
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use h1::{
@@ -124,6 +131,10 @@ pub use proxy::Proxy;
 pub use reactor::Reactor;
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};
+pub use retry::{
+    DEFAULT_MAX_RETRY_AFTER, DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_BASE, DEFAULT_RETRY_CAP,
+    RetryPolicy,
+};
 pub use summary::Summary;
 
 /// The `http` crate's vocabulary types used in this API.

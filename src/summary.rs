@@ -25,6 +25,9 @@ pub struct Summary {
     pub bytes_received: u64,
     /// TCP connections opened; fewer than requests means keep-alive worked.
     pub connections_opened: u64,
+    /// Retries made by the [`RetryPolicy`](crate::RetryPolicy) (attempts
+    /// after the first, over all requests).
+    pub retries: u64,
     /// Wall-clock time of the whole batch.
     pub wall: Duration,
 }
@@ -60,7 +63,8 @@ impl Summary {
 }
 
 impl fmt::Display for Summary {
-    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 wall=1.234s rate=810 req/s`
+    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 retries=3 wall=1.234s rate=810 req/s`
+    /// (`retries` only when there were some)
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ok={} failed={}", self.ok, self.failed)?;
         if !self.failed_by_kind.is_empty() {
@@ -73,10 +77,15 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            " sent={} received={} connections={} wall={:.3}s rate={:.0} req/s",
-            self.bytes_sent,
-            self.bytes_received,
-            self.connections_opened,
+            " sent={} received={} connections={}",
+            self.bytes_sent, self.bytes_received, self.connections_opened,
+        )?;
+        if self.retries > 0 {
+            write!(f, " retries={}", self.retries)?;
+        }
+        write!(
+            f,
+            " wall={:.3}s rate={:.0} req/s",
             self.wall.as_secs_f64(),
             self.requests_per_second()
         )
@@ -104,5 +113,8 @@ mod tests {
             text.starts_with("ok=0 failed=3 (invalid URL 1, DNS 2) "),
             "{text}"
         );
+        assert!(!text.contains("retries"), "{text}");
+        s.retries = 4;
+        assert!(s.to_string().contains(" connections=0 retries=4 wall="));
     }
 }

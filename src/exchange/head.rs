@@ -1,5 +1,6 @@
 //! The request head of an exchange, as HTTP/1.1 bytes: the request's own
-//! headers, then the client's defaults, then what the client adds.
+//! headers, then the client's defaults, then what the client adds
+//! (`Accept-Encoding`, the cookie jar's `Cookie`, `Proxy-Authorization`).
 
 use http::HeaderMap;
 use http::header::{self, HeaderValue};
@@ -12,16 +13,18 @@ use crate::request::Request;
 
 /// Builds the request head: the request's own headers first, then the
 /// client's defaults for names the request does not set, then what the
-/// client adds itself (`Accept-Encoding`, `Proxy-Authorization`). Through a
-/// forwarding proxy the request target is the absolute URL (RFC 9112
-/// §3.2.2). Returns whether `Accept-Encoding` was added, that is, whether a
-/// coded response is for the client to decode.
+/// client adds itself (`Accept-Encoding`; `cookie`, the jar's `Cookie`
+/// value, unless the request or the defaults set one; `Proxy-Authorization`).
+/// Through a forwarding proxy the request target is the absolute URL (RFC
+/// 9112 §3.2.2). Returns whether `Accept-Encoding` was added, that is,
+/// whether a coded response is for the client to decode.
 pub(crate) fn write_head(
     out: &mut Vec<u8>,
     request: &Request,
     route: &Route,
     defaults: &HeaderMap,
     decompress: bool,
+    cookie: Option<&HeaderValue>,
 ) -> bool {
     let url = request.url();
     let target = match route {
@@ -47,8 +50,11 @@ pub(crate) fn write_head(
     // The request's own headers, then the defaults it does not override,
     // then what the client adds: chained, so nothing is copied.
     let accept_encoding = accept_encoding.map(HeaderValue::from_static);
+    let cookie = cookie
+        .filter(|_| !own.contains_key(header::COOKIE) && !defaults.contains_key(header::COOKIE));
     let added = [
         (header::ACCEPT_ENCODING, accept_encoding.as_ref()),
+        (header::COOKIE, cookie),
         (header::PROXY_AUTHORIZATION, proxy_auth),
     ];
     let headers = || {
@@ -78,7 +84,7 @@ mod tests {
             .header("accept", "text/html")
             .unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &defaults, false);
+        write_head(&mut out, &req, &Route::Direct, &defaults, false, None);
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
@@ -91,10 +97,58 @@ mod tests {
     }
 
     #[test]
+    fn the_jar_cookie_is_added_unless_the_request_has_its_own() {
+        let jar = HeaderValue::from_static("sid=1");
+        let req = Request::get("http://example.com/").unwrap();
+        let mut out = Vec::new();
+        write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            false,
+            Some(&jar),
+        );
+        assert!(String::from_utf8_lossy(&out).contains("\r\ncookie: sid=1\r\n"));
+        let own = req.header("cookie", "mine=2").unwrap();
+        out.clear();
+        write_head(
+            &mut out,
+            &own,
+            &Route::Direct,
+            &HeaderMap::new(),
+            false,
+            Some(&jar),
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("cookie: mine=2\r\n") && !text.contains("sid=1"),
+            "{text}"
+        );
+        let mut defaults = HeaderMap::new();
+        defaults.insert(header::COOKIE, HeaderValue::from_static("default=3"));
+        let req = Request::get("http://example.com/").unwrap();
+        out.clear();
+        write_head(&mut out, &req, &Route::Direct, &defaults, false, Some(&jar));
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("default=3") && !text.contains("sid=1"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn default_ports_are_left_out_of_host() {
         let req = Request::get("http://example.com:80").unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &HeaderMap::new(), false);
+        write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            false,
+            None,
+        );
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     }
 }

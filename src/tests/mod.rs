@@ -14,9 +14,12 @@
 //! Every step reports every connection that has a socket as ready, so
 //! each state also meets spurious readiness all the time.
 
+mod backoff;
 mod decoding;
+mod eyeballs;
 mod faults;
 mod lifecycle;
+mod pacing;
 mod redirects;
 mod retries;
 mod timers;
