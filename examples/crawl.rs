@@ -12,6 +12,7 @@
 //! and page links are `href="..."` values containing `start=`.
 //! The example uses `?` on errors; real code should report them per page.
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
@@ -66,9 +67,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     for (rank, title) in &items {
-        println!("{rank:>3}. {title}");
+        outln!("{rank:>3}. {title}");
     }
-    println!(
+    outln!(
         "{} items from {pages} pages in {:.1} ms ({} connections opened)",
         items.len(),
         started.elapsed().as_secs_f64() * 1e3,

@@ -19,6 +19,7 @@
 //! write a server. Errors are
 //! handled with `?` and printed rather than unwrapped, as real code should.
 
+#[macro_use]
 mod common;
 
 use std::error::Error as StdError;
@@ -53,11 +54,11 @@ fn main() -> ExitCode {
 /// Runs both parts; `Ok(false)` when some request failed.
 fn run() -> Result<bool, BoxError> {
     let slow_ok = slow_servers()?;
-    println!();
+    outln!();
     let many_ok = many_urls()?;
     #[cfg(feature = "tls")]
     let many_ok = {
-        println!();
+        outln!();
         many_ok & https_urls()?
     };
     Ok(slow_ok && many_ok)
@@ -77,10 +78,10 @@ fn slow_servers() -> Result<bool, BoxError> {
     let longest = DELAYS.iter().copied().max().unwrap_or(0);
     let client = Client::new();
 
-    println!("Part 1: three local servers answering after 1 s, 2 s and 3 s, one URL each");
-    println!();
-    println!("  {:<34} {:>8}   {:<22} ok", "how", "wall", "expected");
-    println!("  {:-<34} {:->8}   {:-<22} {:-<3}", "", "", "", "");
+    outln!("Part 1: three local servers answering after 1 s, 2 s and 3 s, one URL each");
+    outln!();
+    outln!("  {:<34} {:>8}   {:<22} ok", "how", "wall", "expected");
+    outln!("  {:-<34} {:->8}   {:-<22} {:-<3}", "", "", "", "");
 
     let mut all_ok = true;
 
@@ -144,7 +145,7 @@ fn report_row(
         .filter(|r| matches!(r, Ok(response) if response.status() == 200))
         .count();
     let expected = format!("~{expected_secs} s ({why})");
-    println!(
+    outln!(
         "  {how:<34} {:>6.2} s   {expected:<22} {ok}/{}",
         wall.as_secs_f64(),
         results.len()
@@ -152,14 +153,14 @@ fn report_row(
     for result in results {
         match result {
             Ok(response) if response.status() != 200 => {
-                println!(
+                outln!(
                     "      unexpected status {} from {}",
                     response.status(),
                     response.url()
                 );
             }
             Ok(_) => {}
-            Err(error) => println!("      error ({}): {error}", error.kind()),
+            Err(error) => outln!("      error ({}): {error}", error.kind()),
         }
     }
     ok == results.len()
@@ -191,11 +192,11 @@ fn many_urls() -> Result<bool, BoxError> {
         .timeout(Duration::from_secs(20))
         .build()?;
 
-    println!(
+    outln!(
         "Part 2: {MANY} distinct URLs from one local server, \
          fetch_many with max_connections {CONNECTIONS}"
     );
-    println!();
+    outln!();
 
     let start = Instant::now();
     let results = client.fetch_many(&urls);
@@ -205,22 +206,22 @@ fn many_urls() -> Result<bool, BoxError> {
     let failed = results.len() - ok;
     let rate = results.len() as f64 / wall.as_secs_f64();
 
-    println!("  {:<12} {:>8}", "requests", results.len());
-    println!("  {:<12} {:>8}", "ok", ok);
-    println!("  {:<12} {:>8}", "failed", failed);
-    println!("  {:<12} {:>8}", "body bytes", bytes);
-    println!(
+    outln!("  {:<12} {:>8}", "requests", results.len());
+    outln!("  {:<12} {:>8}", "ok", ok);
+    outln!("  {:<12} {:>8}", "failed", failed);
+    outln!("  {:<12} {:>8}", "body bytes", bytes);
+    outln!(
         "  {:<12} {:>8}   (kept alive and reused)",
         "connections",
         server.connections()
     );
-    println!("  {:<12} {:>8.2} s", "wall", wall.as_secs_f64());
-    println!("  {:<12} {:>8.0} req/s", "rate", rate);
+    outln!("  {:<12} {:>8.2} s", "wall", wall.as_secs_f64());
+    outln!("  {:<12} {:>8.0} req/s", "rate", rate);
     for line in failures.iter().take(10) {
-        println!("      {line}");
+        outln!("      {line}");
     }
     if failures.len() > 10 {
-        println!("      ... and {} more", failures.len() - 10);
+        outln!("      ... and {} more", failures.len() - 10);
     }
     Ok(failed == 0)
 }
@@ -277,14 +278,19 @@ fn https_urls() -> Result<bool, BoxError> {
     let (ca_pem, config) = common::tls::certificates()?;
     let server = common::tls::spawn_server(items, config)?;
     let port = server.addr.port();
-    println!(
+    outln!(
         "Part 3: {SECURE} URLs over HTTPS and over HTTP from one local server (rustls, a CA \
          made at start-up), max_connections {CONNECTIONS}"
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "  {:<8} {:>8} {:>8} {:>12} {:>10} {:>12}",
-        "scheme", "ok", "failed", "connections", "wall", "rate"
+        "scheme",
+        "ok",
+        "failed",
+        "connections",
+        "wall",
+        "rate"
     );
     let mut all_ok = true;
     for scheme in ["https", "http"] {
@@ -302,7 +308,7 @@ fn https_urls() -> Result<bool, BoxError> {
         let results = client.fetch_many(&urls);
         let wall = start.elapsed();
         let (ok, _, failures) = check_items(&urls, &results);
-        println!(
+        outln!(
             "  {scheme:<8} {ok:>8} {:>8} {:>12} {:>8.2} s {:>8.0} req/s",
             failures.len(),
             server.connections() - before,
@@ -310,7 +316,7 @@ fn https_urls() -> Result<bool, BoxError> {
             urls.len() as f64 / wall.as_secs_f64()
         );
         for line in failures.iter().take(5) {
-            println!("      {line}");
+            outln!("      {line}");
         }
         all_ok &= failures.is_empty();
     }

@@ -6,13 +6,20 @@
 //!
 //! ```text
 //! 200     1256 B      3.2 ms  http://127.0.0.1:8080/a
+//! 302        0 B      0.9 ms  http://127.0.0.1:8080/old  (redirect not followed: Location `http://[::1/` is not a valid URL: invalid IPv6 address)
 //! ERR  timeout  timeout after 5s waiting for the response from 127.0.0.1:8081 (http://127.0.0.1:8081/)
-//! ok=1 failed=1 bytes=1256 wall=5.004s rate=0 req/s
+//! ok=2 failed=1 bytes=1256 wall=5.004s rate=0 req/s
 //! ```
 //!
-//! `--json` prints one JSON object per line instead. The exit code is 0 when
+//! A redirect that was handed back instead of followed says why
+//! (`Response::redirect_declined`). `--json` prints one JSON object per line
+//! instead, with a `"redirect_declined"` member in that case. The exit code is 0 when
 //! every request got a 2xx or 3xx answer, 1 when any failed, 2 on a usage error.
 //! No `unwrap()` on anything that can fail at run time.
+
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -61,7 +68,7 @@ fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            println!("{USAGE}");
+            outln!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -297,15 +304,16 @@ fn run(options: &Options, urls: &[String]) -> io::Result<bool> {
 }
 
 #[derive(Debug, Default)]
-struct Tally {
+pub(crate) struct Tally {
     ok: u64,
     failed: u64,
     bytes: u64,
 }
 
 /// Prints one result. A response with status 400 or above is printed as
-/// such but counts as failed.
-fn print_result(
+/// such but counts as failed; a redirect that was not followed says why.
+/// (`tests/redirects.rs` compiles this file to check that line.)
+pub(crate) fn print_result(
     out: &mut impl Write,
     json: bool,
     url: &str,
@@ -334,14 +342,24 @@ fn print_result(
     } else {
         tally.failed += 1;
     }
+    let declined = response.redirect_declined();
     if json {
+        let declined = declined.map_or_else(String::new, |why| {
+            format!(",\"redirect_declined\":{}", json_string(&why.to_string()))
+        });
         writeln!(
             out,
-            "{{\"url\":{},\"status\":{status},\"bytes\":{bytes},\"ms\":{ms:.1}}}",
+            "{{\"url\":{},\"status\":{status},\"bytes\":{bytes},\"ms\":{ms:.1}{declined}}}",
             json_string(url)
         )
     } else {
-        writeln!(out, "{status:<4} {bytes:>8} B  {ms:>8.1} ms  {url}")
+        let declined = declined.map_or_else(String::new, |why| {
+            format!("  (redirect not followed: {why})")
+        });
+        writeln!(
+            out,
+            "{status:<4} {bytes:>8} B  {ms:>8.1} ms  {url}{declined}"
+        )
     }
 }
 

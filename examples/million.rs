@@ -12,6 +12,7 @@
 //! progress bar shows the live rate; the end shows requests per second,
 //! errors by kind and the peak memory of the whole process.
 
+#[macro_use]
 mod common;
 
 use std::io::{self, Write};
@@ -84,7 +85,7 @@ fn run() -> Result<bool, String> {
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "fetching {count} URLs like {} with {concurrency} connections",
         make_url(0)
     );
@@ -106,31 +107,31 @@ fn run() -> Result<bool, String> {
     });
     progress.finish();
 
-    println!("{summary}");
-    println!(
+    outln!("{summary}");
+    outln!(
         "{:.0} requests per second, {} connections opened",
         summary.requests_per_second(),
         summary.connections_opened
     );
     if summary.failed_by_kind.is_empty() {
-        println!("errors: none");
+        outln!("errors: none");
     } else {
         for (kind, n) in &summary.failed_by_kind {
-            println!("errors: {kind}: {n}");
+            outln!("errors: {kind}: {n}");
         }
         for message in &first_errors {
-            println!("  e.g. {message}");
+            outln!("  e.g. {message}");
         }
     }
     if local {
-        println!("bodies checked: {} wrong", wrong_bodies);
+        outln!("bodies checked: {} wrong", wrong_bodies);
     }
     match common::peak_rss_bytes() {
-        Some(bytes) => println!(
+        Some(bytes) => outln!(
             "peak memory (whole process): {:.1} MiB",
             bytes as f64 / (1024.0 * 1024.0)
         ),
-        None => println!("peak memory: not available on this OS"),
+        None => outln!("peak memory: not available on this OS"),
     }
     Ok(summary.failed == 0 && wrong_bodies == 0)
 }

@@ -18,6 +18,10 @@
 //! `PEER_DEADLINE_S` (default 600) bounds the run: past it the peer prints a
 //! RESULT line with every request counted as an error and exits with 3.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -93,7 +97,7 @@ fn main() -> ExitCode {
 }
 
 fn report(n: usize, c: usize, ok: usize, err: usize, bytes: u64, wall: Duration) {
-    println!(
+    outln!(
         "RESULT peer={PEER} n={n} c={c} ok={ok} err={err} bytes={bytes} wall={:.3}",
         wall.as_secs_f64()
     );

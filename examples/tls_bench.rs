@@ -9,6 +9,7 @@
 //! fresh client, so its handshakes are counted. Like other examples this one
 //! uses `unwrap()`; real code should handle the errors.
 
+#[macro_use]
 mod common;
 
 use std::net::Ipv4Addr;
@@ -25,7 +26,7 @@ fn main() {
     let addr = common::tls::spawn_server(|_| common::Reply::ok(BODY), config)
         .expect("start the local server")
         .addr;
-    println!(
+    outln!(
         "{requests} requests of {} bytes, concurrency {concurrency}",
         BODY.len()
     );
@@ -43,7 +44,7 @@ fn main() {
             assert_eq!(result.unwrap().body(), BODY);
         });
         let secs = started.elapsed().as_secs_f64();
-        println!(
+        outln!(
             "{scheme:>5}: {:>8.0} req/s  ({:.3} s, {} ok, {} failed, {} connections)",
             requests as f64 / secs,
             secs,

@@ -214,7 +214,10 @@ impl ClientBuilder {
     ///
     /// A chain longer than this, or a loop, is a
     /// [`Redirect`](crate::ErrorKind::Redirect) error naming the chain. A 3xx
-    /// without a usable `Location` is returned as it is. 303 turns any method
+    /// without a usable `Location` is returned as it is, and
+    /// [`Response::redirect_declined`](crate::Response::redirect_declined)
+    /// says why (raw non-ASCII bytes in a `Location` are percent-encoded and
+    /// followed, as curl and browsers do). 303 turns any method
     /// but HEAD into GET, and 301 and 302 turn POST into GET (as browsers do);
     /// 307 and 308 keep the method and body. `Authorization`, `Cookie` and
     /// `Proxy-Authorization` are dropped when the scheme, host or port
@@ -236,6 +239,14 @@ impl ClientBuilder {
     /// The header is added only to requests that set no `Accept-Encoding`
     /// themselves (or through [`default_header`](Self::default_header)); a
     /// request that sets its own gets the body exactly as the server sent it.
+    /// Nor is it added to a request with `Range` (as in reqwest): a range of a
+    /// compressed representation cannot be decoded on its own, so the
+    /// `206` carries the raw bytes asked for.
+    ///
+    /// `Content-Encoding` lists are undone in reverse order of application
+    /// (RFC 9110 §8.4), `identity` ignored, with the body limit applied to
+    /// every layer; a list with a coding other than gzip and deflate (or
+    /// more than 5) is handed over raw, with its header.
     /// A decoded response loses its `Content-Encoding` and `Content-Length`
     /// headers, as in reqwest. A corrupt or cut-short compressed body is a
     /// [`Decode`](crate::ErrorKind::Decode) error.

@@ -1,12 +1,33 @@
-//! Content decoding (`Content-Encoding: gzip` / `deflate`, RFC 9110 §8.4.1),
-//! streamed as body bytes arrive, with the body-size limit applied to the
-//! decoded bytes: a small compressed "bomb" stops at the limit instead of
-//! filling memory.
+//! Content decoding (`Content-Encoding`, RFC 9110 §8.4): gzip and deflate,
+//! alone or stacked, streamed as body bytes arrive, with the body-size limit
+//! applied to the decoded bytes: a small compressed "bomb" stops at the limit
+//! instead of filling memory.
 //!
 //! ```text
-//! gzip:    flate2 MultiGzDecoder (header, inflate, CRC-32 and size; member after member)
-//! deflate: Sniff (zlib header or raw?) ─▶ Deflate ─▶ Done
+//! Content-Encoding: deflate, gzip          (deflate applied first, then gzip)
+//!
+//!   body ─▶ gzip stage ─▶ deflate stage ─▶ decoded body   (undone in reverse order)
+//!           ≤ limit        ≤ limit
+//!
+//! gzip stage:    flate2 MultiGzDecoder (header, inflate, CRC-32 and size; member after member)
+//! deflate stage: Sniff (zlib header or raw?) ─▶ Deflate ─▶ Done
 //! ```
+//!
+//! The list is read as RFC 9110 §8.4 writes it: the codings in the order
+//! they were applied, so they are undone from the last to the first.
+//! `identity` entries (and empty list elements) mean nothing and are
+//! skipped. A list holding any coding this build cannot undo (`br`, `zstd`,
+//! `compress`, an unknown token), or more than [`MAX_CODINGS`] codings, is
+//! not decoded at all: the body is handed over as it came, with its
+//! `Content-Encoding` header.
+//!
+//! The limit applies to the output of every stage, not only the last, so a
+//! chain cannot hide a bomb in an inner layer (say megabytes of empty gzip
+//! members that decode to nothing). A stage that feeds another may make a
+//! little more than the limit ([`between_limit`]), as a compressed inner
+//! layer of incompressible data is slightly larger than the data. The
+//! stages are fed in pieces of at most [`PIECE`] bytes so that the bytes
+//! between two stages stay small.
 //!
 //! `deflate` means a zlib stream (RFC 1950) by the letter of RFC 9110
 //! §8.4.1.2, but some servers send raw deflate (RFC 1951); the first two
@@ -24,7 +45,7 @@
 //! each cut to one byte past the limit.
 
 use http::HeaderMap;
-use http::header::CONTENT_ENCODING;
+use http::header::{ACCEPT_ENCODING as ACCEPT_ENCODING_NAME, CONTENT_ENCODING, RANGE};
 
 /// The `Accept-Encoding` value sent when decoding is on.
 #[cfg(feature = "gzip")]
@@ -33,33 +54,114 @@ pub(crate) const ACCEPT_ENCODING: Option<&str> = Some("gzip, deflate");
 #[cfg(not(feature = "gzip"))]
 pub(crate) const ACCEPT_ENCODING: Option<&str> = None;
 
+/// Most content codings one response may stack and still be decoded; a
+/// longer list is handed over raw (curl stops at 5 too, `MAX_ENCODE_STACK`).
+pub(crate) const MAX_CODINGS: usize = 5;
+
+/// The most coded bytes handed to a stage of a chain at once, so that what
+/// one stage makes for the next stays small (at most about 1,000 times this,
+/// deflate's largest ratio).
+#[cfg_attr(not(feature = "gzip"), allow(dead_code))]
+pub(crate) const PIECE: usize = 1024;
+
+/// The most bytes a stage that feeds another stage may make, for a body
+/// limit of `limit`: the limit, plus room for the framing of a compressed
+/// layer of incompressible data (deflate's stored blocks add 5 bytes per
+/// 64 KiB, gzip a header and trailer per member), plus 64 KiB.
+#[cfg_attr(not(feature = "gzip"), allow(dead_code))]
+pub(crate) fn between_limit(limit: u64) -> u64 {
+    limit.saturating_add(limit / 1024).saturating_add(64 * 1024)
+}
+
+/// The `Accept-Encoding` value the client adds to a request, if any.
+///
+/// The client asks for compressed bodies only when it will decode them
+/// (`decompress` on, the `gzip` feature built) and the caller has not
+/// spoken: not when the request or the client's default headers set
+/// `Accept-Encoding` themselves, and not when the request carries `Range`
+/// (as reqwest does). A range of a compressed representation is a slice of
+/// the compressed stream, which cannot be decoded on its own, so a `Range`
+/// request gets the raw bytes it asked for (RFC 9110 §14.2, §8.4).
+pub(crate) fn accept_encoding(
+    request: &HeaderMap,
+    defaults: &HeaderMap,
+    decompress: bool,
+) -> Option<&'static str> {
+    let caller_spoke = |headers: &HeaderMap| {
+        headers.contains_key(ACCEPT_ENCODING_NAME) || headers.contains_key(RANGE)
+    };
+    ACCEPT_ENCODING.filter(|_| decompress && !caller_spoke(request) && !caller_spoke(defaults))
+}
+
 /// Why a body could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(not(feature = "gzip"), allow(dead_code))]
 pub(crate) enum DecodeError {
-    /// The decoded body went over the body-size limit.
+    /// The decoded body went over the body-size limit (or a stage of a
+    /// chain over its share of it, see [`between_limit`]); `limit` is the
+    /// body-size limit.
     TooLarge { limit: u64 },
     /// The compressed stream is not valid.
     Corrupt(String),
 }
 
-/// The content coding of a response, if it is one this build decodes.
-/// Only a single coding is decoded; a list (`gzip, br`) or an unknown one
-/// leaves the body as it came.
-fn coding_of(headers: &HeaderMap) -> Option<&'static str> {
-    let mut values = headers.get_all(CONTENT_ENCODING).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
+/// A content coding this build can undo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "gzip"), allow(dead_code))]
+pub(crate) enum Coding {
+    /// `gzip` or `x-gzip` (RFC 9110 §8.4.1.3).
+    Gzip,
+    /// `deflate`: zlib, or raw deflate from servers that send that
+    /// (RFC 9110 §8.4.1.2).
+    Deflate,
+}
+
+impl Coding {
+    /// The coding's name, for error messages.
+    #[cfg_attr(not(feature = "gzip"), allow(dead_code))]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+        }
+    }
+}
+
+/// The codings to undo, in the order to undo them (the last applied
+/// first), or `None` when the body is to be handed over as it came: no
+/// coding, only `identity`, a coding this build does not decode, a value
+/// that is not text, or more than [`MAX_CODINGS`] codings.
+///
+/// Several `Content-Encoding` field lines make one list (RFC 9110 §5.3).
+pub(crate) fn codings_of(headers: &HeaderMap) -> Option<Vec<Coding>> {
+    let mut codings = Vec::new();
+    for value in headers.get_all(CONTENT_ENCODING) {
+        for token in value.to_str().ok()?.split(',') {
+            // Optional whitespace around elements; empty elements are
+            // allowed and mean nothing (RFC 9110 §5.6.1).
+            let token = token.trim_matches([' ', '\t']);
+            if token.is_empty() || token.eq_ignore_ascii_case("identity") {
+                continue;
+            }
+            let coding =
+                if token.eq_ignore_ascii_case("gzip") || token.eq_ignore_ascii_case("x-gzip") {
+                    Coding::Gzip
+                } else if token.eq_ignore_ascii_case("deflate") {
+                    Coding::Deflate
+                } else {
+                    return None;
+                };
+            if codings.len() == MAX_CODINGS {
+                return None;
+            }
+            codings.push(coding);
+        }
+    }
+    if codings.is_empty() {
         return None;
     }
-    let value = value.to_str().ok()?.trim();
-    if value.eq_ignore_ascii_case("gzip") || value.eq_ignore_ascii_case("x-gzip") {
-        Some("gzip")
-    } else if value.eq_ignore_ascii_case("deflate") {
-        Some("deflate")
-    } else {
-        None
-    }
+    codings.reverse();
+    Some(codings)
 }
 
 #[cfg(feature = "gzip")]
@@ -72,17 +174,31 @@ mod imp {
     use flate2::write::MultiGzDecoder;
     use flate2::{Decompress, FlushDecompress, Status};
 
-    use super::{DecodeError, HeaderMap, coding_of};
+    use super::{Coding, DecodeError, HeaderMap, PIECE, between_limit, codings_of};
 
     /// Most decoded bytes one inflate step of a deflate body produces; the
     /// limit is checked after each.
     const STEP: usize = 32 * 1024;
 
-    /// A streaming gzip or deflate decoder with an output limit.
+    /// A streaming decoder for a chain of gzip and deflate codings, with
+    /// the output of every stage limited.
     pub(crate) struct ContentDecoder {
+        /// In decoding order: the first undoes the coding applied last.
+        stages: Vec<Stage>,
+        /// The body-size limit, named when any stage goes over its limit.
+        limit: u64,
+        /// Whether any coded byte has arrived.
+        started: bool,
+        /// The coding whose stage failed, for the error message.
+        failed: Option<Coding>,
+    }
+
+    /// One coding of the chain.
+    struct Stage {
+        coding: Coding,
         stream: Stream,
         limit: u64,
-        /// Whether any compressed byte has arrived.
+        /// Whether any byte has reached this stage.
         started: bool,
     }
 
@@ -138,45 +254,57 @@ mod imp {
 
     impl std::fmt::Debug for ContentDecoder {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let stage = match &self.stream {
-                Stream::Gzip(_) => "gzip",
-                Stream::Sniff(_) => "sniff",
-                Stream::Deflate { ended: false, .. } => "deflate",
-                Stream::Deflate { ended: true, .. } => "done",
-            };
+            let stages: Vec<&str> = self
+                .stages
+                .iter()
+                .map(|stage| match &stage.stream {
+                    Stream::Gzip(_) => "gzip",
+                    Stream::Sniff(_) => "deflate (sniffing)",
+                    Stream::Deflate { ended: false, .. } => "deflate",
+                    Stream::Deflate { ended: true, .. } => "deflate (done)",
+                })
+                .collect();
             f.debug_struct("ContentDecoder")
-                .field("coding", &self.coding())
-                .field("stage", &stage)
+                .field("stages", &stages)
                 .field("limit", &self.limit)
                 .finish_non_exhaustive()
         }
     }
 
     impl ContentDecoder {
-        /// A decoder for the coding `headers` name, with the decoded body
-        /// limited to `limit` bytes; `None` if there is nothing to decode.
+        /// A decoder for the codings `headers` name, with the decoded body
+        /// limited to `limit` bytes and every stage before the last to
+        /// [`between_limit`]`(limit)`; `None` if the body is to be
+        /// handed over as it came (see [`codings_of`]).
         pub(crate) fn for_headers(headers: &HeaderMap, limit: u64) -> Option<ContentDecoder> {
-            let stream = if coding_of(headers)? == "gzip" {
-                Stream::Gzip(Box::new(MultiGzDecoder::new(Sink {
-                    room: limit,
-                    ..Sink::default()
-                })))
-            } else {
-                Stream::Sniff(Vec::with_capacity(2))
-            };
+            let codings = codings_of(headers)?;
+            let last = codings.len() - 1;
+            let stages = codings
+                .into_iter()
+                .enumerate()
+                .map(|(i, coding)| {
+                    let stage_limit = if i == last {
+                        limit
+                    } else {
+                        between_limit(limit)
+                    };
+                    Stage::new(coding, stage_limit)
+                })
+                .collect();
             Some(ContentDecoder {
-                stream,
+                stages,
                 limit,
                 started: false,
+                failed: None,
             })
         }
 
-        /// The coding's name, for error messages.
+        /// The name of the coding whose stage failed, or of the outermost
+        /// coding, for error messages.
         pub(crate) fn coding(&self) -> &'static str {
-            match self.stream {
-                Stream::Gzip(_) => "gzip",
-                Stream::Sniff(_) | Stream::Deflate { .. } => "deflate",
-            }
+            self.failed
+                .or_else(|| self.stages.first().map(|s| s.coding))
+                .map_or("content", Coding::name)
         }
 
         /// Whether any coded byte has arrived (a HEAD or 304 has none).
@@ -190,6 +318,100 @@ mod imp {
                 return Ok(());
             }
             self.started = true;
+            let result = feed_chain(&mut self.stages, input, out);
+            result.map_err(|failure| self.failed(failure))
+        }
+
+        /// The body has ended: every stream of the chain must have ended
+        /// too (an empty body is fine, as for a 304 or a HEAD).
+        pub(crate) fn finish(&mut self) -> Result<(), DecodeError> {
+            if !self.started {
+                return Ok(());
+            }
+            let result = finish_chain(&mut self.stages, &mut Vec::new());
+            result.map_err(|failure| self.failed(failure))
+        }
+
+        /// Notes which stage failed; a stage over its limit is reported as
+        /// the body over the body-size limit.
+        fn failed(&mut self, (coding, error): StageError) -> DecodeError {
+            self.failed = Some(coding);
+            match error {
+                DecodeError::TooLarge { .. } => DecodeError::TooLarge { limit: self.limit },
+                corrupt @ DecodeError::Corrupt(_) => corrupt,
+            }
+        }
+    }
+
+    /// A failure in the stage of this coding.
+    type StageError = (Coding, DecodeError);
+
+    /// Feeds `input` to the first stage and what it makes to the rest, in
+    /// pieces of at most [`PIECE`] bytes.
+    fn feed_chain(stages: &mut [Stage], input: &[u8], out: &mut Vec<u8>) -> Result<(), StageError> {
+        let Some((first, rest)) = stages.split_first_mut() else {
+            out.extend_from_slice(input);
+            return Ok(());
+        };
+        if rest.is_empty() {
+            return first.feed(input, out);
+        }
+        let mut between = Vec::new();
+        for piece in input.chunks(PIECE) {
+            first.feed(piece, &mut between)?;
+            for part in between.chunks(PIECE) {
+                feed_chain(rest, part, out)?;
+            }
+            between.clear();
+        }
+        Ok(())
+    }
+
+    /// Ends the first stage, passes on what it still held, then ends the
+    /// rest.
+    fn finish_chain(stages: &mut [Stage], out: &mut Vec<u8>) -> Result<(), StageError> {
+        let Some((first, rest)) = stages.split_first_mut() else {
+            return Ok(());
+        };
+        if rest.is_empty() {
+            return first.finish(out);
+        }
+        let mut between = Vec::new();
+        first.finish(&mut between)?;
+        for part in between.chunks(PIECE) {
+            feed_chain(rest, part, out)?;
+        }
+        finish_chain(rest, out)
+    }
+
+    impl Stage {
+        fn new(coding: Coding, limit: u64) -> Stage {
+            let stream = match coding {
+                Coding::Gzip => Stream::Gzip(Box::new(MultiGzDecoder::new(Sink {
+                    room: limit,
+                    ..Sink::default()
+                }))),
+                Coding::Deflate => Stream::Sniff(Vec::with_capacity(2)),
+            };
+            Stage {
+                coding,
+                stream,
+                limit,
+                started: false,
+            }
+        }
+
+        /// Decodes `input`, appending the result to `out`.
+        fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), StageError> {
+            if input.is_empty() {
+                return Ok(());
+            }
+            self.started = true;
+            let coding = self.coding;
+            self.feed_stream(input, out).map_err(|e| (coding, e))
+        }
+
+        fn feed_stream(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
             let limit = self.limit;
             match &mut self.stream {
                 Stream::Gzip(gzip) => {
@@ -212,7 +434,7 @@ mod imp {
                         produced: 0,
                         ended: false,
                     };
-                    self.feed(&held, out)
+                    self.feed_stream(&held, out)
                 }
                 Stream::Deflate {
                     inflate,
@@ -230,16 +452,20 @@ mod imp {
             }
         }
 
-        /// The body has ended: the stream must have ended too (an empty
-        /// body is fine, as for a 304 or a HEAD).
-        pub(crate) fn finish(&mut self) -> Result<(), DecodeError> {
+        /// The input has ended: the stream must have ended too (an empty
+        /// input is fine, as for a 304 or a HEAD). Whatever the decoder
+        /// still held goes to `out`.
+        fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), StageError> {
             if !self.started {
                 return Ok(());
             }
-            let limit = self.limit;
-            match &mut self.stream {
-                Stream::Gzip(gzip) => gzip.try_finish().map_err(|error| {
-                    match gzip_error(gzip.get_ref(), limit, &error) {
+            let (coding, limit) = (self.coding, self.limit);
+            let result = match &mut self.stream {
+                Stream::Gzip(gzip) => {
+                    std::mem::swap(out, &mut gzip.get_mut().out);
+                    let result = gzip.try_finish();
+                    std::mem::swap(out, &mut gzip.get_mut().out);
+                    result.map_err(|error| match gzip_error(gzip.get_ref(), limit, &error) {
                         // flate2 reports a member cut short in its trailer
                         // as a checksum mismatch: it cannot tell them apart.
                         DecodeError::Corrupt(_) if error.kind() != io::ErrorKind::UnexpectedEof => {
@@ -251,13 +477,14 @@ mod imp {
                             DecodeError::Corrupt("compressed stream ends early".into())
                         }
                         too_large => too_large,
-                    }
-                }),
+                    })
+                }
                 Stream::Deflate { ended: true, .. } => Ok(()),
                 Stream::Sniff(_) | Stream::Deflate { .. } => {
                     Err(DecodeError::Corrupt("compressed stream ends early".into()))
                 }
-            }
+            };
+            result.map_err(|e| (coding, e))
         }
     }
 
@@ -330,7 +557,7 @@ pub(crate) enum ContentDecoder {}
 #[cfg(not(feature = "gzip"))]
 impl ContentDecoder {
     pub(crate) fn for_headers(headers: &HeaderMap, _limit: u64) -> Option<ContentDecoder> {
-        let _ = coding_of(headers);
+        let _ = codings_of(headers);
         None
     }
 
@@ -549,12 +776,146 @@ mod tests {
         }
     }
 
+    /// Encodes `data` with each coding of `list` in turn (as a server
+    /// applies them, first to last).
+    fn encode_list(list: &[&str], data: &[u8]) -> Vec<u8> {
+        list.iter()
+            .fold(data.to_vec(), |acc, coding| encode(coding, &acc))
+    }
+
     #[test]
-    fn only_single_known_codings_are_decoded() {
-        assert!(ContentDecoder::for_headers(&headers("br"), 1).is_none());
-        assert!(ContentDecoder::for_headers(&headers("gzip, br"), 1).is_none());
-        assert!(ContentDecoder::for_headers(&headers("identity"), 1).is_none());
+    fn lists_are_read_as_rfc_9110_writes_them() {
+        let names = |value: &str| {
+            codings_of(&headers(value)).map(|c| c.into_iter().map(Coding::name).collect::<Vec<_>>())
+        };
+        // Undone from the last applied to the first.
+        assert_eq!(names("deflate, gzip"), Some(vec!["gzip", "deflate"]));
+        assert_eq!(names("gzip, identity"), Some(vec!["gzip"]));
+        assert_eq!(names("identity, gzip"), Some(vec!["gzip"]));
+        assert_eq!(names(" GZIP ,, x-gzip\t"), Some(vec!["gzip", "gzip"]));
+        assert_eq!(names("identity"), None);
+        assert_eq!(names(""), None);
+        assert_eq!(names("gzip, br"), None);
+        assert_eq!(names("br"), None);
+        assert_eq!(names("gzip;q=1"), None);
+        assert_eq!(
+            names(&["gzip"; MAX_CODINGS].join(",")).map(|v| v.len()),
+            Some(MAX_CODINGS)
+        );
+        assert_eq!(names(&["gzip"; MAX_CODINGS + 1].join(",")), None);
+        assert_eq!(names(&vec!["identity"; 100].join(",")), None);
+        // Field lines add up to one list.
+        let mut two = HeaderMap::new();
+        two.append(CONTENT_ENCODING, HeaderValue::from_static("deflate"));
+        two.append(CONTENT_ENCODING, HeaderValue::from_static("identity, gzip"));
+        assert_eq!(codings_of(&two), Some(vec![Coding::Gzip, Coding::Deflate]));
+        // A value that is not text is not a list this build understands.
+        let mut raw = HeaderMap::new();
+        raw.insert(
+            CONTENT_ENCODING,
+            HeaderValue::from_bytes(b"gzip\xff").unwrap(),
+        );
+        assert_eq!(codings_of(&raw), None);
         assert!(ContentDecoder::for_headers(&HeaderMap::new(), 1).is_none());
-        assert!(ContentDecoder::for_headers(&headers("GZIP"), 1).is_some());
+    }
+
+    #[test]
+    fn chains_decode_in_reverse_order_at_every_split() {
+        let data = sample();
+        for (applied, header) in [
+            (&["gzip"][..], "gzip, identity"),
+            (&["gzip"][..], "identity, gzip"),
+            (&["zlib", "gzip"][..], "deflate, gzip"),
+            (&["gzip", "raw"][..], "gzip, deflate"),
+            (
+                &["gzip", "gzip", "zlib"][..],
+                "x-gzip, gzip, identity, deflate",
+            ),
+        ] {
+            let encoded = encode_list(applied, &data);
+            for split in [1, 7, 1000, 4096, usize::MAX] {
+                let out = decode(header, &encoded, split, u64::MAX).unwrap();
+                assert!(out == data, "{header} split {split}");
+            }
+        }
+        let small = encode_list(&["gzip", "raw", "gzip"], b"hi");
+        for split in 1..small.len() {
+            assert_eq!(
+                decode("gzip, deflate, gzip", &small, split, 2).unwrap(),
+                b"hi"
+            );
+        }
+        // Empty body: nothing to decode, nothing wrong.
+        assert_eq!(decode("deflate, gzip", b"", 1, 10).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_chain_has_one_limit_at_every_stage() {
+        let zeros = vec![0u8; 4 << 20];
+        // A bomb in the last stage.
+        let bomb = encode_list(&["gzip", "gzip"], &zeros);
+        assert_eq!(
+            decode("gzip, gzip", &bomb, usize::MAX, 1 << 20),
+            Err(DecodeError::TooLarge { limit: 1 << 20 })
+        );
+        // Work hidden in an inner layer: the outer gzip makes megabytes of
+        // empty gzip members, which the inner stage turns into nothing.
+        let empty = encode("gzip", b"");
+        let members: Vec<u8> = empty
+            .iter()
+            .copied()
+            .cycle()
+            .take(empty.len() * 100_000)
+            .collect();
+        let hidden = encode("gzip", &members);
+        assert!(hidden.len() < 100_000, "{}", hidden.len());
+        let mut d = ContentDecoder::for_headers(&headers("gzip, gzip"), 1 << 20).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            d.feed(&hidden, &mut out),
+            Err(DecodeError::TooLarge { limit: 1 << 20 })
+        );
+        assert!(out.is_empty());
+        // Exactly the limit is fine.
+        let exact = encode_list(&["raw", "gzip"], &zeros[..1000]);
+        assert_eq!(
+            decode("deflate, gzip", &exact, 3, 1000).unwrap().len(),
+            1000
+        );
+    }
+
+    #[test]
+    fn a_failing_stage_is_named() {
+        let data = sample();
+        let mut inner_bad = encode("raw", &data);
+        inner_bad.truncate(inner_bad.len() / 2);
+        let outer = encode("gzip", &inner_bad);
+        let mut d = ContentDecoder::for_headers(&headers("deflate, gzip"), u64::MAX).unwrap();
+        let mut out = Vec::new();
+        d.feed(&outer, &mut out).unwrap();
+        assert!(matches!(d.finish(), Err(DecodeError::Corrupt(m)) if m.contains("ends early")));
+        assert_eq!(d.coding(), "deflate");
+
+        let mut d = ContentDecoder::for_headers(&headers("deflate, gzip"), u64::MAX).unwrap();
+        assert!(d.feed(b"not gzip at all", &mut Vec::new()).is_err());
+        assert_eq!(d.coding(), "gzip");
+    }
+
+    #[test]
+    fn automatic_accept_encoding_yields_to_the_caller() {
+        let none = HeaderMap::new();
+        let with = |name: &'static str, value: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            h
+        };
+        assert_eq!(accept_encoding(&none, &none, true), Some("gzip, deflate"));
+        assert_eq!(accept_encoding(&none, &none, false), None);
+        let range = with("range", "bytes=0-99");
+        assert_eq!(accept_encoding(&range, &none, true), None);
+        assert_eq!(accept_encoding(&none, &range, true), None);
+        let own = with("accept-encoding", "br");
+        assert_eq!(accept_encoding(&own, &none, true), None);
+        assert_eq!(accept_encoding(&none, &own, true), None);
     }
 }

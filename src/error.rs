@@ -32,7 +32,9 @@ pub enum ErrorKind {
     /// The TLS handshake failed, or the TLS session broke: the certificate is
     /// not trusted, has expired or is for another name, the server speaks no
     /// TLS version or cipher suite in common, or sent an alert. Also a TLS
-    /// setting the builder could not use. The message says which.
+    /// setting the builder could not use. The message says which in plain
+    /// words, with the likely cause and the fix (never a TLS library's
+    /// `Debug` text).
     Tls,
     /// A deadline passed: the connect timeout or the whole-request timeout.
     /// [`Error::timeout_phase`] says which phase was running.
@@ -46,10 +48,14 @@ pub enum ErrorKind {
     TooLarge,
     /// Redirects could not be followed: a loop, or more than
     /// [`max_redirects`](crate::ClientBuilder::max_redirects) in a row. The
-    /// message names the chain of URLs.
+    /// message names the chain of URLs. (A redirect without a usable
+    /// `Location` is no error: the 3xx is returned, and
+    /// [`Response::redirect_declined`](crate::Response::redirect_declined)
+    /// says why.)
     Redirect,
-    /// A compressed body (`Content-Encoding: gzip` or `deflate`) is corrupt
-    /// or ends early.
+    /// A compressed body (`Content-Encoding: gzip` or `deflate`, or a list
+    /// of them) is corrupt or ends early; the message names the coding that
+    /// failed.
     Decode,
     /// The proxy refused to open a tunnel (`CONNECT` answered with a status
     /// other than 2xx); connection failures to the proxy are

@@ -45,7 +45,9 @@
 //!   SNI, ALPN `http/1.1`, certificates verified against Mozilla's roots
 //!   (webpki-roots) and any the builder adds
 //!   (`ClientBuilder::add_root_certificate_pem`).
-//! - Redirects ([`ClientBuilder::max_redirects`]), gzip/deflate decoding
+//! - Redirects ([`ClientBuilder::max_redirects`]; a redirect handed back
+//!   says why in [`Response::redirect_declined`]), gzip/deflate decoding of
+//!   single codings and `Content-Encoding` lists
 //!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
 //!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
 //!
@@ -129,6 +131,7 @@ pub use h1::{
 };
 pub use proxy::Proxy;
 pub use reactor::Reactor;
+pub use redirect::RedirectDeclined;
 pub use request::{IntoRequest, Request};
 pub use response::{Response, Timings};
 pub use retry::{
@@ -144,9 +147,5 @@ pub use url::{self, Url};
 
 /// Not public API: used by benches, fuzz targets and tests.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::h1::private::*;
-    /// The sans-IO HTTP/2 engine, not yet used by the reactor.
-    #[cfg(feature = "http2")]
-    pub use crate::h2::private as h2;
-}
+#[path = "private.rs"]
+pub mod __private;

@@ -154,7 +154,9 @@ impl Proxy {
     /// - an IP address matches that address, and `10.0.0.0/8` or
     ///   `fd00::/8` a range of them;
     /// - `*` alone matches every host (the proxy is never used);
-    /// - a `:port` suffix is ignored; matching ignores case.
+    /// - a `:port` suffix is dropped before the rest is read as a name, an
+    ///   address or a range (`localhost:8080`, `127.0.0.1:8080`,
+    ///   `[::1]:8080`); matching ignores case.
     pub fn no_proxy(mut self, list: &str) -> Proxy {
         self.no_proxy = NoProxy::parse(list);
         self
@@ -284,15 +286,13 @@ impl NoProxy {
                 rules.all = true;
                 continue;
             }
-            if let Some(net) = parse_network(entry) {
+            // A bare IPv6 address is full of colons: try the whole entry as
+            // an address or range first, then without a `:port`.
+            let host = strip_port(entry);
+            if let Some(net) = parse_network(entry).or_else(|| parse_network(host)) {
                 rules.networks.push(net);
                 continue;
             }
-            // Drop a `:port`, then any leading dots.
-            let host = match entry.rsplit_once(':') {
-                Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-                _ => entry,
-            };
             let host = host.trim_start_matches('.').to_ascii_lowercase();
             if !host.is_empty() {
                 rules.domains.push(host);
@@ -323,7 +323,24 @@ impl NoProxy {
     }
 }
 
-/// `1.2.3.4`, `::1`, `[::1]`, `10.0.0.0/8`, `fd00::/8`.
+/// `entry` without a `:port` suffix: `127.0.0.1:8080` → `127.0.0.1`,
+/// `[::1]:8080` → `[::1]`, `localhost:80` → `localhost`. An entry with more
+/// than one colon outside brackets (a bare IPv6 address) has no port.
+fn strip_port(entry: &str) -> &str {
+    let Some((host, port)) = entry.rsplit_once(':') else {
+        return entry;
+    };
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    if port.is_empty()
+        || !port.bytes().all(|b| b.is_ascii_digit())
+        || (host.contains(':') && !bracketed)
+    {
+        return entry;
+    }
+    host
+}
+
+/// `1.2.3.4`, `::1`, `[::1]`, `10.0.0.0/8`, `fd00::/8`, `[fd00::]/8`.
 fn parse_network(entry: &str) -> Option<(IpAddr, u8)> {
     let (addr, bits) = match entry.split_once('/') {
         Some((addr, bits)) => (addr, Some(bits.parse::<u8>().ok()?)),
@@ -388,6 +405,30 @@ mod tests {
         }
         assert!(NoProxy::parse("*").matches("anything"));
         assert!(!NoProxy::parse("").matches("anything"));
+    }
+
+    #[test]
+    fn addresses_with_a_port_are_addresses() {
+        let rules = NoProxy::parse("127.0.0.1:28080, [::1]:8443, [fd00::]/8, 10.0.0.0/8:80, ::2");
+        for host in ["127.0.0.1", "[::1]", "[fd00::5]", "10.9.9.9", "[::2]"] {
+            assert!(rules.matches(host), "{host}");
+        }
+        for host in ["127.0.0.2", "[::3]", "11.0.0.1"] {
+            assert!(!rules.matches(host), "{host}");
+        }
+        assert!(rules.domains.is_empty(), "{:?}", rules.domains);
+        assert_eq!(strip_port("localhost:28443"), "localhost");
+        assert_eq!(strip_port("::1"), "::1");
+        assert_eq!(strip_port("fd00::1:80"), "fd00::1:80");
+        assert_eq!(strip_port("host:"), "host:");
+        // The example from the report: the port-suffixed IP exempts its URL.
+        let proxy = [Proxy::all("127.0.0.1:3128")
+            .unwrap()
+            .no_proxy("127.0.0.1:28080")];
+        assert_eq!(
+            route(&proxy, &url("http://127.0.0.1:28080/")),
+            Route::Direct
+        );
     }
 
     #[test]

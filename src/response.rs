@@ -9,6 +9,8 @@ use http::header::{AsHeaderName, HeaderMap, HeaderValue};
 use http::{StatusCode, Version};
 use url::Url;
 
+use crate::redirect::RedirectDeclined;
+
 /// A complete response: the body has been read to its end.
 ///
 /// A non-2xx status is still a `Response`, not an error: the server answered.
@@ -22,6 +24,7 @@ pub struct Response {
     pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) timings: Timings,
     pub(crate) redirects: u32,
+    pub(crate) redirect_declined: Option<RedirectDeclined>,
 }
 
 impl Response {
@@ -71,6 +74,29 @@ impl Response {
     /// first answer was final).
     pub fn redirects(&self) -> u32 {
         self.redirects
+    }
+
+    /// For a redirect that was handed back instead of followed (a 301, 302,
+    /// 303, 307 or 308 response), why: redirects are off, the `Location`
+    /// header is missing, is not a URL, or is a URL of a scheme other than
+    /// http and https. `None` for every other response, and for a redirect
+    /// that was followed (this is then the response at the end of the
+    /// chain).
+    ///
+    /// A loop, or more redirects than allowed, is an
+    /// [`ErrorKind::Redirect`](crate::ErrorKind::Redirect) error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let response = multifetch::Client::new().fetch("http://127.0.0.1:8080/moved")?;
+    /// if let Some(why) = response.redirect_declined() {
+    ///     eprintln!("{} not followed: {why}", response.status());
+    /// }
+    /// # Ok::<(), multifetch::Error>(())
+    /// ```
+    pub fn redirect_declined(&self) -> Option<&RedirectDeclined> {
+        self.redirect_declined.as_ref()
     }
 
     /// The address of the server that answered.

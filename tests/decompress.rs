@@ -1,8 +1,10 @@
 //! gzip and deflate bodies from a real server: decoded byte-exact, corrupt
-//! ones refused, a bomb stopped at the body limit.
+//! ones refused, a bomb stopped at the body limit; `Content-Encoding` lists
+//! and `Range` requests against byte-scripted servers.
 #![cfg(feature = "gzip")]
 
 mod feature_support;
+mod support;
 
 use std::io::Write;
 
@@ -10,6 +12,7 @@ use feature_support::{Server, response};
 use flate2::Compression;
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use multifetch::{Client, ErrorKind, Request};
+use support::{ScriptServer, finish, read_request_head};
 
 fn sample() -> Vec<u8> {
     (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect()
@@ -126,4 +129,199 @@ fn a_request_that_sets_accept_encoding_gets_the_raw_body() {
     let resp = off.fetch(server.url("/gzip")).unwrap();
     assert_eq!(resp.header("content-encoding").unwrap(), "gzip");
     assert_eq!(server.seen().pop().unwrap().header("accept-encoding"), None);
+}
+
+fn deflate_raw(data: &[u8]) -> Vec<u8> {
+    let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A scripted server that sends `head` (status line and headers, without
+/// the blank line), `Content-Length` and `body`, then closes.
+fn coded_reply(head: &str, body: &[u8]) -> ScriptServer {
+    let mut bytes = format!(
+        "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    ScriptServer::reply_then_close(bytes)
+}
+
+/// The report's cases: `gzip, identity` and `identity, gzip` were handed
+/// over still compressed; `identity` means nothing and is skipped.
+#[test]
+fn identity_in_a_coding_list_is_ignored() {
+    let data = sample();
+    for list in [
+        "gzip, identity",
+        "identity, gzip",
+        "identity,gzip,identity",
+        "x-gzip",
+    ] {
+        let server = coded_reply(
+            &format!("HTTP/1.1 200 OK\r\nContent-Encoding: {list}"),
+            &gzip(&data),
+        );
+        let resp = Client::new().fetch(server.url("/")).unwrap();
+        assert!(resp.body() == data, "{list}: {} bytes", resp.body().len());
+        assert!(resp.header("content-encoding").is_none(), "{list}");
+    }
+}
+
+/// `Content-Encoding: deflate, gzip` means deflate was applied first: the
+/// client undoes gzip, then deflate (RFC 9110 §8.4), also across two field
+/// lines.
+#[test]
+fn stacked_codings_are_undone_last_first() {
+    let data = sample();
+    let stacked = gzip(&deflate_raw(&data));
+    for head in [
+        "HTTP/1.1 200 OK\r\nContent-Encoding: deflate, gzip",
+        "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Encoding: gzip",
+    ] {
+        let server = coded_reply(head, &stacked);
+        let resp = Client::new().fetch(server.url("/")).unwrap();
+        assert!(resp.body() == data, "{head:?}: {} bytes", resp.body().len());
+        assert!(resp.header("content-encoding").is_none());
+    }
+    // Stacked the other way round, the same bytes are not valid gzip first.
+    let server = coded_reply(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip, deflate",
+        &stacked,
+    );
+    let err = Client::new().fetch(server.url("/")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    assert!(
+        err.to_string().starts_with("could not decode deflate body"),
+        "{err}"
+    );
+}
+
+/// A list with a coding this build cannot undo is passed through raw, with
+/// its header, as before.
+#[test]
+fn a_list_with_an_unsupported_coding_is_passed_through() {
+    let coded = gzip(b"brotli inside, supposedly");
+    for list in [
+        "gzip, br",
+        "br, gzip",
+        "zstd",
+        "gzip, gzip, gzip, gzip, gzip, gzip",
+    ] {
+        let server = coded_reply(
+            &format!("HTTP/1.1 200 OK\r\nContent-Encoding: {list}"),
+            &coded,
+        );
+        let resp = Client::new().fetch(server.url("/")).unwrap();
+        assert_eq!(resp.body(), coded, "{list}");
+        assert_eq!(resp.header("content-encoding").unwrap(), list);
+        assert_eq!(
+            resp.header("content-length").unwrap(),
+            &coded.len().to_string()
+        );
+    }
+}
+
+/// One body limit over the whole chain: a bomb in either layer stops at it.
+#[test]
+fn a_chain_is_held_to_the_body_limit() {
+    let zeros = vec![0u8; 8 << 20];
+    let inner_bomb = gzip(&gzip(&zeros));
+    let empty = gzip(b"");
+    let members: Vec<u8> = empty
+        .iter()
+        .copied()
+        .cycle()
+        .take(empty.len() * 200_000)
+        .collect();
+    let outer_bomb = gzip(&members);
+    for (what, body) in [("inner", inner_bomb), ("outer", outer_bomb)] {
+        assert!(body.len() < 100_000, "{what}: {}", body.len());
+        let server = coded_reply("HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip", &body);
+        let client = Client::builder().max_body_size(1 << 20).build().unwrap();
+        let err = client.fetch(server.url("/")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooLarge, "{what}: {err}");
+        assert!(
+            err.to_string().contains("body larger than 1048576 bytes"),
+            "{what}: {err}"
+        );
+    }
+}
+
+/// The report's case: a `Range` request sent `Accept-Encoding: gzip,
+/// deflate`, so a server like Apache with mod_deflate answered 206 with a
+/// slice of the gzip stream, which cannot be decoded. A request with
+/// `Range` now gets no automatic `Accept-Encoding`, and the 206 carries the
+/// 100 raw bytes.
+#[test]
+fn a_range_request_gets_raw_bytes() {
+    let file: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let gz = gzip(&file);
+    let served = file.clone();
+    let server = ScriptServer::start(move |conn| {
+        let file = &served;
+        let Some(head) = read_request_head(conn) else {
+            return;
+        };
+        let lower = head.to_ascii_lowercase();
+        let range = lower.contains("\r\nrange: bytes=0-99\r\n");
+        let body: &[u8] = if lower.contains("\r\naccept-encoding: gzip") {
+            // What mod_deflate does: compress, then take the range of that.
+            &gz[..if range { 100 } else { gz.len() }]
+        } else if range {
+            &file[..100]
+        } else {
+            file
+        };
+        let coding = if lower.contains("accept-encoding: gzip") {
+            "Content-Encoding: gzip\r\n"
+        } else {
+            ""
+        };
+        let status = if range {
+            "206 Partial Content"
+        } else {
+            "200 OK"
+        };
+        let content_range = if range {
+            if coding.is_empty() {
+                format!("Content-Range: bytes 0-99/{}\r\n", file.len())
+            } else {
+                format!("Content-Range: bytes 0-99/{}\r\n", gz.len())
+            }
+        } else {
+            String::new()
+        };
+        let mut reply = format!(
+            "HTTP/1.1 {status}\r\n{coding}{content_range}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        reply.extend_from_slice(body);
+        let _ = conn.write_all(&reply);
+        finish(conn);
+    });
+    let client = Client::new();
+    let req = Request::get(&server.url("/file"))
+        .unwrap()
+        .header("range", "bytes=0-99")
+        .unwrap();
+    let resp = client.fetch(req).unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.body(), &file[..100]);
+    assert!(resp.header("content-encoding").is_none());
+    // Without Range the same server compresses, and the client decodes.
+    let resp = client.fetch(server.url("/file")).unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.body() == file);
+    // A Range among the client's default headers counts too.
+    let ranged = Client::builder()
+        .default_header("range", "bytes=0-99")
+        .unwrap()
+        .build()
+        .unwrap();
+    let resp = ranged.fetch(server.url("/file")).unwrap();
+    assert_eq!((resp.status().as_u16(), resp.body()), (206, &file[..100]));
 }

@@ -113,6 +113,40 @@ fn no_proxy_hosts_are_fetched_directly() {
     assert!(proxy.seen().is_empty());
 }
 
+/// The report's case: `no_proxy("127.0.0.1:PORT")` names the origin with
+/// its port, which is dropped before the rest is read as an address (it
+/// used to land in the domain list and match nothing).
+#[test]
+fn an_ip_with_a_port_in_no_proxy_exempts_that_origin() {
+    let origin = origin();
+    let proxy = ForwardProxy::start(None);
+    for entry in [
+        format!("127.0.0.1:{}", origin.port()),
+        "127.0.0.1:1".to_owned(),
+        "[::1]:8080, 127.0.0.0/8:80".to_owned(),
+    ] {
+        let client = Client::builder()
+            .proxy(Proxy::all(&proxy.url()).unwrap().no_proxy(&entry))
+            .build()
+            .unwrap();
+        let resp = client.fetch(origin.url("/")).unwrap();
+        assert_eq!(resp.text(), "origin saw /", "{entry}");
+    }
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+    assert_eq!(origin.seen().len(), 3);
+    // Another address, with or without a port, still goes through the proxy.
+    let client = Client::builder()
+        .proxy(
+            Proxy::all(&proxy.url())
+                .unwrap()
+                .no_proxy("127.0.0.2:80, 10.0.0.1"),
+        )
+        .build()
+        .unwrap();
+    client.fetch(origin.url("/proxied")).unwrap();
+    assert_eq!(proxy.seen().len(), 1);
+}
+
 /// Runs `environment_child` in a child process with proxy variables set, so
 /// that no test of this process sees them.
 #[test]

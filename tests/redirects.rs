@@ -1,11 +1,160 @@
 //! Redirects against real servers on 127.0.0.1: every status with GET and
 //! POST, relative locations, credentials dropped across origins (checked on
-//! the server), loops, a chain over the limit, a missing Location.
+//! the server), loops, a chain over the limit, a missing Location; raw
+//! non-ASCII `Location` bytes from byte-scripted servers, and why a redirect
+//! was declined.
 
 mod feature_support;
+mod support;
 
 use feature_support::{Server, response};
-use multifetch::{Client, ErrorKind, Method, Request};
+use multifetch::{Client, ErrorKind, Method, RedirectDeclined, Request};
+use support::{ScriptServer, serve_each};
+
+/// A byte-scripted keep-alive server: `/start` is answered with `redirect`
+/// exactly as given; any other request target gets 200 with the target it
+/// saw as the body.
+fn scripted_redirect(redirect: impl Into<Vec<u8>>) -> ScriptServer {
+    let redirect = redirect.into();
+    ScriptServer::start(move |conn| {
+        serve_each(conn, |head| {
+            let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
+            if target == "/start" {
+                return Some(redirect.clone());
+            }
+            Some(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{target}",
+                    target.len()
+                )
+                .into_bytes(),
+            )
+        });
+    })
+}
+
+/// The report's cases: raw UTF-8 and Latin-1 bytes in `Location` were
+/// returned as the 302; they are percent-encoded as they are and followed,
+/// as curl and browsers do.
+#[test]
+fn non_ascii_location_bytes_are_percent_encoded_and_followed() {
+    for (redirect, expected) in [
+        (
+            &b"HTTP/1.1 302 Found\r\nLocation: /caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n"[..],
+            "/caf%C3%A9",
+        ),
+        (
+            b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9\r\nContent-Length: 0\r\n\r\n",
+            "/caf%E9",
+        ),
+    ] {
+        let server = scripted_redirect(redirect);
+        let resp = Client::new().fetch(server.url("/start")).unwrap();
+        assert_eq!(resp.status(), 200, "{expected}");
+        assert_eq!(resp.text(), expected, "the server saw this request target");
+        assert_eq!(resp.url().as_str(), server.url(expected));
+        assert_eq!(resp.redirects(), 1);
+        assert_eq!(resp.redirect_declined(), None);
+    }
+}
+
+/// The report's protocol-relative case: `//host:port/?\xc5\xa0` keeps the
+/// scheme, takes the host and port, and encodes the query bytes.
+#[test]
+fn a_protocol_relative_location_with_raw_bytes_is_followed() {
+    let target = scripted_redirect(b"HTTP/1.1 500 Unused\r\nContent-Length: 0\r\n\r\n");
+    let location = format!("//127.0.0.1:{}/?", target.port()).into_bytes();
+    let mut redirect = b"HTTP/1.1 302 Found\r\nLocation: ".to_vec();
+    redirect.extend_from_slice(&location);
+    redirect.extend_from_slice(b"\xc5\xa0\r\nContent-Length: 0\r\n\r\n");
+    let start = scripted_redirect(redirect);
+    let resp = Client::new().fetch(start.url("/start")).unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text(), "/?%C5%A0");
+    assert_eq!(resp.url().as_str(), target.url("/?%C5%A0"));
+    assert_eq!(target.accepted(), 1);
+}
+
+/// A `Location` that still cannot become a URL is returned as the 3xx, as
+/// documented, and the response says why.
+#[test]
+fn a_declined_redirect_says_why() {
+    let cases: [(&'static [u8], &str, &str); 4] = [
+        (
+            b"HTTP/1.1 302 Found\r\nLocation: http://caf\xe9.test/\r\nContent-Length: 0\r\n\r\n",
+            "Location `http://caf%E9.test/` is not a valid URL: invalid international domain name",
+            "http://caf%E9.test/",
+        ),
+        (
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://[::1/\r\nContent-Length: 0\r\n\r\n",
+            "Location `http://[::1/` is not a valid URL: invalid IPv6 address",
+            "http://[::1/",
+        ),
+        (
+            b"HTTP/1.1 307 Temporary Redirect\r\nLocation: ftp://127.0.0.1/f\r\nContent-Length: 0\r\n\r\n",
+            "Location `ftp://127.0.0.1/f` is a ftp: URL; only http and https are followed",
+            "ftp://127.0.0.1/f",
+        ),
+        (
+            b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n",
+            "the response has no Location header",
+            "",
+        ),
+    ];
+    for (redirect, why, location) in cases {
+        let server = scripted_redirect(redirect);
+        let resp = Client::new().fetch(server.url("/start")).unwrap();
+        assert!(resp.status().is_redirection(), "{why}");
+        assert_eq!(resp.redirects(), 0);
+        let declined = resp.redirect_declined().expect("a reason");
+        assert_eq!(declined.to_string(), why);
+        assert_eq!(declined.location().unwrap_or_default(), location);
+        assert!(!why.contains('{') && !why.contains("Error"), "{why}");
+    }
+    // With redirects off, a good Location is declined for that reason.
+    let server = scripted_redirect(
+        b"HTTP/1.1 302 Found\r\nLocation: /caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+    );
+    let off = Client::builder().max_redirects(0).build().unwrap();
+    let resp = off.fetch(server.url("/start")).unwrap();
+    assert_eq!(resp.redirect_declined(), Some(&RedirectDeclined::Disabled));
+    // A response that is no redirect has nothing to decline.
+    let resp = Client::new().fetch(server.url("/other")).unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), resp.redirect_declined()),
+        (200, None)
+    );
+}
+
+/// The `fetch` example shows a declined redirect on its result line, in
+/// text and in JSON (its printing code, compiled into this test).
+#[test]
+fn the_fetch_example_prints_why_a_redirect_was_declined() {
+    let server = scripted_redirect(
+        b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://[::1/\r\nContent-Length: 0\r\n\r\n",
+    );
+    let url = server.url("/start");
+    let result = Client::new().fetch(url.as_str());
+    let why = "Location `http://[::1/` is not a valid URL: invalid IPv6 address";
+    for (json, expected) in [
+        (false, format!("  (redirect not followed: {why})\n")),
+        (true, format!(",\"redirect_declined\":\"{why}\"}}\n")),
+    ] {
+        let mut out = Vec::new();
+        let mut tally = fetch_example::Tally::default();
+        fetch_example::print_result(&mut out, json, &url, &result, &mut tally).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.starts_with(if json { "{\"url\"" } else { "301 " }),
+            "{line}"
+        );
+        assert!(line.ends_with(&expected), "{line}");
+    }
+}
+
+#[allow(dead_code, unused_macros)]
+#[path = "../examples/fetch.rs"]
+mod fetch_example;
 
 /// `/s/{code}` redirects to `/end` with `code`; `/end` answers 200.
 fn status_server() -> Server {

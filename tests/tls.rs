@@ -63,33 +63,73 @@ mod tls {
             expired: bool,
             versions: Option<&[&'static rustls::SupportedProtocolVersion]>,
         ) -> Arc<ServerConfig> {
-            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            let mut params = CertificateParams::new(names).unwrap();
-            params
-                .distinguished_name
-                .push(DnType::CommonName, "test server");
+            let mut params = leaf_params(names);
             if expired {
                 params.not_before = rcgen::date_time_ymd(2020, 1, 1);
                 params.not_after = rcgen::date_time_ymd(2021, 1, 1);
             }
+            self.server_from(params, versions)
+        }
+
+        /// A server configuration with a certificate made from `params`,
+        /// signed by this CA and sent with it.
+        fn server_from(
+            &self,
+            params: CertificateParams,
+            versions: Option<&[&'static rustls::SupportedProtocolVersion]>,
+        ) -> Arc<ServerConfig> {
             let key = KeyPair::generate().unwrap();
             let cert = params.signed_by(&key, &self.issuer).unwrap();
-            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let builder = ServerConfig::builder_with_provider(provider);
-            let builder = match versions {
-                Some(versions) => builder.with_protocol_versions(versions),
-                None => builder.with_safe_default_protocol_versions(),
-            }
-            .unwrap();
             let chain = vec![cert.der().clone(), self.issuer.der().clone()];
-            let mut config = builder
-                .with_no_client_auth()
-                .with_single_cert(chain, key)
-                .unwrap();
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
-            Arc::new(config)
+            server_config(chain, &key, versions)
         }
+    }
+
+    /// The parameters of a server certificate for `names`.
+    fn leaf_params(names: &[&str]) -> CertificateParams {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test server");
+        params
+    }
+
+    /// A rustls server configuration presenting `chain` with `key`.
+    fn server_config(
+        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+        key: &KeyPair,
+        versions: Option<&[&'static rustls::SupportedProtocolVersion]>,
+    ) -> Arc<ServerConfig> {
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ServerConfig::builder_with_provider(provider);
+        let builder = match versions {
+            Some(versions) => builder.with_protocol_versions(versions),
+            None => builder.with_safe_default_protocol_versions(),
+        }
+        .unwrap();
+        let mut config = builder
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+
+    /// What `openssl req -x509` makes by default: a self-signed certificate
+    /// that is also a CA (basicConstraints CA:TRUE), used as the server's
+    /// own certificate. Returns the server configuration and the PEM a
+    /// client would trust.
+    fn self_signed_ca_as_server(names: &[&str]) -> (Arc<ServerConfig>, String) {
+        let mut params = leaf_params(names);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (
+            server_config(vec![cert.der().clone()], &key, None),
+            cert.pem(),
+        )
     }
 
     /// A client that trusts `ca` and pins `localhost` to 127.0.0.1.
@@ -452,7 +492,7 @@ mod tls {
             (3, "certificate is not trusted (unknown issuer)"),
             (
                 10,
-                "certificate is not valid for localhost (it is for other.example)",
+                "certificate is not valid for localhost (it is for other.example): ",
             ),
             (20, "certificate has expired ("),
         ];
@@ -468,6 +508,87 @@ mod tls {
                 }
                 None => assert!(result.is_ok(), "{url}: {:?}", result.as_ref().err()),
             }
+        }
+    }
+
+    /// Whether `text` has the shapes of `Debug` output: braces, or a word
+    /// glued to an opening parenthesis (`Other(`, `IpAddress(`).
+    fn looks_like_debug(text: &str) -> bool {
+        text.contains(['{', '}'])
+            || text
+                .as_bytes()
+                .windows(2)
+                .any(|w| matches!(w, [a, b'('] if a.is_ascii_alphanumeric() || *a == b'_'))
+    }
+
+    /// The report's certificate cases, each from a real rustls server with
+    /// rcgen certificates: the message names the cause and the fix in plain
+    /// words, with no `Debug` text of any library type.
+    #[test]
+    fn certificate_errors_are_plain_words_with_the_fix() {
+        let ca = Ca::new("test CA");
+        let stranger = Ca::new("someone else's CA");
+        let (ca_as_server, ca_as_server_pem) = self_signed_ca_as_server(&["localhost"]);
+        let mut not_yet = leaf_params(&["localhost"]);
+        not_yet.not_before = rcgen::date_time_ymd(2090, 1, 1);
+        not_yet.not_after = rcgen::date_time_ymd(2100, 1, 1);
+        let cases = [
+            (
+                "CA used as end entity",
+                Server::start(Some(ca_as_server)),
+                "the server presents a CA certificate as its server certificate; sign a separate \
+                 server certificate with that CA and trust the CA",
+            ),
+            (
+                "wrong name",
+                Server::start(Some(
+                    ca.server(&["localhost", "127.0.0.1", "example.test"], false),
+                )),
+                "certificate is not valid for other.test (it is for localhost, 127.0.0.1, \
+                 example.test): use a name the certificate lists in the URL, or give the server \
+                 a certificate for other.test",
+            ),
+            (
+                "expired",
+                Server::start(Some(ca.server(&["localhost"], true))),
+                "certificate has expired (",
+            ),
+            (
+                "not yet valid",
+                Server::start(Some(ca.server_from(not_yet, None))),
+                "certificate is not valid yet (it starts in ",
+            ),
+            (
+                "unknown issuer",
+                Server::start(Some(stranger.server(&["localhost"], false))),
+                "certificate is not trusted (unknown issuer): it is self-signed or issued by a \
+                 CA this client does not trust",
+            ),
+        ];
+        let client = client_for(&ca)
+            .add_root_certificate_pem(ca_as_server_pem.as_bytes())
+            .unwrap()
+            .resolve("other.test", [LOCALHOST])
+            .build()
+            .unwrap();
+        for (what, server, expected) in &cases {
+            let host = if *what == "wrong name" {
+                "other.test"
+            } else {
+                "localhost"
+            };
+            let url = format!("https://{host}:{}/item/1", server.addr.port());
+            let error = client.fetch(url.as_str()).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Tls, "{what}: {error}");
+            let text = error.to_string();
+            let prefix = format!(
+                "TLS handshake with 127.0.0.1:{} failed: ",
+                server.addr.port()
+            );
+            assert!(text.starts_with(&prefix), "{what}: {text}");
+            assert!(text[prefix.len()..].starts_with(expected), "{what}: {text}");
+            assert!(text.ends_with(&format!(" ({url})")), "{what}: {text}");
+            assert!(!looks_like_debug(&text), "{what}: {text}");
         }
     }
 

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
+#[macro_use]
+pub mod out;
 #[cfg(feature = "tls")]
 pub mod tls;
 

@@ -67,13 +67,23 @@ pub fn run(args: &BenchArgs) -> Result<bool, String> {
         servers.push(server);
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    println!(
+    outln_unwind!(
         "{} URLs over {} local hosts, {} shards; each worker: --concurrency {} --per-host {}",
-        args.urls, args.hosts, args.shards, args.concurrency, args.per_host
+        args.urls,
+        args.hosts,
+        args.shards,
+        args.concurrency,
+        args.per_host
     );
-    println!(
+    outln_unwind!(
         "{:>7} {:>10} {:>12} {:>14} {:>12} {:>7} {:>16}",
-        "workers", "wall", "URLs/s", "steady URLs/s", "results", "errors", "redis CPU µs/URL"
+        "workers",
+        "wall",
+        "URLs/s",
+        "steady URLs/s",
+        "results",
+        "errors",
+        "redis CPU µs/URL"
     );
     let mut ok = true;
     for &count in &args.workers {
@@ -126,7 +136,7 @@ pub fn run(args: &BenchArgs) -> Result<bool, String> {
         let total = snapshot.total();
         let steady = first_to_last_result(&mut store, &keys, shards)?;
         let rate = |d: Duration| total.results as f64 / d.as_secs_f64().max(1e-9);
-        println!(
+        outln_unwind!(
             "{count:>7} {:>9.2}s {:>12.0} {:>14.0} {:>12} {:>7} {:>16.1}",
             wall.as_secs_f64(),
             rate(wall),
@@ -137,7 +147,7 @@ pub fn run(args: &BenchArgs) -> Result<bool, String> {
         );
         ok &= total.errors + total.dead == 0 && total.results >= args.urls as u64;
     }
-    println!(
+    outln_unwind!(
         "wall: from starting the workers until every URL has a result; steady: from the first \
          result to the last (Redis's clock), without the workers' start-up; redis CPU: what \
          redis-server spent (INFO cpu) per URL while the workers ran"

@@ -52,7 +52,7 @@ pub fn run(redis: &str, prefix: &str, args: &EnqueueArgs) -> Result<bool, String
     if done.rejected.len() > 10 {
         eprintln!("enqueue: ... and {} more lines", done.rejected.len() - 10);
     }
-    println!(
+    outln_unwind!(
         "enqueued {} URLs into {shards} shards of {prefix}; {} lines rejected",
         done.added,
         done.rejected.len()

@@ -27,6 +27,7 @@
 //! The README's "Past one machine" section has the key layout, the fields,
 //! and how this scales to 100 machines.
 
+#[macro_use]
 #[path = "../common/mod.rs"]
 mod common;
 
@@ -73,6 +74,12 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A closed stdout unwinds to here, so local servers, redis-server and
+    // bench workers are stopped and temporary directories removed.
+    common::out::catch_closed_stdout(|| run(&cli))
+}
+
+fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Cmd::Enqueue(args) => enqueue::run(&cli.redis, &cli.prefix, args).map(exit_code),
         Cmd::Worker(args) => worker::run(&cli.redis, &cli.prefix, args),

@@ -99,9 +99,9 @@ pub fn run(redis: &str, prefix: &str, args: &StatusArgs) -> Result<bool, String>
             (last, Some((rate, elapsed)))
         };
         if args.json {
-            println!("{}", json(prefix, &last, rate.map(|r| r.0)));
+            outln_unwind!("{}", json(prefix, &last, rate.map(|r| r.0)));
         } else {
-            print!("{}", table(prefix, &last, rate));
+            out_unwind!("{}", table(prefix, &last, rate));
         }
         if !args.watch || args.interval.is_zero() {
             return Ok(true);

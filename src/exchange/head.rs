@@ -35,11 +35,8 @@ pub(crate) fn write_head(
     let host = &url[Position::BeforeHost..Position::AfterPort];
     let body_len = request.body_bytes().map(|b| b.len() as u64);
     let own = request.headers();
-    let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
-        decompress
-            && !own.contains_key(header::ACCEPT_ENCODING)
-            && !defaults.contains_key(header::ACCEPT_ENCODING)
-    });
+    // Not when the caller set Accept-Encoding or Range (see the function).
+    let accept_encoding = decode::accept_encoding(own, defaults, decompress);
     let proxy_auth = match route {
         Route::Forward(proxy) => proxy
             .auth

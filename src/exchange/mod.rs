@@ -392,9 +392,17 @@ impl Exchange {
                 Action::Fail(reason) => return self.done(Err(Error::new(reason))),
             }
         }
+        // A redirect handed back says why it was not followed.
+        let redirect_declined = redirect::declined(
+            head.status,
+            &head.headers,
+            self.request.url(),
+            config.max_redirects,
+        );
         let response = Response {
             status: head.status,
             version: head.version,
+            redirect_declined,
             headers: head.headers,
             body: self.response.body,
             url: self.request.into_url(),

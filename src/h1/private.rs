@@ -43,6 +43,52 @@ pub fn read_response_split(
     Ok((status, body))
 }
 
+/// Reads one response to a `method` request handed over in pieces: the
+/// lengths in `pieces` in turn (a length of 0 counts as 1; once they run
+/// out, the rest in one piece), then EOF. With `small_limits` the head may
+/// be 512 bytes and 16 fields, the body 4096 bytes; otherwise the defaults.
+/// Returns the status code and body, as [`read_response`] does.
+///
+/// Bytes the reader leaves unused are handed over again with the next
+/// piece, as the connection does.
+///
+/// # Errors
+///
+/// Whatever the reader reports.
+pub fn read_response_pieces(
+    method: &str,
+    input: &[u8],
+    pieces: &[usize],
+    small_limits: bool,
+) -> Result<(u16, Vec<u8>), ProtocolError> {
+    let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+    let limits = if small_limits {
+        Limits {
+            max_head_bytes: 512,
+            max_headers: 16,
+            max_body_bytes: 4096,
+        }
+    } else {
+        Limits::default()
+    };
+    let mut reader = ResponseReader::new(method, limits);
+    let mut body = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut rest = input;
+    let mut lengths = pieces.iter().map(|&n| n.max(1));
+    while !rest.is_empty() && !reader.is_done() {
+        let n = lengths.next().unwrap_or(rest.len()).min(rest.len());
+        let (piece, after) = rest.split_at(n);
+        rest = after;
+        pending.extend_from_slice(piece);
+        let used = reader.read(&pending, &mut body)?;
+        pending.drain(..used.min(pending.len()));
+    }
+    reader.on_eof()?;
+    let status = reader.head().map_or(0, |head| head.status.as_u16());
+    Ok((status, body))
+}
+
 /// Parses a response head with default limits: `Some(head_len)` when
 /// complete, `None` when more bytes are needed.
 ///
@@ -94,6 +140,30 @@ mod tests {
             Ok((b"hi".to_vec(), true))
         );
         assert_eq!(decode_chunked(b"2\r\nhi", 1), Ok((b"hi".to_vec(), false)));
+    }
+
+    #[test]
+    fn pieces_give_the_same_response_as_one_read() {
+        let response: &[u8] =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nT: 1\r\n\r\nextra";
+        let whole = read_response("GET", response);
+        assert_eq!(whole, Ok((200, b"hello".to_vec())));
+        for pieces in [&[1][..], &[1; 200], &[3, 0, 7], &[50, 1, 1, 2], &[]] {
+            assert_eq!(
+                read_response_pieces("GET", response, pieces, false),
+                whole,
+                "{pieces:?}"
+            );
+        }
+        assert_eq!(
+            read_response_pieces(
+                "GET",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n",
+                &[],
+                true
+            ),
+            Err(ProtocolError::BodyTooLarge { limit: 4096 })
+        );
     }
 
     /// The fuzz targets' check, run over systematic mutations of valid

@@ -260,7 +260,7 @@ pub fn run(redis: &str, prefix: &str, args: &WorkerArgs) -> Result<ExitCode, Str
         return Ok(ExitCode::SUCCESS);
     };
     enqueue::create_groups(&mut store, &keys, shards)?;
-    println!(
+    outln_unwind!(
         "worker {name}: in-flight cap {window} entries, {} connections, {} per host, \
          {shards} shards, lease {}, claim idle {}, max deliveries {}",
         args.fetch.concurrency,
@@ -326,7 +326,7 @@ pub fn run(redis: &str, prefix: &str, args: &WorkerArgs) -> Result<ExitCode, Str
     let coordinated = coordinator
         .join()
         .unwrap_or_else(|_| Err("the coordinator panicked".into()))?;
-    println!(
+    outln_unwind!(
         "worker {name}: stopped after {fetched} fetches: {} results ({} of them errors), \
          {} failures left for a retry, {} dead-lettered; took {} shard leases, handed over {}, \
          claimed {} pending entries",

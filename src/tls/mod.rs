@@ -21,7 +21,8 @@
 //! short is a truncation error, while a close-delimited body ends there (many
 //! servers never send `close_notify`).
 
-use std::fmt::Write as _;
+mod describe;
+
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::{Arc, OnceLock};
 
@@ -29,10 +30,7 @@ use crate::stream::Stream;
 use mio::Interest;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{
-    AlertDescription, CertificateError, ClientConfig, ClientConnection, Error as TlsError,
-    InvalidMessage, PeerIncompatible, RootCertStore,
-};
+use rustls::{ClientConfig, ClientConnection, Error as TlsError, RootCertStore};
 
 /// The trust anchors a client verifies servers against.
 #[derive(Debug, Clone)]
@@ -63,7 +61,12 @@ impl Roots {
     pub(crate) fn add_pem(&mut self, pem: &[u8]) -> Result<(), String> {
         let mut found = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| format!("root certificate PEM is not valid: {e}"))?;
+            let cert = cert.map_err(|e| {
+                format!(
+                    "root certificate PEM is not valid: {}",
+                    describe::pem_error(&e)
+                )
+            })?;
             self.extra.push(cert);
             found += 1;
         }
@@ -82,9 +85,13 @@ pub(crate) fn client_config(roots: &Roots) -> Result<Arc<ClientConfig>, String> 
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     for (i, cert) in roots.extra.iter().enumerate() {
-        store
-            .add(cert.clone())
-            .map_err(|e| format!("root certificate {} is not usable: {e}", i + 1))?;
+        store.add(cert.clone()).map_err(|e| {
+            format!(
+                "root certificate {} is not usable: {}",
+                i + 1,
+                describe::root_error(&e)
+            )
+        })?;
     }
     if store.is_empty() {
         return Err("no root certificates: built-in roots are off and none were added".to_owned());
@@ -92,7 +99,7 @@ pub(crate) fn client_config(roots: &Roots) -> Result<Arc<ClientConfig>, String> 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| describe(&e, ""))?
         .with_root_certificates(store)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -274,145 +281,29 @@ pub(crate) fn tls_error(error: &io::Error) -> Option<&TlsError> {
     error.get_ref()?.downcast_ref::<TlsError>()
 }
 
-/// Says in words why a TLS session with `host` failed.
-pub(crate) fn describe(error: &TlsError, host: &str) -> String {
-    match error {
-        TlsError::InvalidCertificate(cert) => describe_certificate(cert, host),
-        TlsError::AlertReceived(AlertDescription::ProtocolVersion)
-        | TlsError::PeerIncompatible(
-            PeerIncompatible::ServerDoesNotSupportTls12Or13
-            | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
-            | PeerIncompatible::SupportedVersionsExtensionRequired
-            | PeerIncompatible::Tls12NotOffered
-            | PeerIncompatible::Tls12NotOfferedOrEnabled,
-        ) => "no TLS protocol version in common (this client speaks TLS 1.2 and 1.3)".to_owned(),
-        TlsError::PeerIncompatible(
-            PeerIncompatible::NoCipherSuitesInCommon | PeerIncompatible::NoKxGroupsInCommon,
-        )
-        | TlsError::AlertReceived(AlertDescription::HandshakeFailure) => {
-            format!("handshake failed: no cipher suite or key exchange in common ({error})")
-        }
-        TlsError::AlertReceived(alert) => {
-            format!("handshake failed: the server sent the alert {alert:?}")
-        }
-        TlsError::InvalidMessage(
-            InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,
-        ) => "the server did not answer in TLS (is this a plain-HTTP port?)".to_owned(),
-        TlsError::PeerIncompatible(_)
-        | TlsError::PeerMisbehaved(_)
-        | TlsError::InappropriateMessage { .. }
-        | TlsError::InappropriateHandshakeMessage { .. }
-        | TlsError::InvalidMessage(_) => format!("handshake failed: {error}"),
-        TlsError::NoCertificatesPresented => "the server presented no certificate".to_owned(),
-        TlsError::DecryptError => "a record from the server could not be decrypted".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-fn describe_certificate(error: &CertificateError, host: &str) -> String {
-    match error {
-        CertificateError::UnknownIssuer => "certificate is not trusted (unknown issuer)".to_owned(),
-        CertificateError::Expired => "certificate has expired".to_owned(),
-        CertificateError::ExpiredContext { time, not_after } => {
-            let ago = time.as_secs().saturating_sub(not_after.as_secs());
-            format!("certificate has expired ({} ago)", Ago(ago))
-        }
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            "certificate is not valid yet".to_owned()
-        }
-        CertificateError::NotValidForName => format!("certificate is not valid for {host}"),
-        CertificateError::NotValidForNameContext { presented, .. } => {
-            let mut text = format!("certificate is not valid for {host}");
-            if !presented.is_empty() {
-                let names: Vec<&str> = presented.iter().map(|n| bare_name(n)).collect();
-                let _ = write!(text, " (it is for {})", names.join(", "));
-            }
-            text
-        }
-        CertificateError::Revoked => "certificate has been revoked".to_owned(),
-        CertificateError::BadSignature => "certificate has a bad signature".to_owned(),
-        CertificateError::BadEncoding => "certificate could not be parsed".to_owned(),
-        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-            "certificate is not for server authentication".to_owned()
-        }
-        other => format!("invalid certificate: {other:?}"),
-    }
-}
-
-/// `other.example` from rustls's `DnsName("other.example")`.
-fn bare_name(presented: &str) -> &str {
-    match presented.split_once("(\"") {
-        Some((_, rest)) => rest.strip_suffix("\")").unwrap_or(rest),
-        None => presented,
-    }
-}
-
-/// A rough age: `3 days`, `5 hours`, `42 seconds`.
-struct Ago(u64);
-
-impl std::fmt::Display for Ago {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.0;
-        let (n, unit) = match s {
-            0..120 => (s, "second"),
-            120..7_200 => (s / 60, "minute"),
-            7_200..172_800 => (s / 3_600, "hour"),
-            _ => (s / 86_400, "day"),
-        };
-        write!(f, "{n} {unit}{}", if n == 1 { "" } else { "s" })
-    }
-}
+pub(crate) use describe::describe;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn certificate_errors_say_why() {
-        let cert = |e| describe(&TlsError::InvalidCertificate(e), "a.example");
-        assert_eq!(
-            cert(CertificateError::UnknownIssuer),
-            "certificate is not trusted (unknown issuer)"
-        );
-        assert_eq!(cert(CertificateError::Expired), "certificate has expired");
-        assert_eq!(
-            cert(CertificateError::NotValidForName),
-            "certificate is not valid for a.example"
-        );
-        assert_eq!(
-            describe(
-                &TlsError::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13),
-                "h"
-            ),
-            "no TLS protocol version in common (this client speaks TLS 1.2 and 1.3)"
-        );
-        assert!(
-            describe(
-                &TlsError::AlertReceived(AlertDescription::HandshakeFailure),
-                "h"
-            )
-            .starts_with("handshake failed")
-        );
-    }
-
-    #[test]
-    fn presented_names_lose_their_wrapping() {
-        assert_eq!(bare_name("DnsName(\"a.example\")"), "a.example");
-        assert_eq!(bare_name("a.example"), "a.example");
-    }
-
-    #[test]
-    fn ages_read_naturally() {
-        assert_eq!(Ago(1).to_string(), "1 second");
-        assert_eq!(Ago(600).to_string(), "10 minutes");
-        assert_eq!(Ago(86_400 * 3).to_string(), "3 days");
-    }
-
-    #[test]
     fn pem_without_a_certificate_is_refused() {
         let mut roots = Roots::default();
         assert!(roots.add_pem(b"no pem here").is_err());
         assert!(roots.extra.is_empty());
+    }
+
+    #[test]
+    fn a_root_that_is_no_certificate_is_refused_in_words() {
+        let roots = Roots {
+            built_in: false,
+            extra: vec![CertificateDer::from(b"junk".to_vec())],
+        };
+        assert_eq!(
+            client_config(&roots).unwrap_err(),
+            "root certificate 1 is not usable: it could not be parsed as an X.509 certificate"
+        );
     }
 
     #[test]
