@@ -36,9 +36,18 @@
 //! - DNS through the system resolver on helper threads (so `/etc/hosts`
 //!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never
 //!   blocking the loop; hosts can be pinned to addresses
-//!   ([`ClientBuilder::resolve`]). Every address is tried.
+//!   ([`ClientBuilder::resolve`]). Every address is tried, with Happy
+//!   Eyeballs (RFC 8305: overlapping attempts, IPv6 and IPv4 in turns;
+//!   [`ClientBuilder::happy_eyeballs_delay`]).
 //! - A connect timeout and a whole-request timeout; an error says which
 //!   phase ran out of time.
+//! - Retries with exponential backoff, full jitter and `Retry-After`
+//!   ([`ClientBuilder::retry`], [`RetryPolicy`]); per-origin and global
+//!   pacing ([`ClientBuilder::max_requests_per_second_per_host`],
+//!   [`ClientBuilder::min_delay_per_host`],
+//!   [`ClientBuilder::max_requests_per_second`]), with a 429/503's
+//!   `Retry-After` pausing its origin. Waits are timers of the loop, never
+//!   sleeps.
 //! - Limits on the response head, header count and body size.
 //! - HTTPS (the `tls` feature, on by default) through rustls, driven by
 //!   the same single-threaded loop as plain connections: TLS 1.2 and 1.3,
@@ -60,16 +69,23 @@
 //!   rustls's default `aws-lc-rs` also wants cmake (and NASM on Windows).
 //!   Without the feature the crate speaks plain HTTP only, and an https URL
 //!   fails with an [`ErrorKind::InvalidUrl`] error saying the feature is off.
+//! - `http2` (default): the sans-IO HTTP/2 engine (not yet used by the
+//!   client).
+//! - `cookies` (off): a cookie jar per client
+//!   (`ClientBuilder::cookie_store`, `CookieJar`) kept by the
+//!   `cookie_store` crate, with Mozilla's public suffix list compiled in
+//!   (the `psl` crate) and JSON save and load.
 //!
 //! # Out of scope
 //!
-//! HTTP/2 and HTTP/3, cookies, an async (`Future`) API.
+//! HTTP/2 and HTTP/3 on the wire, an async (`Future`) API.
 //!
 //! # Examples
 //!
 //! `examples/demo.rs` (`cargo run --release --example demo`) starts local
 //! slow servers and compares sequential, threaded and multiplexed fetching;
-//! `examples/fetch.rs` is a command-line fetcher for URL lists.
+//! `examples/fetch.rs` is a command-line fetcher for URL lists;
+//! `examples/crawl.rs` a polite crawler with pacing and retries.
 //!
 //! # Errors
 //!
