@@ -178,6 +178,9 @@ impl Pacer {
 
     /// A request to `origin` started at `now`: it takes its tokens.
     pub(crate) fn started(&mut self, origin: &Origin, now: Instant) {
+        if !self.is_active() {
+            return;
+        }
         if let Some(bucket) = self.global {
             self.global_tat = Some(bucket.after_start(self.global_tat, now));
         }

@@ -757,6 +757,14 @@ impl Reactor {
         let Some(c) = self.conns.get(conn) else {
             return;
         };
+        if let Some(seen) = self
+            .exchanges
+            .get_mut(id)
+            .and_then(Exchange::take_dns_failure)
+        {
+            self.resolver
+                .forget_failure(c.origin().connect_host(), seen);
+        }
         self.pool.opened(c.origin());
         let lookup = self.resolver.lookup(c.origin().connect_host(), conn, now);
         match lookup {

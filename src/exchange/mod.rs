@@ -106,6 +106,9 @@ pub(crate) struct Exchange {
     /// Attempts under the retry policy, this one included (1 until the
     /// policy retries; a replay is part of the same attempt).
     attempt: u32,
+    /// When the last attempt failed to resolve the name, if it did: the
+    /// next attempt must not get the same cached failure.
+    dns_failed: Option<Instant>,
     /// Method and URL of every request of the redirect chain, this one
     /// last; empty before the first redirect.
     chain: Vec<(Method, Url)>,
@@ -145,6 +148,7 @@ impl Exchange {
             retried: false,
             redirects: 0,
             attempt: 1,
+            dns_failed: None,
             chain: Vec::new(),
             conn: None,
             response: Receiving::default(),
@@ -196,6 +200,12 @@ impl Exchange {
             self.timers.set(ExchangeTimer::Retry, None);
         }
         due
+    }
+
+    /// When the previous attempt's name lookup failed, if it did (taken:
+    /// the resolver forgets that failure once for this attempt).
+    pub(crate) fn take_dns_failure(&mut self) -> Option<Instant> {
+        self.dns_failed.take()
     }
 
     /// True while the exchange waits for its next attempt.
@@ -504,6 +514,9 @@ impl Exchange {
                 .is_some_and(|failure| policy.retries_failure(failure))
         });
         if let Some(at) = policy.and_then(|policy| self.retry_at(policy, None, now, clock)) {
+            if matches!(reason, Reason::Dns { .. } | Reason::NoAddresses { .. }) {
+                self.dns_failed = Some(now);
+            }
             return self.retry_later(at);
         }
         self.done(Err(Error::new(reason)))

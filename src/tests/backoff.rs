@@ -408,3 +408,38 @@ fn a_stale_connection_replay_is_not_an_attempt() {
         (1, 0)
     );
 }
+
+#[test]
+fn a_dns_failure_is_looked_up_again_not_answered_from_the_cache() {
+    let mut s = retrying(RetryPolicy::new().backoff(100 * MS, 100 * MS));
+    s.submit("http://flaky.test/");
+    s.step();
+    let failure = crate::dns::DnsError::Failed {
+        kind: io::ErrorKind::Other,
+        message: "temporary failure in name resolution".into(),
+    };
+    s.reactor
+        .resolver_mut()
+        .answer("flaky.test", Err(failure.clone()));
+    s.reactor.deliver_dns(s.now);
+    assert!(s.completion().is_none(), "retried");
+    // Another request meanwhile gets the cached failure: it was not retried.
+    s.submit(Request::post("http://flaky.test/other").unwrap());
+    s.step();
+    let other = s.error();
+    assert_eq!((other.kind(), other.attempts()), (ErrorKind::Dns, 1));
+    to_next_timer(&mut s, 100 * MS);
+    assert!(
+        s.completion().is_none(),
+        "a new lookup, not the cached failure"
+    );
+    s.reactor
+        .resolver_mut()
+        .answer("flaky.test", Ok(crate::dns::Addrs::from([super::ip(1)])));
+    s.reactor.deliver_dns(s.now);
+    s.run();
+    s.peer().send(ok("resolved"));
+    s.run();
+    let r = s.response();
+    assert_eq!((r.body(), r.timings().attempts), (&b"resolved"[..], 2));
+}
