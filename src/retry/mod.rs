@@ -95,7 +95,7 @@ pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 ///
 /// # Examples
 ///
-/// ```
+/// ```no_run
 /// use std::time::Duration;
 /// use multifetch::{Client, RetryPolicy};
 ///
@@ -107,6 +107,8 @@ pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 ///             .statuses([429, 502, 503, 504]),
 ///     )
 ///     .build()?;
+/// let results = client.fetch_many(["http://127.0.0.1:8080/"]);
+/// # drop(results);
 /// # Ok::<(), multifetch::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
