@@ -39,9 +39,19 @@ pub enum ErrorKind {
     /// A deadline passed: the connect timeout or the whole-request timeout.
     /// [`Error::timeout_phase`] says which phase was running.
     Timeout,
-    /// The server's response is not valid HTTP/1.1 (see [`ProtocolError`]).
+    /// The server's response is not valid HTTP/1.1 (see [`ProtocolError`]):
+    /// malformed, or not HTTP at all (TLS, SSH, HTTP/0.9: reported as soon as
+    /// the first bytes prove it); or the server closed the connection
+    /// without any response ([`ProtocolError::EmptyReply`], "empty reply").
+    /// An empty reply is a protocol error rather than a
+    /// [`Connect`](ErrorKind::Connect) one on purpose: the connection was up
+    /// and the request delivered, so the server may have acted on it, where a
+    /// connect error promises that no request left.
     Protocol,
-    /// The connection ended before the response was complete.
+    /// The connection ended after part of the response and before its end:
+    /// closed, or broken by a reset (the message then says so: "body
+    /// truncated: got 500 of 1000 bytes; connection reset by peer"). A reset
+    /// before any response byte is an [`Io`](ErrorKind::Io) error.
     Truncated,
     /// The response went over a configured limit (head size, header count,
     /// body size, the latter counted after content decoding).
@@ -61,8 +71,8 @@ pub enum ErrorKind {
     /// other than 2xx); connection failures to the proxy are
     /// [`Connect`](ErrorKind::Connect).
     Proxy,
-    /// Any other I/O failure on an established connection, such as a reset, or
-    /// the operating system refusing a socket.
+    /// Any other I/O failure on an established connection, such as a reset
+    /// before any response byte, or the operating system refusing a socket.
     Io,
 }
 
@@ -176,6 +186,14 @@ pub(crate) enum Reason {
         during: Phase,
         source: io::Error,
     },
+    /// The connection broke (`cause`: a reset, or another I/O error) after
+    /// part of a response arrived; `source` says how much
+    /// ([`ProtocolError::IncompleteHead`] or [`ProtocolError::IncompleteBody`]).
+    CutOff {
+        peer: Option<SocketAddr>,
+        source: ProtocolError,
+        cause: io::Error,
+    },
     Socket {
         source: io::Error,
     },
@@ -221,6 +239,7 @@ impl Reason {
             Reason::Protocol { source, .. } if source.is_too_large() => ErrorKind::TooLarge,
             Reason::Protocol { source, .. } if source.is_truncated() => ErrorKind::Truncated,
             Reason::Protocol { .. } => ErrorKind::Protocol,
+            Reason::CutOff { .. } => ErrorKind::Truncated,
             Reason::Io { .. } | Reason::Socket { .. } => ErrorKind::Io,
             Reason::Redirect { .. } => ErrorKind::Redirect,
             Reason::Decode { .. } => ErrorKind::Decode,
@@ -272,6 +291,17 @@ impl fmt::Display for Reason {
                 source,
             } => write!(f, "{source} from {peer}"),
             Reason::Protocol { peer: None, source } => write!(f, "{source}"),
+            Reason::CutOff {
+                peer,
+                source,
+                cause,
+            } => {
+                write!(f, "{source}; {}", ConnectionEnd(cause))?;
+                match peer {
+                    Some(peer) => write!(f, " from {peer}"),
+                    None => Ok(()),
+                }
+            }
             Reason::Io {
                 peer,
                 during,
@@ -316,6 +346,22 @@ impl fmt::Display for Reason {
             Reason::ProxyRefused { proxy, status } => {
                 write!(f, "proxy {proxy} refused CONNECT: {status}")
             }
+        }
+    }
+}
+
+/// Says in words how an I/O error ended a connection: "connection reset by
+/// peer" rather than the OS's text with its error number.
+struct ConnectionEnd<'a>(&'a io::Error);
+
+impl fmt::Display for ConnectionEnd<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.kind() {
+            io::ErrorKind::ConnectionReset => f.write_str("connection reset by peer"),
+            io::ErrorKind::ConnectionAborted => f.write_str("connection aborted"),
+            io::ErrorKind::TimedOut => f.write_str("connection timed out"),
+            io::ErrorKind::BrokenPipe => f.write_str("connection broken"),
+            _ => write!(f, "connection failed: {}", self.0),
         }
     }
 }
@@ -390,17 +436,19 @@ impl Error {
     /// For protocol, truncation and size-limit errors, the HTTP/1.1 detail.
     pub fn protocol_error(&self) -> Option<&ProtocolError> {
         match &self.inner.reason {
-            Reason::Protocol { source, .. } => Some(source),
+            Reason::Protocol { source, .. } | Reason::CutOff { source, .. } => Some(source),
             _ => None,
         }
     }
 
-    /// The underlying I/O error, for DNS, connect and I/O errors.
+    /// The underlying I/O error, for DNS, connect and I/O errors, and for a
+    /// truncation the connection's breaking caused (a reset).
     pub fn io_error(&self) -> Option<&io::Error> {
         match &self.inner.reason {
             Reason::Dns { source, .. }
             | Reason::Connect { source, .. }
             | Reason::Io { source, .. }
+            | Reason::CutOff { cause: source, .. }
             | Reason::Socket { source } => Some(source),
             _ => None,
         }
@@ -440,6 +488,7 @@ impl std::error::Error for Error {
             Reason::Dns { source, .. }
             | Reason::Connect { source, .. }
             | Reason::Io { source, .. }
+            | Reason::CutOff { cause: source, .. }
             | Reason::Socket { source } => Some(source),
             Reason::Protocol { source, .. } => Some(source),
             _ => None,
@@ -551,6 +600,24 @@ mod tests {
                 ErrorKind::Io,
             ),
             (Reason::Socket { source: io() }, ErrorKind::Io),
+            (
+                Reason::CutOff {
+                    peer: Some(addr),
+                    source: ProtocolError::IncompleteBody {
+                        received: 500,
+                        expected: Some(1000),
+                    },
+                    cause: io(),
+                },
+                ErrorKind::Truncated,
+            ),
+            (
+                Reason::Protocol {
+                    peer: Some(addr),
+                    source: ProtocolError::EmptyReply,
+                },
+                ErrorKind::Protocol,
+            ),
             (Reason::TlsOff, ErrorKind::InvalidUrl),
             (
                 Reason::Tls {
@@ -589,6 +656,43 @@ mod tests {
             assert_eq!(reason.kind(), kind, "{text}");
             assert!(!text.is_empty() && !text.ends_with('.'), "{text}");
         }
+    }
+
+    #[test]
+    fn a_reset_in_a_response_says_how_much_arrived() {
+        let peer: SocketAddr = "127.0.0.1:8003".parse().unwrap();
+        let e = Error::new(Reason::CutOff {
+            peer: Some(peer),
+            source: ProtocolError::IncompleteBody {
+                received: 500,
+                expected: Some(1000),
+            },
+            cause: io::Error::from(io::ErrorKind::ConnectionReset),
+        })
+        .with_url("http://x/");
+        assert_eq!(e.kind(), ErrorKind::Truncated);
+        assert_eq!(
+            e.to_string(),
+            "body truncated: got 500 of 1000 bytes; connection reset by peer \
+             from 127.0.0.1:8003 (http://x/)"
+        );
+        assert_eq!(
+            e.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+        assert!(e.protocol_error().is_some_and(ProtocolError::is_truncated));
+        let (_, text) = msg(Reason::CutOff {
+            peer: None,
+            source: ProtocolError::IncompleteBody {
+                received: 3,
+                expected: None,
+            },
+            cause: io::Error::other("no route to host"),
+        });
+        assert_eq!(
+            text,
+            "body truncated after 3 bytes; connection failed: no route to host (http://x/)"
+        );
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub use dns::{DNS_CACHE_MAX_AGE, DNS_CACHE_MAX_ENTRIES};
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use h1::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, MAX_INTERIM_RESPONSES,
-    ProtocolError,
+    NOT_HTTP_EXCERPT, ProtocolError,
 };
 pub use proxy::Proxy;
 pub use reactor::Reactor;

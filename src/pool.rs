@@ -11,9 +11,13 @@
 //! generation) and the idle period it was parked in, so an entry left behind
 //! by an earlier idle period, or by a connection since closed, is known to
 //! be stale when met. The idle timeout itself is a connection timer
-//! ([`ConnTimer::Idle`](crate::timer::ConnTimer::Idle)); the liveness check
-//! before reuse (a zero-timeout poll after the reactor sat idle, so servers'
-//! closes are seen) is the reactor's, as it owns the poller.
+//! ([`ConnTimer::Idle`](crate::timer::ConnTimer::Idle)). Liveness: a
+//! connection goes idle only after its read path found the socket open with
+//! nothing more to read (read until `WouldBlock`; a read-closed event, a
+//! FIN or stray bytes close it instead), later closes arrive as readiness
+//! events that close it while parked, and the reactor polls with a zero
+//! timeout after it sat idle, so servers' closes meanwhile are seen before
+//! reuse.
 //!
 //! Issue 8: an h2 connection is parked once when it has no stream, and is
 //! found for new streams by origin while it has room; the per-origin count

@@ -313,7 +313,7 @@ impl Reactor {
         for event in events.iter() {
             match event.token() {
                 WAKER => self.on_dns_answers(now),
-                Token(key) => self.on_ready(key, now),
+                Token(key) => self.on_ready(key, event.is_read_closed(), now),
             }
         }
         self.events = Some(events);
@@ -322,10 +322,11 @@ impl Reactor {
         Ok(())
     }
 
-    /// Connection `key` (a mio token) is ready.
-    fn on_ready(&mut self, key: usize, now: Instant) {
+    /// Connection `key` (a mio token) is ready; `read_closed`: the event
+    /// says the server's side is closed.
+    fn on_ready(&mut self, key: usize, read_closed: bool, now: Instant) {
         if let Some(id) = self.conns.handle_at(key) {
-            self.with_conn(id, now, Connection::on_ready);
+            self.with_conn(id, now, |c, ctx| c.on_ready(read_closed, ctx));
         }
     }
 
@@ -829,17 +830,19 @@ impl Reactor {
     }
 
     /// One turn at `now`, with every connection that has a socket reported
-    /// ready (spurious readiness is allowed: every state copes with it).
+    /// ready (spurious readiness is allowed: every state copes with it), and
+    /// read-closed where the peer's script holds its end, as epoll reports
+    /// a FIN that has arrived (unless the peer turned that off).
     pub(crate) fn drive(&mut self, now: Instant) {
         self.dispatch(now);
-        let ready: Vec<usize> = self
+        let ready: Vec<(usize, bool)> = self
             .conns
             .iter()
             .filter(|(_, c)| c.interest().is_some())
-            .map(|(id, _)| id.key())
+            .map(|(id, c)| (id.key(), c.fin_arrived_for_test()))
             .collect();
-        for key in ready {
-            self.on_ready(key, now);
+        for (key, read_closed) in ready {
+            self.on_ready(key, read_closed, now);
         }
         self.on_timers(now);
         self.free_closed();

@@ -298,7 +298,7 @@ fn mixed_batch_keeps_every_result_in_its_slot() {
         ("http://".into(), ErrorKind::InvalidUrl),
         (truncating.url("/truncated"), ErrorKind::Truncated),
         (broken.url("/broken"), ErrorKind::Protocol),
-        (closing.url("/closed"), ErrorKind::Truncated),
+        (closing.url("/closed"), ErrorKind::Protocol),
     ];
     // Good URLs first, last and between every bad one.
     let mut cases: Vec<(String, Expect)> = Vec::new();

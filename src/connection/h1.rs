@@ -4,22 +4,38 @@
 //! receiving half.
 //!
 //! ```text
-//!  Idle ──start(exchange)──▶ Sending ──all written──▶ Receiving ──response done, reusable──▶ Idle
-//!                                                          └── not reusable, error ─────────▶ connection closes
+//!  Idle ──start(exchange)──▶ Sending ──all written──▶ Receiving ──response done, reusable, socket quiet──▶ Idle
+//!                                                          └── not reusable, server closed, stray bytes, error ──▶ connection closes
 //! ```
 //!
 //! Once the head says how long the body is, reads go straight into the
 //! exchange's body buffer ([`read_body_direct`]): no scratch buffer, no copy.
+//!
+//! A connection goes back to idle only when the socket has been read until
+//! it would block ([`quiet`]), as mio asks before waiting for readiness
+//! again: a server whose FIN came with the end of the response, or that
+//! sent bytes after it, is found out there, and the connection is closed
+//! rather than parked, so no request (above all no POST, which is never
+//! retried) is written into a connection the server has left. When the
+//! event already said the server's side is closed, there is nothing to
+//! read for: the connection closes at once.
+//!
+//! How a response that does not arrive whole is reported (RFC 9112 §8):
+//! nothing before the connection closed is an empty reply
+//! (`ProtocolError::EmptyReply`); a close or a reset after some of it is a
+//! truncation saying how much came (and, for a reset, that it was one); a
+//! reset before any byte is an I/O error. On a reused connection, a failure
+//! before any response byte is replayable (the stale-connection retry).
 
 use std::io::{self, Read};
 
 use mio::Interest;
 
-use super::io::{read_body_direct, write_until_blocked};
+use super::io::{quiet, read_body_direct, write_until_blocked};
 use super::{Connection, Ctx, Event, Session, State};
 use crate::error::{Phase, Reason};
 use crate::exchange::ConnInfo;
-use crate::h1::ResponseReader;
+use crate::h1::{ProtocolError, ResponseReader};
 use crate::handle::ExchangeId;
 use crate::timer::ConnTimer;
 
@@ -241,8 +257,39 @@ impl Connection {
                 // writable) waits for more.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail_io(phase, e, ctx),
+                Err(e) => return self.h1_read_failed(phase, e, ctx),
             }
+        }
+    }
+
+    /// A read failed while receiving (a reset, or another I/O error). After
+    /// part of the response this is a truncation that says how much came
+    /// and how the connection ended; before any of it, the connection's
+    /// failure (an I/O error, replayable); a TLS error stays one.
+    fn h1_read_failed(&mut self, phase: Phase, error: io::Error, ctx: &mut Ctx<'_>) {
+        #[cfg(feature = "tls")]
+        if crate::tls::tls_error(&error).is_some() {
+            return self.fail_io(phase, error, ctx);
+        }
+        let cut = match &mut self.state {
+            State::Open(_, Session::H1(h1)) => match &mut h1.state {
+                H1State::Receiving { reader, .. } if reader.has_received_bytes() => {
+                    reader.on_abort().err().filter(ProtocolError::is_truncated)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match cut {
+            Some(source) => self.fail(
+                Reason::CutOff {
+                    peer: self.peer,
+                    source,
+                    cause: error,
+                },
+                ctx,
+            ),
+            None => self.fail_io(phase, error, ctx),
         }
     }
 
@@ -254,12 +301,8 @@ impl Connection {
         let State::Open(transport, _) = &mut self.state else {
             return;
         };
-        loop {
-            match transport.read(ctx.scratch) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                _ => return self.close(ctx.registry),
-            }
+        if self.peer_closed || !quiet(transport, ctx.scratch) {
+            self.close(ctx.registry);
         }
     }
 
@@ -277,8 +320,11 @@ impl Connection {
             return;
         };
         let leftover = leftover || transport.has_buffered_input();
-        let reusable =
-            !leftover && reader.can_keep_alive() && ctx.config.pool_max_idle_per_host > 0;
+        let reusable = !leftover
+            && !self.peer_closed
+            && reader.can_keep_alive()
+            && ctx.config.pool_max_idle_per_host > 0
+            && quiet(transport, ctx.scratch);
         if reusable {
             self.go_idle(ctx);
         } else {
@@ -290,7 +336,7 @@ impl Connection {
                 exchange,
                 reason: Reason::Protocol {
                     peer: self.peer,
-                    source: crate::h1::ProtocolError::IncompleteHead { received: 0 },
+                    source: ProtocolError::EmptyReply,
                 },
                 replayable: false,
             },

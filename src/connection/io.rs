@@ -50,6 +50,21 @@ pub(super) fn write_until_blocked(
     Ok(true)
 }
 
+/// Reads until the socket would block: true when nothing came and the
+/// stream is still open; false on EOF (the server closed), bytes nobody
+/// asked for, or an error. Any of those means the connection cannot carry
+/// another request. Reading until `WouldBlock` is also what mio asks before
+/// waiting for the next readiness event.
+pub(super) fn quiet(transport: &mut Transport, scratch: &mut [u8]) -> bool {
+    loop {
+        match transport.read(scratch) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(_) | Err(_) => return false,
+        }
+    }
+}
+
 /// Reads up to `remaining` body bytes straight into the spare capacity of
 /// `body` (no scratch buffer, no copy), growing it by what arrives. Returns
 /// how many bytes arrived, and the error that stopped the reading, if it was

@@ -153,6 +153,11 @@ pub(crate) struct Connection {
     /// Counts the times this connection went idle, so a pool entry made for
     /// one idle period is not mistaken for a later one.
     idle_serial: u64,
+    /// The poller reported the server's sending side closed (mio's
+    /// read-closed readiness: its FIN has arrived, perhaps in the same
+    /// segment as the end of a response). Whatever is left to read ends in
+    /// EOF, so the connection is never parked or reused.
+    peer_closed: bool,
 }
 
 impl Connection {
@@ -181,6 +186,7 @@ impl Connection {
             fresh: ConnInfo::default(),
             served: 0,
             idle_serial: 0,
+            peer_closed: false,
         }
     }
 
@@ -265,7 +271,14 @@ impl Connection {
 
     /// The socket became ready (or mio reported an error or hang-up, which
     /// shows up as readiness and is found out by the read or write itself).
-    pub(crate) fn on_ready(&mut self, ctx: &mut Ctx<'_>) {
+    /// `read_closed`: the event carried read-closed readiness, the server's
+    /// FIN has arrived; remembered, as edge-triggered readiness says it once.
+    /// (While connecting it is a failed attempt's hang-up, and the next
+    /// address gets a socket of its own.)
+    pub(crate) fn on_ready(&mut self, read_closed: bool, ctx: &mut Ctx<'_>) {
+        if !matches!(self.state, State::Connecting(_)) {
+            self.peer_closed |= read_closed;
+        }
         match self.state {
             State::Connecting(_) => self.check_connect(ctx),
             State::Tunneling(..) => self.tunnel(ctx),
@@ -491,5 +504,24 @@ impl Connection {
             }
             _ => {}
         }
+    }
+}
+
+/// Hooks for the in-memory tests.
+#[cfg(test)]
+impl Connection {
+    /// True when the fake peer under this connection has queued its end
+    /// (its FIN has arrived) and reports it as read-closed readiness, as
+    /// epoll does.
+    pub(crate) fn fin_arrived_for_test(&self) -> bool {
+        let stream = match &self.state {
+            // `on_ready` ignores read-closed while connecting.
+            State::Connecting(_) => return false,
+            State::Tunneling(Transport::Plain(s), _)
+            | State::Handshaking(Transport::Plain(s), _)
+            | State::Open(Transport::Plain(s), _) => s,
+            _ => return false,
+        };
+        matches!(stream, crate::stream::Stream::Fake(fake) if fake.fin_arrived())
     }
 }

@@ -479,7 +479,7 @@ impl Exchange {
             Reason::Timeout { .. } => Some(Failure::Timeout),
             Reason::Io { .. }
             | Reason::Protocol {
-                source: ProtocolError::IncompleteHead { received: 0 },
+                source: ProtocolError::EmptyReply,
                 ..
             } => Some(Failure::Reset),
             _ => None,

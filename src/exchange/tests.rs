@@ -58,7 +58,7 @@ fn begun(request: Request, reused: bool, t0: Instant, config: &Config) -> Exchan
 fn closed_early() -> Reason {
     Reason::Protocol {
         peer: Some(peer()),
-        source: ProtocolError::IncompleteHead { received: 0 },
+        source: ProtocolError::EmptyReply,
     }
 }
 

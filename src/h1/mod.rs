@@ -31,7 +31,7 @@
 //!                │                   framing complete, or EOF when close-delimited │
 //!                │                                                                ▼
 //!                │                                                               Done
-//!                └─ 101, malformed, over a limit, EOF ─► Failed(ProtocolError)
+//!                └─ not HTTP/, 101, malformed, over a limit, EOF ─► Failed(ProtocolError)
 //!                   (ReadingBody fails the same way on bad framing or an early EOF)
 //! ```
 
@@ -164,15 +164,42 @@ pub enum ProtocolError {
     /// never asks for.
     #[error("unexpected 101 switching protocols")]
     UnexpectedUpgrade,
-    /// The connection closed before the response head was complete.
+    /// The first bytes of the response cannot begin an HTTP/1.x status
+    /// line, which starts with `HTTP/` (after any empty lines, RFC 9112
+    /// §2.2): the server speaks another protocol (TLS on an https port, an
+    /// SSH banner, binary data) or answers HTTP/0.9-style with a body and no
+    /// head. Reported as soon as the first byte that proves it arrives, not
+    /// at the end of the connection or the deadline. `start` holds the first
+    /// bytes received (at most [`NOT_HTTP_EXCERPT`]); the message says what
+    /// they look like: "the server answered in TLS: use https://" for a TLS
+    /// record, the banner of an SSH server, or the bytes themselves.
+    #[error("{}", not_http_message(start))]
+    NotHttp {
+        /// The first bytes of the response (leading empty lines skipped),
+        /// at most [`NOT_HTTP_EXCERPT`] of them.
+        start: Vec<u8>,
+    },
+    /// The connection ended before any byte of a response arrived: the
+    /// server read the request and closed (curl's "Empty reply from
+    /// server"). A protocol error rather than a truncation (no part of a
+    /// response was promised) or a connect error (the connection was up and
+    /// the request delivered, so the server may have acted on it). On a
+    /// reused connection this is also what the server closing an idle
+    /// connection looks like; an idempotent request then runs once more on a
+    /// fresh connection before this error is reported.
+    #[error("empty reply: the server closed the connection without sending a response")]
+    EmptyReply,
+    /// The connection ended after part of the response head.
     #[error("{}", incomplete_head_message(*received))]
     IncompleteHead {
         /// Bytes of response head received so far (interim 1xx heads
-        /// included); 0 means nothing at all arrived.
+        /// included).
         received: usize,
     },
-    /// The connection closed before the body, framed by `Content-Length`
-    /// or `chunked`, was complete.
+    /// The connection ended before the body was complete: a body framed by
+    /// `Content-Length` or `chunked` that stopped short, or (when the
+    /// connection broke with a reset rather than closing, RFC 9112 §8) a
+    /// close-delimited one.
     #[error("{}", incomplete_body_message(*received, *expected))]
     IncompleteBody {
         /// Body bytes received (after transfer decoding).
@@ -182,20 +209,67 @@ pub enum ProtocolError {
     },
 }
 
+/// Most bytes of a response that is not HTTP kept in
+/// [`ProtocolError::NotHttp`] for its message.
+pub const NOT_HTTP_EXCERPT: usize = 32;
+
+/// The message of [`ProtocolError::NotHttp`]: what the first bytes look
+/// like, where that is cheap to tell.
+fn not_http_message(start: &[u8]) -> String {
+    // A TLS record: content type 20 to 23 (change_cipher_spec, alert,
+    // handshake, application_data), then major version 3.
+    if let [0x14..=0x17, 0x03, ..] = start {
+        return "the server answered in TLS: use https://".to_owned();
+    }
+    let line_end = start
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(start.len());
+    let line = start.get(..line_end).unwrap_or(start);
+    let text = line
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+    let more = if line_end == NOT_HTTP_EXCERPT {
+        "..."
+    } else {
+        ""
+    };
+    if text && line.starts_with(b"SSH-") {
+        let banner = String::from_utf8_lossy(line);
+        return format!(
+            "the server answered with the banner of an SSH server (`{banner}{more}`), not HTTP"
+        );
+    }
+    if text && !line.is_empty() {
+        let text = String::from_utf8_lossy(line);
+        return format!(
+            "not an HTTP/1.x response: it starts with `{text}{more}` instead of `HTTP/` \
+             (HTTP/0.9, or another protocol)"
+        );
+    }
+    let hex: Vec<String> = start.iter().map(|b| format!("{b:02x}")).collect();
+    let more = if start.len() == NOT_HTTP_EXCERPT {
+        " ..."
+    } else {
+        ""
+    };
+    format!(
+        "not an HTTP/1.x response: it starts with the bytes {}{more} instead of `HTTP/` \
+         (another protocol)",
+        hex.join(" ")
+    )
+}
+
 /// The message of [`ProtocolError::IncompleteHead`].
 fn incomplete_head_message(received: usize) -> String {
-    if received == 0 {
-        "connection closed before any response byte".to_owned()
-    } else {
-        format!("connection closed after {received} bytes of the response head")
-    }
+    format!("connection closed after {received} bytes of the response head")
 }
 
 /// The message of [`ProtocolError::IncompleteBody`].
 fn incomplete_body_message(received: u64, expected: Option<u64>) -> String {
     match expected {
         Some(expected) => format!("body truncated: got {received} of {expected} bytes"),
-        None => format!("chunked body truncated after {received} bytes"),
+        None => format!("body truncated after {received} bytes"),
     }
 }
 
@@ -215,8 +289,9 @@ impl ProtocolError {
         )
     }
 
-    /// True when the connection closed early:
-    /// [`IncompleteHead`](Self::IncompleteHead) or [`IncompleteBody`](Self::IncompleteBody).
+    /// True when the connection ended after part of a response:
+    /// [`IncompleteHead`](Self::IncompleteHead) or [`IncompleteBody`](Self::IncompleteBody)
+    /// (not [`EmptyReply`](Self::EmptyReply): nothing of a response arrived).
     pub fn is_truncated(&self) -> bool {
         matches!(
             self,
@@ -249,8 +324,47 @@ mod tests {
                 "response head larger than 10 bytes",
             ),
             (
-                ProtocolError::IncompleteHead { received: 0 },
-                "connection closed before any response byte",
+                ProtocolError::EmptyReply,
+                "empty reply: the server closed the connection without sending a response",
+            ),
+            (
+                ProtocolError::NotHttp {
+                    start: vec![0x16, 0x03, 0x01, 0x00, 0xa5, 0x01],
+                },
+                "the server answered in TLS: use https://",
+            ),
+            (
+                ProtocolError::NotHttp {
+                    start: b"SSH-2.0-OpenSSH_9.2\r\n".to_vec(),
+                },
+                "the server answered with the banner of an SSH server (`SSH-2.0-OpenSSH_9.2`), not HTTP",
+            ),
+            (
+                ProtocolError::NotHttp {
+                    start: b"hello, this is a body\n".to_vec(),
+                },
+                "not an HTTP/1.x response: it starts with `hello, this is a body` instead of \
+                 `HTTP/` (HTTP/0.9, or another protocol)",
+            ),
+            (
+                ProtocolError::NotHttp {
+                    start: b"0123456789abcdef0123456789abcdef".to_vec(),
+                },
+                "not an HTTP/1.x response: it starts with `0123456789abcdef0123456789abcdef...` \
+                 instead of `HTTP/` (HTTP/0.9, or another protocol)",
+            ),
+            (
+                ProtocolError::NotHttp {
+                    start: vec![0x00, 0xff, 0x13, 0x37],
+                },
+                "not an HTTP/1.x response: it starts with the bytes 00 ff 13 37 instead of \
+                 `HTTP/` (another protocol)",
+            ),
+            (
+                // One byte of what could be a TLS record is not enough to tell.
+                ProtocolError::NotHttp { start: vec![0x16] },
+                "not an HTTP/1.x response: it starts with the bytes 16 instead of `HTTP/` \
+                 (another protocol)",
             ),
             (
                 ProtocolError::IncompleteHead { received: 7 },
@@ -268,7 +382,7 @@ mod tests {
                     received: 3,
                     expected: None,
                 },
-                "chunked body truncated after 3 bytes",
+                "body truncated after 3 bytes",
             ),
             (
                 ProtocolError::UnsupportedTransferCoding("gzip".into()),
@@ -294,7 +408,7 @@ mod tests {
             assert!(!e.is_truncated(), "{e:?}");
         }
         let truncated = [
-            ProtocolError::IncompleteHead { received: 0 },
+            ProtocolError::IncompleteHead { received: 1 },
             ProtocolError::IncompleteBody {
                 received: 0,
                 expected: None,
@@ -304,7 +418,13 @@ mod tests {
             assert!(e.is_truncated(), "{e:?}");
             assert!(!e.is_too_large(), "{e:?}");
         }
-        assert!(!ProtocolError::InvalidChunkSize.is_too_large());
-        assert!(!ProtocolError::InvalidChunkSize.is_truncated());
+        for e in [
+            ProtocolError::InvalidChunkSize,
+            ProtocolError::EmptyReply,
+            ProtocolError::NotHttp { start: vec![0x16] },
+        ] {
+            assert!(!e.is_too_large(), "{e:?}");
+            assert!(!e.is_truncated(), "{e:?}");
+        }
     }
 }

@@ -59,6 +59,11 @@ struct PeerState {
     write_budget: Option<usize>,
     /// Set when the client dropped its end.
     dropped: bool,
+    /// Whether the end of the stream, once queued, shows as read-closed
+    /// readiness (mio reports it on Linux, macOS and Windows).
+    hints_eof: bool,
+    /// Read calls the client made.
+    read_calls: usize,
 }
 
 /// The test's end of one fake connection.
@@ -129,6 +134,24 @@ impl FakePeer {
             .write_budget = bytes;
     }
 
+    /// Stops reporting a queued end of stream as read-closed readiness: the
+    /// client then finds the end only by reading, as on a poller without
+    /// that hint.
+    pub(crate) fn hide_eof(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .hints_eof = false;
+    }
+
+    /// How many reads the client made on this stream.
+    pub(crate) fn read_calls(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .read_calls
+    }
+
     /// True once the client has dropped (closed) its end.
     pub(crate) fn is_dropped(&self) -> bool {
         self.0
@@ -152,11 +175,19 @@ impl Drop for FakeStream {
 }
 
 impl FakeStream {
+    /// True when the peer's end is queued and reported as read-closed
+    /// readiness.
+    pub(crate) fn fin_arrived(&self) -> bool {
+        let peer = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        peer.hints_eof && peer.reads.contains(&ReadOp::Eof)
+    }
+
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut peer = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if !matches!(peer.connect, Connect::Up) {
             return Err(io::ErrorKind::NotConnected.into());
         }
+        peer.read_calls += 1;
         let Some(op) = peer.reads.pop_front() else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
@@ -307,6 +338,8 @@ impl Connector for FakeNet {
             written: Vec::new(),
             write_budget: None,
             dropped: false,
+            hints_eof: true,
+            read_calls: 0,
         }));
         net.peers.push(FakePeer(Arc::clone(&state)));
         Ok(Stream::Fake(FakeStream(state)))

@@ -243,8 +243,28 @@ fn a_reset_before_the_response_is_retried_but_not_one_after() {
     second.op(ReadOp::Error(io::ErrorKind::ConnectionReset));
     s.run();
     let error = s.error();
-    assert_eq!(error.kind(), ErrorKind::Io, "{error}");
+    assert_eq!(error.kind(), ErrorKind::Truncated, "{error}");
+    assert!(
+        error.to_string().contains("connection reset by peer"),
+        "{error}"
+    );
     assert_eq!(error.attempts(), 2);
+}
+
+#[test]
+fn an_empty_reply_is_retried_as_a_close_before_the_response() {
+    let mut s = retrying(RetryPolicy::new());
+    s.submit("http://10.0.0.1/");
+    s.step();
+    s.peer().close();
+    s.run();
+    assert!(s.completion().is_none(), "closed before any byte: retried");
+    to_next_timer(&mut s, 500 * MS);
+    assert_eq!(s.attempts().len(), 2);
+    s.peer().send(ok("second try"));
+    s.run();
+    let r = s.response();
+    assert_eq!((r.body(), r.timings().attempts), (&b"second try"[..], 2));
 }
 
 #[test]
@@ -313,7 +333,10 @@ fn failures_can_be_left_alone_one_kind_at_a_time() {
     s.step();
     s.peer().close();
     s.run();
-    assert_eq!(s.error().kind(), ErrorKind::Truncated);
+    let error = s.error();
+    assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
+    assert!(error.to_string().contains("empty reply"), "{error}");
+    assert_eq!(error.attempts(), 1);
 }
 
 #[test]

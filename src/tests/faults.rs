@@ -24,14 +24,75 @@ fn eof_in_the_body_is_a_truncation() {
     );
 }
 
+/// A reset after part of the response truncates it, whatever the framing,
+/// and the message says how much came and that the connection was reset.
 #[test]
-fn a_reset_in_the_body_is_an_io_error_naming_the_peer() {
+fn a_reset_in_the_response_is_a_truncation_naming_the_reset() {
+    let cases = [
+        (
+            "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            "body truncated: got 3 of 10 bytes; connection reset by peer from 10.0.0.1:80 (http://10.0.0.1/)",
+        ),
+        (
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+            "body truncated after 3 bytes; connection reset by peer from 10.0.0.1:80 (http://10.0.0.1/)",
+        ),
+        // RFC 9112 §8: a close-delimited body ends with a close, not a reset.
+        (
+            "HTTP/1.1 200 OK\r\n\r\nabc",
+            "body truncated after 3 bytes; connection reset by peer from 10.0.0.1:80 (http://10.0.0.1/)",
+        ),
+        (
+            "HTTP/1.1 200 OK\r\nContent-",
+            "connection closed after 25 bytes of the response head; connection reset by peer from 10.0.0.1:80 (http://10.0.0.1/)",
+        ),
+    ];
+    for (sent, message) in cases {
+        let mut s = Scenario::default_client();
+        s.submit("http://10.0.0.1/");
+        s.step();
+        let peer = s.peer();
+        peer.send(sent);
+        peer.op(ReadOp::Error(io::ErrorKind::ConnectionReset));
+        s.run();
+        let error = s.error();
+        assert_eq!(error.kind(), ErrorKind::Truncated, "{sent:?}: {error}");
+        assert_eq!(error.to_string(), message);
+        assert_eq!(
+            error.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+    }
+}
+
+/// Straight into the body buffer (the head came in an earlier read), a
+/// reset counts the bytes that came with it.
+#[test]
+fn a_reset_in_a_body_read_directly_counts_what_came() {
     let mut s = Scenario::default_client();
     s.submit("http://10.0.0.1/");
     s.step();
     let peer = s.peer();
-    peer.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    peer.send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+    s.run();
+    peer.send(vec![b'x'; 500]);
     peer.op(ReadOp::Error(io::ErrorKind::ConnectionReset));
+    s.run();
+    let error = s.error();
+    assert_eq!(error.kind(), ErrorKind::Truncated, "{error}");
+    assert_eq!(
+        error.to_string(),
+        "body truncated: got 500 of 1000 bytes; connection reset by peer from 10.0.0.1:80 (http://10.0.0.1/)"
+    );
+}
+
+/// A reset before any response byte is the connection's failure.
+#[test]
+fn a_reset_before_the_response_is_an_io_error_naming_the_peer() {
+    let mut s = Scenario::default_client();
+    s.submit("http://10.0.0.1/");
+    s.step();
+    s.peer().op(ReadOp::Error(io::ErrorKind::ConnectionReset));
     s.run();
     let error = s.error();
     assert_eq!(error.kind(), ErrorKind::Io);
@@ -48,14 +109,39 @@ fn a_reset_in_the_body_is_an_io_error_naming_the_peer() {
 }
 
 #[test]
-fn a_fresh_connection_closing_before_the_response_is_not_retried() {
+fn a_fresh_connection_closing_before_the_response_is_an_empty_reply() {
     let mut s = Scenario::default_client();
     s.submit("http://10.0.0.1/");
     s.step();
     s.peer().close();
     s.run();
-    assert_eq!(s.error().kind(), ErrorKind::Truncated);
-    assert_eq!(s.attempts().len(), 1);
+    let error = s.error();
+    assert_eq!(error.kind(), ErrorKind::Protocol);
+    assert_eq!(
+        error.to_string(),
+        "empty reply: the server closed the connection without sending a response \
+         from 10.0.0.1:80 (http://10.0.0.1/)"
+    );
+    assert_eq!(s.attempts().len(), 1, "not retried");
+}
+
+/// Bytes that cannot begin a status line fail the request as they arrive,
+/// the server keeping the connection open.
+#[test]
+fn an_answer_in_another_protocol_fails_at_once() {
+    let mut s = Scenario::default_client();
+    s.submit("http://10.0.0.1/");
+    s.step();
+    let peer = s.peer();
+    peer.send(b"\x16\x03\x01\x00\xa5\x01\x00");
+    s.step();
+    let error = s.error();
+    assert_eq!(error.kind(), ErrorKind::Protocol);
+    assert_eq!(
+        error.to_string(),
+        "the server answered in TLS: use https:// from 10.0.0.1:80 (http://10.0.0.1/)"
+    );
+    assert!(peer.is_dropped());
 }
 
 #[test]

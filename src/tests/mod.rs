@@ -15,6 +15,7 @@
 //! each state also meets spurious readiness all the time.
 
 mod backoff;
+mod closes;
 mod decoding;
 mod eyeballs;
 mod faults;

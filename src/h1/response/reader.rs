@@ -6,19 +6,36 @@ use http::{Method, StatusCode};
 use super::framing::{body_decoder, can_keep_alive};
 use super::head::{Parsed, ResponseHead, parse_head};
 use crate::h1::body::BodyDecoder;
-use crate::h1::{Limits, MAX_INTERIM_RESPONSES, ProtocolError};
+use crate::h1::{Limits, MAX_INTERIM_RESPONSES, NOT_HTTP_EXCERPT, ProtocolError};
+
+/// What every HTTP/1.x status line starts with (RFC 9112 §4).
+const STATUS_LINE_START: &[u8] = b"HTTP/";
 
 /// Finds the blank line ending a head, a byte at a time across reads, so a
-/// head dripped in byte by byte costs O(n) and httparse runs once.
+/// head dripped in byte by byte costs O(n) and httparse runs once; and
+/// checks on the way that the head begins with `HTTP/`, so bytes that can
+/// never be an HTTP/1.x response are refused as soon as they arrive.
 ///
 /// A head ends at the first empty line after a non-empty one: LF then LF,
 /// or LF then CRLF (RFC 9112 §2.2 lets a recipient take a bare LF as a line
-/// end). Empty lines before the status line are skipped, as httparse does.
+/// end). Empty lines before the status line are skipped, as httparse does
+/// (RFC 9112 §2.2 asks a client to ignore at least one).
+///
+/// ```text
+///  Start ─CR, LF─▶ Start ─H─▶ Prefix(1) ─T─▶ Prefix(2) ─T─▶ Prefix(3) ─P─▶ Prefix(4) ─/─▶ Line
+///  (any other byte in Start or Prefix: not HTTP/1.x)
+///
+///  Line ─LF─▶ Lf ─LF──────────▶ end of the head        Lf, LfCr ─any other byte─▶ Line
+///             Lf ─CR─▶ LfCr ─LF─▶ end of the head
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum HeadScan {
     /// Only empty lines so far.
     Start,
-    /// Inside a non-empty line.
+    /// This many bytes of `HTTP/` seen at the start of the status line
+    /// (a `u8`, so a reader stays small).
+    Prefix(u8),
+    /// Inside a non-empty line, past `HTTP/`.
     Line,
     /// Just after the LF ending a non-empty line.
     Lf,
@@ -26,14 +43,25 @@ pub(super) enum HeadScan {
     LfCr,
 }
 
+/// The bytes scanned cannot begin an HTTP/1.x status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct NotStatusLine;
+
 impl HeadScan {
     /// Scans `bytes`; returns the index of the LF ending the head, if there.
-    pub(super) fn find_end(&mut self, bytes: &[u8]) -> Option<usize> {
+    ///
+    /// # Errors
+    ///
+    /// [`NotStatusLine`] at the first byte that cannot continue `HTTP/` at
+    /// the start of the head.
+    pub(super) fn find_end(&mut self, bytes: &[u8]) -> Result<Option<usize>, NotStatusLine> {
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             *self = match (*self, b) {
-                (HeadScan::Lf | HeadScan::LfCr, b'\n') => return Some(i),
+                (HeadScan::Lf | HeadScan::LfCr, b'\n') => return Ok(Some(i)),
                 (HeadScan::Start, b'\r' | b'\n') => HeadScan::Start,
+                (HeadScan::Start, _) => Self::prefix(0, b)?,
+                (HeadScan::Prefix(seen), _) => Self::prefix(seen, b)?,
                 (HeadScan::Lf, b'\r') => HeadScan::LfCr,
                 (_, b'\n') => HeadScan::Lf,
                 (_, _) => {
@@ -41,21 +69,34 @@ impl HeadScan {
                     let tail = bytes.get(i..).unwrap_or_default();
                     match tail.iter().position(|&c| c == b'\n') {
                         Some(lf) => {
+                            // Go on at the LF itself.
                             i += lf;
-                            HeadScan::Line
+                            *self = HeadScan::Line;
+                            continue;
                         }
                         None => {
                             *self = HeadScan::Line;
-                            return None;
+                            return Ok(None);
                         }
                     }
                 }
             };
-            if *self != HeadScan::Line {
-                i += 1;
-            }
+            i += 1;
         }
-        None
+        Ok(None)
+    }
+
+    /// The state after byte `b` when `seen` bytes of `HTTP/` came before it.
+    fn prefix(seen: u8, b: u8) -> Result<HeadScan, NotStatusLine> {
+        if STATUS_LINE_START.get(usize::from(seen)) != Some(&b) {
+            return Err(NotStatusLine);
+        }
+        let seen = seen + 1;
+        Ok(if usize::from(seen) == STATUS_LINE_START.len() {
+            HeadScan::Line
+        } else {
+            HeadScan::Prefix(seen)
+        })
     }
 }
 
@@ -212,7 +253,11 @@ impl ResponseReader {
         // `limit` bytes from a longer one; never look further.
         let room = limit.saturating_add(1).saturating_sub(self.buf.len());
         let window = rest.get(..room).unwrap_or(rest);
-        let Some(end) = self.scan.find_end(window) else {
+        let found = match self.scan.find_end(window) {
+            Ok(found) => found,
+            Err(NotStatusLine) => return Err(not_http(&self.buf, window)),
+        };
+        let Some(end) = found else {
             if window.len() == room {
                 return Err(ProtocolError::HeadTooLarge { limit });
             }
@@ -299,18 +344,40 @@ impl ResponseReader {
     ///
     /// # Errors
     ///
+    /// [`ProtocolError::EmptyReply`] when no byte of a response came;
     /// [`ProtocolError::IncompleteHead`] or [`ProtocolError::IncompleteBody`]
     /// unless the response is complete or its body is close-delimited
     /// (RFC 9112 §6.3 item 8: then EOF is the end of it); the error of an
     /// earlier failure again.
     pub(crate) fn on_eof(&mut self) -> Result<(), ProtocolError> {
+        self.on_end(true)
+    }
+
+    /// The connection broke (a reset, or another I/O error) instead of
+    /// closing: like [`on_eof`](Self::on_eof), except that a close-delimited
+    /// body is incomplete too (RFC 9112 §8: it is complete only when the
+    /// connection closed without an error).
+    ///
+    /// # Errors
+    ///
+    /// As [`on_eof`](Self::on_eof), and [`ProtocolError::IncompleteBody`]
+    /// (with no expected length) for a close-delimited body.
+    pub(crate) fn on_abort(&mut self) -> Result<(), ProtocolError> {
+        self.on_end(false)
+    }
+
+    /// The connection ended: `closed` cleanly, or broken.
+    fn on_end(&mut self, closed: bool) -> Result<(), ProtocolError> {
         let error = match &self.state {
             State::Done => return Ok(()),
             State::Failed(e) => return Err(e.clone()),
+            State::ReadingHead if self.head_bytes == 0 => ProtocolError::EmptyReply,
             State::ReadingHead => ProtocolError::IncompleteHead {
                 received: self.head_bytes,
             },
-            State::ReadingBody(decoder) if decoder.is_done() || decoder.is_close_delimited() => {
+            State::ReadingBody(decoder)
+                if decoder.is_done() || (closed && decoder.is_close_delimited()) =>
+            {
                 self.state = State::Done;
                 return Ok(());
             }
@@ -405,4 +472,18 @@ impl ResponseReader {
     pub(crate) fn content_length(&self) -> Option<u64> {
         self.content_length
     }
+}
+
+/// The error for a response whose first bytes cannot begin a status line:
+/// `earlier` head bytes kept from previous reads, then `now`, leading empty
+/// lines skipped, at most [`NOT_HTTP_EXCERPT`] of them kept for the message.
+fn not_http(earlier: &[u8], now: &[u8]) -> ProtocolError {
+    let start = earlier
+        .iter()
+        .chain(now)
+        .copied()
+        .skip_while(|&b| b == b'\r' || b == b'\n')
+        .take(NOT_HTTP_EXCERPT)
+        .collect();
+    ProtocolError::NotHttp { start }
 }

@@ -4,7 +4,7 @@
 use http::{Method, StatusCode, Version};
 
 use super::framing::{body_decoder, can_keep_alive};
-use super::reader::HeadScan;
+use super::reader::{HeadScan, NotStatusLine};
 use super::{Parsed, ResponseHead, ResponseReader, parse_head};
 use crate::h1::body::{BodyDecoder, ChunkedDecoder};
 use crate::h1::{Limits, MAX_INTERIM_RESPONSES, ProtocolError};
@@ -331,7 +331,8 @@ fn head_without_end_is_cut_at_limit() {
     );
     // A megabyte in one read is rejected after looking at 101 bytes.
     let mut reader = ResponseReader::new(Method::GET, limits);
-    let big = vec![b'a'; 1 << 20];
+    let mut big = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+    big.resize(1 << 20, b'a');
     assert_eq!(
         reader.read(&big, &mut Vec::new()),
         Err(ProtocolError::HeadTooLarge { limit: 100 })
@@ -372,16 +373,23 @@ fn interim_responses_skipped() {
 
 #[test]
 fn scanner_finds_head_end() {
-    let cases: &[(&[u8], Option<usize>)] = &[
-        (b"A\r\n\r\n", Some(4)),
-        (b"A\n\n", Some(2)),
-        (b"A\n\r\n", Some(3)),
-        (b"A\r\n\n", Some(3)),
-        (b"\r\n\r\nA\r\n\r\n", Some(8)),
-        (b"\n\nA\n\n", Some(4)),
-        (b"A\r\nB\r\n", None),
-        (b"A\n\rB\n", None),
-        (b"", None),
+    type Found = Result<Option<usize>, NotStatusLine>;
+    let cases: &[(&[u8], Found)] = &[
+        (b"HTTP/\r\n\r\n", Ok(Some(8))),
+        (b"HTTP/\n\n", Ok(Some(6))),
+        (b"HTTP/\n\r\n", Ok(Some(7))),
+        (b"HTTP/\r\n\n", Ok(Some(7))),
+        (b"\r\n\r\nHTTP/1.1 200\r\n\r\n", Ok(Some(19))),
+        (b"\n\nHTTP/\n\n", Ok(Some(8))),
+        (b"HTTP/\r\nB\r\n", Ok(None)),
+        (b"HTTP/\n\rB\n", Ok(None)),
+        (b"HTT", Ok(None)),
+        (b"", Ok(None)),
+        (b"A\r\n\r\n", Err(NotStatusLine)),
+        (b"\r\nHTTPS/1.1", Err(NotStatusLine)),
+        (b"HTTP\r\n\r\n", Err(NotStatusLine)),
+        (b"http/1.1 200 OK\r\n\r\n", Err(NotStatusLine)),
+        (b" HTTP/1.1 200 OK\r\n\r\n", Err(NotStatusLine)),
     ];
     for (input, expected) in cases {
         let mut whole = HeadScan::Start;
@@ -390,8 +398,131 @@ fn scanner_finds_head_end() {
         let found = input
             .iter()
             .enumerate()
-            .find_map(|(i, b)| dripped.find_end(std::slice::from_ref(b)).map(|_| i));
+            .find_map(|(i, b)| match dripped.find_end(std::slice::from_ref(b)) {
+                Ok(None) => None,
+                Ok(Some(_)) => Some(Ok(Some(i))),
+                Err(e) => Some(Err(e)),
+            })
+            .unwrap_or(Ok(None));
         assert_eq!(found, *expected, "{input:?} dripped");
+    }
+}
+
+/// Answers no HTTP/1.x server gives: each must fail as soon as the bytes
+/// that prove it arrive, with no EOF and no wait for more.
+const NOT_HTTP: &[&[u8]] = &[
+    // A TLS record (a server on an https port answering in TLS).
+    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+    // A TLS alert (a TLS server refusing the plain-text request).
+    b"\x15\x03\x01\x00\x02\x02\x0a",
+    // An SSH server's banner.
+    b"SSH-2.0-OpenSSH_9.2\r\n",
+    // Binary garbage.
+    b"\x00\xff\x13\x37\xde\xad\xbe\xef",
+    // HTTP/0.9 style: a body with no head.
+    b"hello, this is a body\n",
+    // Empty lines, then no status line.
+    b"\r\n\r\n<html>",
+    // Almost: the version needs its slash and capitals.
+    b"HTTP 200 OK\r\n\r\n",
+    b"http/1.1 200 OK\r\n\r\n",
+];
+
+/// The `start` a [`ProtocolError::NotHttp`] keeps when `received` are the
+/// bytes read up to the one that proved it.
+fn excerpt(received: &[u8]) -> Vec<u8> {
+    received
+        .iter()
+        .copied()
+        .skip_while(|&b| b == b'\r' || b == b'\n')
+        .take(crate::h1::NOT_HTTP_EXCERPT)
+        .collect()
+}
+
+#[test]
+fn error_not_http() {
+    for input in NOT_HTTP {
+        let mut reader = ResponseReader::new(Method::GET, Limits::default());
+        let err = reader.read(input, &mut Vec::new()).unwrap_err();
+        assert_eq!(
+            err,
+            ProtocolError::NotHttp {
+                start: excerpt(input)
+            },
+            "{input:?}"
+        );
+        assert!(!err.is_truncated() && !err.is_too_large(), "{input:?}");
+        assert!(reader.has_received_bytes());
+        assert_eq!(reader.on_eof(), Err(err), "{input:?}: sticky");
+    }
+    let tls = get(NOT_HTTP[0]).unwrap_err();
+    assert_eq!(tls.to_string(), "the server answered in TLS: use https://");
+    let ssh = get(NOT_HTTP[2]).unwrap_err();
+    assert!(ssh.to_string().contains("`SSH-2.0-OpenSSH_9.2`"), "{ssh}");
+    // After an interim response the final one must be HTTP too.
+    let err = get(b"HTTP/1.1 100 Continue\r\n\r\nhello").unwrap_err();
+    assert_eq!(
+        err,
+        ProtocolError::NotHttp {
+            start: b"hello".to_vec()
+        }
+    );
+}
+
+#[test]
+fn not_http_at_every_offset() {
+    for input in NOT_HTTP {
+        // The first byte that cannot continue `HTTP/` after the empty lines.
+        let lead = input
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        let proof = lead
+            + input[lead..]
+                .iter()
+                .zip(b"HTTP/")
+                .take_while(|(a, b)| a == b)
+                .count();
+        for i in 0..=input.len() {
+            let (a, b) = input.split_at(i);
+            let mut reader = ResponseReader::new(Method::GET, Limits::default());
+            let mut body = Vec::new();
+            let first = reader.read(a, &mut body);
+            if proof < i {
+                // The first read holds the proof: it fails at once.
+                assert_eq!(
+                    first,
+                    Err(ProtocolError::NotHttp { start: excerpt(a) }),
+                    "{input:?} split at {i}"
+                );
+                continue;
+            }
+            assert_eq!(first, Ok(i), "{input:?} split at {i}: nothing proven yet");
+            assert_eq!(
+                reader.read(b, &mut body),
+                Err(ProtocolError::NotHttp {
+                    start: excerpt(input)
+                }),
+                "{input:?} split at {i}"
+            );
+        }
+        // Dripped a byte at a time, the byte that proves it fails the read.
+        let mut reader = ResponseReader::new(Method::GET, Limits::default());
+        for (i, byte) in input.iter().enumerate() {
+            let result = reader.read(std::slice::from_ref(byte), &mut Vec::new());
+            if i < proof {
+                assert_eq!(result, Ok(1), "{input:?} dripped, byte {i}");
+            } else {
+                assert_eq!(
+                    result,
+                    Err(ProtocolError::NotHttp {
+                        start: excerpt(&input[..=proof])
+                    }),
+                    "{input:?} dripped, byte {i}"
+                );
+                break;
+            }
+        }
     }
 }
 
@@ -719,7 +850,11 @@ fn error_malformed_head() {
         ProtocolError::MalformedHead("invalid header name")
     );
     assert_eq!(
-        get(b"<html>\n\n").unwrap_err(),
+        get(b"HTTP/1.1 200 OK\r\nA b\r\n\r\n").unwrap_err(),
+        ProtocolError::MalformedHead("invalid header name")
+    );
+    assert_eq!(
+        get(b"HTTP/x.1 200 OK\r\n\r\n").unwrap_err(),
         ProtocolError::MalformedHead("invalid HTTP version")
     );
 }
@@ -920,11 +1055,9 @@ fn error_too_many_interim_responses() {
 #[test]
 fn error_incomplete_head() {
     let mut reader = ResponseReader::new(Method::GET, Limits::default());
-    assert_eq!(
-        reader.on_eof(),
-        Err(ProtocolError::IncompleteHead { received: 0 })
-    );
-    assert!(!reader.has_received_bytes());
+    reader.read(b"HTTP/1.1 200", &mut Vec::new()).unwrap();
+    let err = reader.on_abort().unwrap_err();
+    assert_eq!(err, ProtocolError::IncompleteHead { received: 12 });
 
     let mut reader = ResponseReader::new(Method::GET, Limits::default());
     reader.read(b"HTTP/1.1 200", &mut Vec::new()).unwrap();
@@ -968,6 +1101,64 @@ fn error_incomplete_body() {
             expected: None
         })
     );
+}
+
+#[test]
+fn error_empty_reply() {
+    for end in [ResponseReader::on_eof, ResponseReader::on_abort] {
+        let mut reader = ResponseReader::new(Method::GET, Limits::default());
+        reader.read(b"", &mut Vec::new()).unwrap();
+        let err = end(&mut reader).unwrap_err();
+        assert_eq!(err, ProtocolError::EmptyReply);
+        assert!(!err.is_truncated() && !err.is_too_large());
+        assert!(!reader.has_received_bytes());
+        assert_eq!(reader.on_eof(), Err(ProtocolError::EmptyReply), "sticky");
+    }
+    // Empty lines are response bytes: the head was begun.
+    let mut reader = ResponseReader::new(Method::GET, Limits::default());
+    reader.read(b"\r\n", &mut Vec::new()).unwrap();
+    assert_eq!(
+        reader.on_eof(),
+        Err(ProtocolError::IncompleteHead { received: 2 })
+    );
+}
+
+/// A connection that breaks (a reset) ends every response that is not
+/// complete, a close-delimited body included (RFC 9112 §8); a clean close
+/// ends a close-delimited body.
+#[test]
+fn aborted_responses() {
+    let until_close: &[u8] = b"HTTP/1.1 200 OK\r\n\r\nsome of it";
+    let mut reader = ResponseReader::new(Method::GET, Limits::default());
+    reader.read(until_close, &mut Vec::new()).unwrap();
+    let err = reader.on_abort().unwrap_err();
+    assert_eq!(
+        err,
+        ProtocolError::IncompleteBody {
+            received: 10,
+            expected: None
+        }
+    );
+    assert!(err.is_truncated());
+    assert_eq!(get(until_close).unwrap().body, b"some of it");
+
+    let mut reader = ResponseReader::new(Method::GET, Limits::default());
+    reader.read(&CL[..CL.len() - 2], &mut Vec::new()).unwrap();
+    assert_eq!(
+        reader.on_abort(),
+        Err(ProtocolError::IncompleteBody {
+            received: 3,
+            expected: Some(5)
+        })
+    );
+
+    // A complete response stays complete.
+    for input in [CL, CHUNKED] {
+        let mut reader = ResponseReader::new(Method::GET, Limits::default());
+        reader.read(input, &mut Vec::new()).unwrap();
+        assert_eq!(reader.on_abort(), Ok(()));
+        assert!(reader.is_done());
+    }
 }
 
 #[test]
@@ -1059,6 +1250,10 @@ fn truncation_at_every_offset() {
             let mut body = Vec::new();
             assert_eq!(reader.read(&input[..i], &mut body), Ok(i));
             let err = reader.on_eof().unwrap_err();
+            if i == 0 {
+                assert_eq!(err, ProtocolError::EmptyReply);
+                continue;
+            }
             assert!(err.is_truncated(), "{err:?} at {i}");
             if i < head_len {
                 assert_eq!(err, ProtocolError::IncompleteHead { received: i }, "at {i}");
