@@ -1,4 +1,4 @@
-//! Run with: `cargo run --release --example perf_peer -- N C URL_LIST_FILE` (or a single `http://` URL).
+//! Run with: `cargo run --release --example perf_peer -- N C URL_LIST_FILE` (or a single `http(s)://` URL).
 //!
 //! multifetch as a peer of the benchmark harness: fetches N URLs with
 //! `Client::fetch_each` and at most C connections open, and prints one line
@@ -8,10 +8,23 @@
 //! ```
 //!
 //! URL_LIST_FILE has one URL per line (the first N are used, repeating the
-//! list when it is shorter). A single `http://` URL instead gets `?i=0` ..
-//! `?i=N-1` appended, so that every request is distinct. A request counts as
-//! ok when it gets status 200 with its whole body. `wall` covers building the
-//! client and all requests, not reading the list.
+//! list when it is shorter). A single `http://` or `https://` URL instead
+//! gets `?i=0` .. `?i=N-1` appended, so that every request is distinct.
+//! At most C connections are open, and at most C to one host. A request
+//! counts as ok when it gets status 200 with its whole body. `wall` covers
+//! building the client and all requests, not reading the list.
+//!
+//! Environment:
+//!
+//! - `CERT`: a PEM file of CA certificates to trust besides the built-in
+//!   roots (the latency harness exports its private CA there);
+//! - `H2_CONNS=n`: `http2_max_connections_per_host(n)` (default 1);
+//! - `HTTP1_ONLY=1`: `http1_only()`, no HTTP/2;
+//! - `H2_PRIOR_KNOWLEDGE=1`: `http2_prior_knowledge()` for `http://` URLs;
+//! - `H2_STREAM_WINDOW=bytes`, `H2_CONN_WINDOW=bytes`: the HTTP/2 receive
+//!   windows (`http2_initial_stream_window_size`,
+//!   `http2_initial_connection_window_size`);
+//! - `H2_STREAMS=n`: `http2_max_concurrent_streams(n)`.
 //!
 //! Results are counted as they complete and bodies dropped, as the other
 //! peers do; `KEEP_BODIES=1` keeps every body until the end.
@@ -26,7 +39,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multifetch::Client;
+use multifetch::{Client, ClientBuilder};
 
 const PEER: &str = "multifetch";
 
@@ -55,7 +68,7 @@ fn main() -> ExitCode {
             std::process::exit(3);
         });
 
-    let client = match Client::builder().max_connections(c).build() {
+    let client = match builder(c).and_then(ClientBuilder::build) {
         Ok(client) => client,
         Err(error) => {
             eprintln!("perf_peer: {error}");
@@ -96,6 +109,40 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The client for a cap of `c` connections, with what the environment asks.
+fn builder(c: usize) -> multifetch::Result<ClientBuilder> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut builder = Client::builder()
+        .max_connections(c)
+        .max_connections_per_host(c);
+    if let Some(path) = env("CERT") {
+        let pem = std::fs::read(&path).unwrap_or_else(|e| {
+            eprintln!("perf_peer: cannot read CERT={path}: {e}");
+            std::process::exit(2);
+        });
+        builder = builder.add_root_certificate_pem(&pem)?;
+    }
+    if env("HTTP1_ONLY").as_deref() == Some("1") {
+        builder = builder.http1_only();
+    }
+    if let Some(n) = env("H2_CONNS").and_then(|v| v.parse().ok()) {
+        builder = builder.http2_max_connections_per_host(n);
+    }
+    if env("H2_PRIOR_KNOWLEDGE").as_deref() == Some("1") {
+        builder = builder.http2_prior_knowledge();
+    }
+    if let Some(bytes) = env("H2_STREAM_WINDOW").and_then(|v| v.parse().ok()) {
+        builder = builder.http2_initial_stream_window_size(bytes);
+    }
+    if let Some(bytes) = env("H2_CONN_WINDOW").and_then(|v| v.parse().ok()) {
+        builder = builder.http2_initial_connection_window_size(bytes);
+    }
+    if let Some(n) = env("H2_STREAMS").and_then(|v| v.parse().ok()) {
+        builder = builder.http2_max_concurrent_streams(n);
+    }
+    Ok(builder)
+}
+
 fn report(n: usize, c: usize, ok: usize, err: usize, bytes: u64, wall: Duration) {
     outln!(
         "RESULT peer={PEER} n={n} c={c} ok={ok} err={err} bytes={bytes} wall={:.3}",
@@ -116,7 +163,7 @@ fn parse(args: &[String]) -> Result<(usize, usize, Vec<String>), String> {
     };
     let n = positive("N", n)?;
     let c = positive("C", c)?;
-    let urls = if source.starts_with("http://") {
+    let urls = if source.starts_with("http://") || source.starts_with("https://") {
         let separator = if source.contains('?') { '&' } else { '?' };
         (0..n)
             .map(|i| format!("{source}{separator}i={i}"))

@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::config::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
     DEFAULT_HAPPY_EYEBALLS_DELAY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, Pacing,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, Http2Config, Pacing,
 };
 use crate::error::{Error, Reason, Result};
 use crate::h1;
@@ -48,6 +48,12 @@ use crate::retry::RetryPolicy;
 /// | `User-Agent` | `multifetch/<version>` |
 /// | `Accept` | `*/*` |
 /// | TLS roots (`tls` feature) | webpki-roots (Mozilla's), plus any added |
+/// | HTTP/2 (`http2` feature) | offered in TLS ALPN (`h2`, `http/1.1`); cleartext is HTTP/1.1 |
+/// | [`http2_prior_knowledge`](Self::http2_prior_knowledge) | off |
+/// | [`http2_max_concurrent_streams`](Self::http2_max_concurrent_streams) | 1,000 (the server's limit decides below it) |
+/// | [`http2_max_connections_per_host`](Self::http2_max_connections_per_host) | 1 |
+/// | [`http2_initial_stream_window_size`](Self::http2_initial_stream_window_size) | 4 MiB |
+/// | [`http2_initial_connection_window_size`](Self::http2_initial_connection_window_size) | 16 MiB |
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ClientBuilder {
@@ -99,6 +105,7 @@ impl ClientBuilder {
                 happy_eyeballs_delay: DEFAULT_HAPPY_EYEBALLS_DELAY,
                 #[cfg(feature = "cookies")]
                 cookies: None,
+                http2: Http2Config::default(),
                 #[cfg(feature = "tls")]
                 tls: None,
             },
@@ -476,6 +483,85 @@ impl ClientBuilder {
         self
     }
 
+    /// Turns HTTP/2 off: TLS offers only `http/1.1` in ALPN, and
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge) is ignored.
+    /// Without the `http2` feature every request is HTTP/1.1 anyway.
+    pub fn http1_only(mut self) -> ClientBuilder {
+        self.config.http2.enabled = false;
+        self
+    }
+
+    /// Speaks HTTP/2 on cleartext `http` URLs from the first byte, without
+    /// an upgrade (h2c with prior knowledge, RFC 9113 §3.3; curl's
+    /// `--http2-prior-knowledge`, reqwest's `http2_prior_knowledge`). Use
+    /// it only for servers known to speak h2c: an HTTP/1.1-only server
+    /// answers the connection preface with an error or closes the
+    /// connection, and the request fails with a
+    /// [`Protocol`](crate::ErrorKind::Protocol) or
+    /// [`Io`](crate::ErrorKind::Io) error. Requests through a forwarding
+    /// proxy (plain `http` URLs with a [`Proxy`]) stay HTTP/1.1. `https`
+    /// URLs negotiate with ALPN whatever this says.
+    #[cfg(feature = "http2")]
+    pub fn http2_prior_knowledge(mut self) -> ClientBuilder {
+        self.config.http2.prior_knowledge = true;
+        self
+    }
+
+    /// Most requests one HTTP/2 connection carries at once (at least 1):
+    /// the connection takes min(this, the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS), and 100 until the server's first
+    /// SETTINGS arrives (RFC 9113 §5.1.2). Further requests to the origin
+    /// wait for a stream to close, or open another connection as
+    /// [`http2_max_connections_per_host`](Self::http2_max_connections_per_host)
+    /// allows. Default 1,000
+    /// ([`DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS`](crate::DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS)).
+    #[cfg(feature = "http2")]
+    pub fn http2_max_concurrent_streams(mut self, n: u32) -> ClientBuilder {
+        self.config.http2.max_concurrent_streams = n.max(1);
+        self
+    }
+
+    /// Most HTTP/2 connections open at once to one origin (at least 1;
+    /// default 1). A further connection opens only when every stream of
+    /// the open ones is taken, and only within
+    /// [`max_connections_per_host`](Self::max_connections_per_host): the
+    /// behaviour of Go's transport (`StrictMaxConcurrentStreams` off).
+    ///
+    /// The trade-off: one connection is what RFC 9113 §9.1 asks of clients
+    /// and what a server's stream limit is meant to bound; several
+    /// connections multiply what one client may have in flight at a server
+    /// (n × its stream limit), each with its own TCP congestion window and
+    /// TLS handshake. On a long link with many small requests they cut the
+    /// wall time (each connection carries a stream limit's worth of requests
+    /// per round trip); to a server that asks for politeness they are less
+    /// polite.
+    #[cfg(feature = "http2")]
+    pub fn http2_max_connections_per_host(mut self, n: usize) -> ClientBuilder {
+        self.config.http2.max_connections_per_host = n.max(1);
+        self
+    }
+
+    /// The receive window of each HTTP/2 stream (SETTINGS_INITIAL_WINDOW_SIZE),
+    /// in bytes, at most 2^31−1: how much of one body the server may send
+    /// before the client has taken it in. Default 4 MiB
+    /// ([`DEFAULT_HTTP2_STREAM_WINDOW`](crate::DEFAULT_HTTP2_STREAM_WINDOW));
+    /// never more than [`max_body_size`](Self::max_body_size) allows.
+    /// One stream moves at most a window per round trip.
+    #[cfg(feature = "http2")]
+    pub fn http2_initial_stream_window_size(mut self, bytes: u32) -> ClientBuilder {
+        self.config.http2.stream_window = bytes;
+        self
+    }
+
+    /// The receive window of each HTTP/2 connection, shared by its streams,
+    /// in bytes (65,535 up to 2^31−1). Default 16 MiB
+    /// ([`DEFAULT_HTTP2_CONNECTION_WINDOW`](crate::DEFAULT_HTTP2_CONNECTION_WINDOW)).
+    #[cfg(feature = "http2")]
+    pub fn http2_initial_connection_window_size(mut self, bytes: u32) -> ClientBuilder {
+        self.config.http2.connection_window = bytes;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -487,10 +573,11 @@ impl ClientBuilder {
     pub fn build(mut self) -> Result<Client> {
         #[cfg(feature = "tls")]
         {
+            let http2 = self.config.http2.enabled;
             let config = if self.roots.is_default() {
-                crate::tls::default_config()
+                crate::tls::default_config(http2)
             } else {
-                crate::tls::client_config(&self.roots)
+                crate::tls::client_config(&self.roots, http2)
             };
             self.config.tls =
                 Some(config.map_err(|message| Error::new(Reason::TlsConfig(message)))?);

@@ -162,8 +162,9 @@ impl Client {
     ///
     /// Requests are taken from the iterator only as connections free up, so
     /// memory stays bounded by the number in flight (about twice
-    /// `max_connections`), not by the length of the input: a million URLs
-    /// from a file or a generator run in constant memory.
+    /// `max_connections`, plus twice the streams the open HTTP/2
+    /// connections can carry), not by the length of the input: a million
+    /// URLs from a file or a generator run in constant memory.
     ///
     /// # Examples
     ///
@@ -199,12 +200,15 @@ impl Client {
             }
         };
         let before = reactor.counters();
-        let window = self.config.max_connections.saturating_mul(2).max(16);
+        let base = self.config.max_connections.saturating_mul(2).max(16);
         // Position in the input of each request in flight, by id.
-        let mut positions: HashMap<u64, usize> = HashMap::with_capacity(window);
+        let mut positions: HashMap<u64, usize> = HashMap::with_capacity(base);
         let mut exhausted = false;
         let mut failure = None;
         loop {
+            // Enough queued to fill every connection twice over, h2 streams
+            // included, so a connection never waits for the iterator.
+            let window = base.saturating_add(reactor.stream_capacity().saturating_mul(2));
             while !exhausted && failure.is_none() && reactor.pending() < window {
                 match requests.next() {
                     Some((index, request)) => {
@@ -238,6 +242,7 @@ impl Client {
         summary.bytes_received = after.bytes_received - before.bytes_received;
         summary.connections_opened = after.connections_opened - before.connections_opened;
         summary.retries = after.retries - before.retries;
+        summary.h2_streams = after.h2_streams - before.h2_streams;
         summary.wall = started.elapsed();
         if failure.is_none() {
             self.return_reactor(reactor);

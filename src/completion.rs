@@ -52,4 +52,6 @@ pub struct Counters {
     pub bytes_sent: u64,
     /// Bytes read from sockets.
     pub bytes_received: u64,
+    /// Requests sent on HTTP/2 streams (many share one connection).
+    pub h2_streams: u64,
 }

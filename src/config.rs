@@ -59,6 +59,56 @@ impl Pacing {
     }
 }
 
+/// Default for `ClientBuilder::http2_max_concurrent_streams`: the most
+/// streams one HTTP/2 connection carries at once, when the server allows
+/// more (its SETTINGS_MAX_CONCURRENT_STREAMS decides below this). 1,000 is
+/// what Go's transport assumes of a server that names no limit; servers
+/// name less (nginx 128, h2o 100, Apache 100).
+pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 1000;
+
+/// HTTP/2 settings (the `http2` feature; without it only `enabled`, always
+/// false, is read).
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "http2"), allow(dead_code))]
+pub(crate) struct Http2Config {
+    /// Whether HTTP/2 may be used at all (`false` with `http1_only`, or
+    /// without the `http2` feature).
+    pub enabled: bool,
+    /// Cleartext `http` URLs speak h2 from the first byte (h2c with prior
+    /// knowledge, RFC 9113 §3.3).
+    pub prior_knowledge: bool,
+    /// Most streams at once on one connection (below the server's limit).
+    pub max_concurrent_streams: u32,
+    /// Most h2 connections per origin; a further one opens only when every
+    /// stream slot of the others is taken.
+    pub max_connections_per_host: usize,
+    /// SETTINGS_INITIAL_WINDOW_SIZE we send, in bytes.
+    pub stream_window: u32,
+    /// The connection's receive window, in bytes.
+    pub connection_window: u32,
+}
+
+impl Default for Http2Config {
+    fn default() -> Self {
+        Http2Config {
+            enabled: cfg!(feature = "http2"),
+            prior_knowledge: false,
+            max_concurrent_streams: DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
+            max_connections_per_host: 1,
+            stream_window: DEFAULT_HTTP2_STREAM_WINDOW,
+            connection_window: DEFAULT_HTTP2_CONNECTION_WINDOW,
+        }
+    }
+}
+
+/// Default for `ClientBuilder::http2_initial_stream_window_size`, in bytes:
+/// the receive window of each stream. See the README's HTTP/2 section for
+/// the measurements behind it.
+pub const DEFAULT_HTTP2_STREAM_WINDOW: u32 = 4 << 20;
+/// Default for `ClientBuilder::http2_initial_connection_window_size`, in
+/// bytes: the receive window shared by all streams of a connection.
+pub const DEFAULT_HTTP2_CONNECTION_WINDOW: u32 = 16 << 20;
+
 /// Everything a reactor needs to know about how to run requests.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -96,6 +146,8 @@ pub(crate) struct Config {
     /// The cookie jar every request and redirect hop shares.
     #[cfg(feature = "cookies")]
     pub cookies: Option<crate::cookies::CookieJar>,
+    /// HTTP/2 negotiation and settings.
+    pub http2: Http2Config,
     /// The TLS settings; `None` until [`ClientBuilder::build`](crate::ClientBuilder::build)(crate::ClientBuilder::build) makes them, and
     /// then the shared default is used (clients made by `Client::new`).
     #[cfg(feature = "tls")]

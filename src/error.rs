@@ -46,12 +46,18 @@ pub enum ErrorKind {
     /// An empty reply is a protocol error rather than a
     /// [`Connect`](ErrorKind::Connect) one on purpose: the connection was up
     /// and the request delivered, so the server may have acted on it, where a
-    /// connect error promises that no request left.
+    /// connect error promises that no request left. Over HTTP/2: the server
+    /// broke a rule of RFC 9113 (a malformed frame, a header block that does
+    /// not decode, a flow-control violation, an illegal header, a stream
+    /// reset before the response head); the message names the HTTP/2 error
+    /// code (`Error::http2_error_code`).
     Protocol,
     /// The connection ended after part of the response and before its end:
     /// closed, or broken by a reset (the message then says so: "body
     /// truncated: got 500 of 1000 bytes; connection reset by peer"). A reset
-    /// before any response byte is an [`Io`](ErrorKind::Io) error.
+    /// before any response byte is an [`Io`](ErrorKind::Io) error. Over
+    /// HTTP/2 also: the server reset the stream, or closed the connection,
+    /// part-way through the response.
     Truncated,
     /// The response went over a configured limit (head size, header count,
     /// body size, the latter counted after content decoding).
@@ -223,6 +229,12 @@ pub(crate) enum Reason {
         proxy: String,
         status: String,
     },
+    /// A request on an HTTP/2 stream failed.
+    #[cfg(feature = "http2")]
+    H2 {
+        peer: Option<SocketAddr>,
+        failure: crate::h2::error::StreamFailure,
+    },
 }
 
 impl Reason {
@@ -244,6 +256,12 @@ impl Reason {
             Reason::Redirect { .. } => ErrorKind::Redirect,
             Reason::Decode { .. } => ErrorKind::Decode,
             Reason::ProxyRefused { .. } => ErrorKind::Proxy,
+            #[cfg(feature = "http2")]
+            Reason::H2 { failure, .. } if failure.is_too_large() => ErrorKind::TooLarge,
+            #[cfg(feature = "http2")]
+            Reason::H2 { failure, .. } if failure.is_truncated() => ErrorKind::Truncated,
+            #[cfg(feature = "http2")]
+            Reason::H2 { .. } => ErrorKind::Protocol,
         }
     }
 }
@@ -346,6 +364,16 @@ impl fmt::Display for Reason {
             Reason::ProxyRefused { proxy, status } => {
                 write!(f, "proxy {proxy} refused CONNECT: {status}")
             }
+            #[cfg(feature = "http2")]
+            Reason::H2 {
+                peer: Some(peer),
+                failure,
+            } => write!(f, "{failure} from {peer}"),
+            #[cfg(feature = "http2")]
+            Reason::H2 {
+                peer: None,
+                failure,
+            } => write!(f, "{failure}"),
         }
     }
 }
@@ -437,6 +465,19 @@ impl Error {
     pub fn protocol_error(&self) -> Option<&ProtocolError> {
         match &self.inner.reason {
             Reason::Protocol { source, .. } | Reason::CutOff { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// For a failure on an HTTP/2 stream, the RFC 9113 §7 error code
+    /// involved (sent by us for a rule the server broke, or received in
+    /// RST_STREAM or GOAWAY): `0x1` PROTOCOL_ERROR, `0x3`
+    /// FLOW_CONTROL_ERROR, `0x7` REFUSED_STREAM, `0x9` COMPRESSION_ERROR,
+    /// and so on. The message names it too.
+    #[cfg(feature = "http2")]
+    pub fn http2_error_code(&self) -> Option<u32> {
+        match &self.inner.reason {
+            Reason::H2 { failure, .. } => failure.code().map(|code| code.0),
             _ => None,
         }
     }

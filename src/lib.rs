@@ -1,7 +1,8 @@
 //! Fetch many HTTP URLs at once from one thread, without an async runtime.
 //!
 //! A [`Reactor`] wraps a `mio::Poll` and drives a slab of non-blocking
-//! HTTP/1.1 connections, each a small state machine. [`Client::fetch_many`]
+//! HTTP/1.1 and HTTP/2 connections, each a small state machine (an HTTP/2
+//! connection carries many requests at once). [`Client::fetch_many`]
 //! hands it a batch and returns every result, in input order, once all have
 //! finished; one failure never fails the batch.
 //!
@@ -49,9 +50,20 @@
 //!   `Retry-After` pausing its origin. Waits are timers of the loop, never
 //!   sleeps.
 //! - Limits on the response head, header count and body size.
+//! - HTTP/2 (RFC 9113, the `http2` feature, on by default), our own
+//!   sans-IO frames, HPACK and session in the same loop: ALPN `h2` over TLS
+//!   (the server decides), h2c with
+//!   [`ClientBuilder::http2_prior_knowledge`], off with
+//!   [`ClientBuilder::http1_only`]; one connection per origin carries up to
+//!   the server's SETTINGS_MAX_CONCURRENT_STREAMS requests
+//!   ([`ClientBuilder::http2_max_concurrent_streams`],
+//!   [`ClientBuilder::http2_max_connections_per_host`]); GOAWAY and
+//!   REFUSED_STREAM retried on a fresh connection; flow control within
+//!   `max_body_size`; every protocol error names its RFC 9113 code.
+//!   [`Response::version`] says which version answered.
 //! - HTTPS (the `tls` feature, on by default) through rustls, driven by
 //!   the same single-threaded loop as plain connections: TLS 1.2 and 1.3,
-//!   SNI, ALPN `http/1.1`, certificates verified against Mozilla's roots
+//!   SNI, ALPN `h2` and `http/1.1`, certificates verified against Mozilla's roots
 //!   (webpki-roots) and any the builder adds
 //!   (`ClientBuilder::add_root_certificate_pem`).
 //! - Redirects ([`ClientBuilder::max_redirects`]; a redirect handed back
@@ -62,6 +74,8 @@
 //!
 //! # Crate features
 //!
+//! - `http2` (default): HTTP/2 in the reactor (no extra crates). Without it
+//!   every request is HTTP/1.1 and TLS offers only `http/1.1`.
 //! - `gzip` (default): decode `Content-Encoding: gzip` and `deflate` bodies
 //!   and send `Accept-Encoding: gzip, deflate`.
 //! - `tls` (default): HTTPS through rustls with the `ring` crypto provider
@@ -78,7 +92,7 @@
 //!
 //! # Out of scope
 //!
-//! HTTP/2 and HTTP/3 on the wire, an async (`Future`) API.
+//! HTTP/3, HTTP/2 server push (refused), an async (`Future`) API.
 //!
 //! # Examples
 //!
@@ -136,6 +150,11 @@ pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
     DEFAULT_HAPPY_EYEBALLS_DELAY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS,
     DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+};
+#[cfg(feature = "http2")]
+pub use config::{
+    DEFAULT_HTTP2_CONNECTION_WINDOW, DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
+    DEFAULT_HTTP2_STREAM_WINDOW,
 };
 #[cfg(feature = "cookies")]
 pub use cookies::CookieJar;

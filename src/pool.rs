@@ -19,11 +19,21 @@
 //! timeout after it sat idle, so servers' closes meanwhile are seen before
 //! reuse.
 //!
-//! Issue 8: an h2 connection is parked once when it has no stream, and is
-//! found for new streams by origin while it has room; the per-origin count
-//! is of connections, not of requests.
+//! HTTP/2 (RFC 9113 §9.1: one connection per origin): an h2 connection is
+//! parked once when it has no stream, and is found for new streams through
+//! the origin's list of open h2 connections while it has room; the
+//! per-origin count is of connections, not of requests. While a connection
+//! to an origin that may speak h2 is being opened (*negotiating*), the
+//! origin's other requests wait for its answer instead of opening their
+//! own; once an origin's connection chose HTTP/1.1, or its negotiating
+//! connection failed, they do not.
+//!
+//! ```text
+//!  h2 per origin:    {origin → OriginH2 { conns, negotiating, spoke_h1 }}   while it has connections
+//!  unreachable:      {origin}   the last negotiating connection failed (bounded: MAX_UNREACHABLE)
+//! ```
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::config::Config;
 use crate::handle::ConnId;
@@ -37,10 +47,32 @@ pub(crate) struct IdleRef {
     pub serial: u64,
 }
 
+/// Most origins remembered as unreachable over HTTP/2 negotiation (their
+/// requests then open connections without waiting for one another); past
+/// it the set starts afresh, which costs at most one wait per origin.
+const MAX_UNREACHABLE: usize = 4096;
+
+/// What the pool knows of an origin's HTTP/2 connections.
+#[derive(Debug, Default)]
+struct OriginH2 {
+    /// Open connections that speak h2, oldest first.
+    conns: Vec<ConnId>,
+    /// Connections being opened that may speak h2.
+    negotiating: usize,
+    /// The last connection that opened chose HTTP/1.1.
+    spoke_h1: bool,
+    /// A connection chose h2.
+    spoke_h2: bool,
+}
+
 /// Open and idle connections by origin.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     open: HashMap<Origin, usize>,
+    /// HTTP/2 by origin, while the origin has connections.
+    h2: HashMap<Origin, OriginH2>,
+    /// Origins whose last negotiating connection failed before it opened.
+    unreachable: HashSet<Origin>,
     /// Idle connections per origin, most recently used last.
     idle: HashMap<Origin, Vec<IdleRef>>,
     /// Idle connections oldest first, for eviction; entries are checked when
@@ -69,13 +101,94 @@ impl Pool {
             stack.retain(|r| r.conn != conn);
             self.idle_count -= before - stack.len();
         }
+        if let Some(h2) = self.h2.get_mut(origin) {
+            h2.conns.retain(|&c| c != conn);
+        }
         if let Some(open) = self.open.get_mut(origin) {
             *open -= 1;
             if *open == 0 {
                 self.open.remove(origin);
                 self.idle.remove(origin);
+                self.h2.remove(origin);
             }
         }
+    }
+
+    /// A connection to `origin` that may speak HTTP/2 is being opened.
+    pub(crate) fn negotiating(&mut self, origin: &Origin) {
+        match self.h2.get_mut(origin) {
+            Some(h2) => h2.negotiating += 1,
+            None => {
+                let h2 = OriginH2 {
+                    negotiating: 1,
+                    ..OriginH2::default()
+                };
+                self.h2.insert(origin.clone(), h2);
+            }
+        }
+    }
+
+    /// A negotiating connection to `origin` opened, speaking h2 or not.
+    pub(crate) fn negotiated(&mut self, origin: &Origin, conn: ConnId, h2: bool) {
+        self.unreachable.remove(origin);
+        if let Some(entry) = self.h2.get_mut(origin) {
+            entry.negotiating = entry.negotiating.saturating_sub(1);
+            entry.spoke_h1 = !h2;
+            entry.spoke_h2 |= h2;
+            if h2 {
+                entry.conns.push(conn);
+            }
+        }
+    }
+
+    /// A negotiating connection to `origin` failed before it opened (it
+    /// is still counted open until [`closed`](Self::closed)).
+    pub(crate) fn negotiation_failed(&mut self, origin: &Origin) {
+        if let Some(entry) = self.h2.get_mut(origin) {
+            entry.negotiating = entry.negotiating.saturating_sub(1);
+        }
+        if self.unreachable.len() >= MAX_UNREACHABLE {
+            self.unreachable.clear();
+        }
+        self.unreachable.insert(origin.clone());
+    }
+
+    /// Whether a request to `origin` should wait for the answer of a
+    /// connection being negotiated: one is in progress, no connection to the
+    /// origin has answered yet, and the last attempt did not fail.
+    pub(crate) fn awaits_negotiation(&self, origin: &Origin) -> bool {
+        self.h2
+            .get(origin)
+            .is_some_and(|h2| h2.negotiating > 0 && !h2.spoke_h1 && !h2.spoke_h2)
+            && !self.unreachable.contains(origin)
+    }
+
+    /// Connections to `origin` being opened that may speak h2.
+    pub(crate) fn negotiating_to(&self, origin: &Origin) -> usize {
+        self.h2.get(origin).map_or(0, |h2| h2.negotiating)
+    }
+
+    /// Whether the last connection to `origin` that opened chose HTTP/1.1.
+    pub(crate) fn spoke_h1(&self, origin: &Origin) -> bool {
+        self.h2.get(origin).is_some_and(|h2| h2.spoke_h1)
+    }
+
+    /// The open HTTP/2 connections to `origin`, oldest first.
+    pub(crate) fn h2_conns(&self, origin: &Origin) -> &[ConnId] {
+        self.h2.get(origin).map_or(&[], |h2| &h2.conns)
+    }
+
+    /// Takes `conn` out of `origin`'s idle list (it takes a stream without
+    /// going through [`take`](Self::take)); false if it was not there.
+    pub(crate) fn unpark(&mut self, origin: &Origin, conn: ConnId) -> bool {
+        let Some(stack) = self.idle.get_mut(origin) else {
+            return false;
+        };
+        let before = stack.len();
+        stack.retain(|r| r.conn != conn);
+        let removed = before - stack.len();
+        self.idle_count -= removed;
+        removed > 0
     }
 
     /// Connections open to `origin`, idle ones included.

@@ -8,7 +8,7 @@ use http::{Method, StatusCode};
 
 use crate::decode::{ContentDecoder, DecodeError};
 pub use crate::h1::private::*;
-/// The sans-IO HTTP/2 engine, not yet used by the reactor.
+/// The sans-IO HTTP/2 engine (the reactor runs it on h2 connections).
 #[cfg(feature = "http2")]
 pub use crate::h2::private as h2;
 use crate::redirect::{self, Action};

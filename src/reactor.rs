@@ -32,8 +32,18 @@
 //! needed). An exchange whose origin is at its limit, or whose origin's
 //! gate is closed, waits in that origin's queue, so it does not hold up
 //! requests to other origins; the gate's wake-up time is part of the poll
-//! timeout, so nothing busy-waits. (Issue 8 lets an exchange take a stream
-//! on an open h2 connection before opening one.)
+//! timeout, so nothing busy-waits.
+//!
+//! HTTP/2 (RFC 9113 §9.1): an exchange for an origin that may speak h2
+//! first takes a stream on an open h2 connection of its origin with room;
+//! else it waits in the origin's queue while a connection to the origin is
+//! negotiating (the TLS handshake's ALPN answer decides for all of them) or
+//! while every h2 connection's streams are taken and
+//! `http2_max_connections_per_host` are open; else it opens a connection.
+//! Streams placed in one dispatch are written together: the connections
+//! that took them are flushed once dispatch is done. The origin's gate
+//! comes first either way: a stream on an open connection is a request
+//! start like any other, paced the same.
 //!
 //! Retries: an exchange the retry policy runs again waits in the exchange
 //! slab, on no connection, until its [`ExchangeTimer::Retry`](crate::timer::ExchangeTimer)
@@ -51,7 +61,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use crate::completion::{Completion, Counters, RequestId};
 use crate::config::Config;
-use crate::connection::{Connection, Ctx, Event};
+use crate::connection::{Connection, Ctx, Event, may_speak_h2};
 use crate::dns::{Addrs, DnsError, Lookup, Resolver, Waiter};
 use crate::error::{Error, Reason, Result};
 use crate::exchange::{Exchange, Outcome};
@@ -121,6 +131,11 @@ pub struct Reactor {
     answers: Vec<(Waiter, std::result::Result<Addrs, DnsError>)>,
     /// What connection steps reported, for the exchanges (reused buffer).
     conn_events: Vec<Event>,
+    /// Connections that took new h2 streams during dispatch, to flush.
+    to_flush: Vec<ConnId>,
+    /// The sum of every connection's [`Connection::stream_limit`], kept up
+    /// to date after each step (see [`stream_capacity`](Self::stream_capacity)).
+    stream_capacity: usize,
     scratch: Box<[u8]>,
     counters: Counters,
     connector: Box<dyn Connector>,
@@ -181,6 +196,8 @@ impl Reactor {
             closed: Vec::new(),
             answers: Vec::new(),
             conn_events: Vec::new(),
+            to_flush: Vec::new(),
+            stream_capacity: 0,
             scratch: vec![0; READ_BUFFER].into_boxed_slice(),
             counters: Counters::default(),
             connector,
@@ -228,6 +245,13 @@ impl Reactor {
             .iter()
             .filter(|(_, ex)| ex.conn().is_some())
             .count()
+    }
+
+    /// Streams the HTTP/2 connections may carry at once, over all of them
+    /// (each: the smaller of the server's limit and
+    /// `http2_max_concurrent_streams`; 100 for one still negotiating).
+    pub(crate) fn stream_capacity(&self) -> usize {
+        self.stream_capacity
     }
 
     /// Idle kept-alive connections waiting for a request.
@@ -440,6 +464,26 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
+        let limit = if conn.is_closed() {
+            0
+        } else {
+            conn.stream_limit()
+        };
+        let counted = conn.count_streams(limit);
+        self.stream_capacity = (self.stream_capacity + limit).saturating_sub(counted);
+        if let Some(h2) = conn.take_opened() {
+            self.pool.negotiated(conn.origin(), id, h2);
+            if self.blocked.contains_key(conn.origin()) {
+                self.unblocked.push_back(conn.origin().clone());
+            }
+        } else if conn.is_h2() {
+            // Streams may have ended, or the connection may take no more
+            // (GOAWAY): the origin's waiting requests may move either way.
+            let origin = conn.origin();
+            if self.blocked.contains_key(origin) && !self.unblocked.contains(origin) {
+                self.unblocked.push_back(origin.clone());
+            }
+        }
         if conn.is_closed() {
             self.closed.push(id);
             return;
@@ -465,12 +509,12 @@ impl Reactor {
             Event::Failed {
                 exchange,
                 reason,
-                replayable,
+                replay,
             } => {
                 let Some(ex) = self.exchanges.remove(exchange) else {
                     return;
                 };
-                ex.fail(reason, replayable, now, &self.config, &mut self.clock)
+                ex.fail(reason, replay, now, &self.config, &mut self.clock)
             }
             Event::NoSocket { exchange, source } => return self.on_no_socket(exchange, source),
         };
@@ -580,10 +624,14 @@ impl Reactor {
     fn free_closed(&mut self) {
         let mut closed = std::mem::take(&mut self.closed);
         for id in closed.drain(..) {
-            let Some(conn) = self.conns.remove(id) else {
+            let Some(mut conn) = self.conns.remove(id) else {
                 continue;
             };
             self.socket_cap = None;
+            self.stream_capacity = self.stream_capacity.saturating_sub(conn.count_streams(0));
+            if conn.is_negotiating() {
+                self.pool.negotiation_failed(conn.origin());
+            }
             self.pool.closed(conn.origin(), id);
             if self.blocked.contains_key(conn.origin()) {
                 self.unblocked.push_back(conn.origin().clone());
@@ -650,7 +698,18 @@ impl Reactor {
                 }
             }
         }
+        self.flush_placed(now);
         self.free_closed();
+    }
+
+    /// Writes the streams dispatch placed on h2 connections, one write per
+    /// connection for the whole batch.
+    fn flush_placed(&mut self, now: Instant) {
+        let mut to_flush = std::mem::take(&mut self.to_flush);
+        for conn in to_flush.drain(..) {
+            self.with_conn(conn, now, Connection::flush);
+        }
+        self.to_flush = to_flush;
     }
 
     /// Runs exchange `id` on an idle connection, or a new one if the limits
@@ -669,6 +728,32 @@ impl Reactor {
             }
         }
         let retry = ex.is_retry();
+        if !retry && may_speak_h2(ex.origin(), &self.config) {
+            let origin = ex.origin().clone();
+            if let Some(conn) = self.h2_with_room(&origin) {
+                return self.start_stream(conn, &origin, id, now);
+            }
+            if !self.pool.spoke_h1(&origin) {
+                let conns = &self.conns;
+                let usable = self
+                    .pool
+                    .h2_conns(&origin)
+                    .iter()
+                    .filter(|&&c| conns.get(c).is_some_and(Connection::is_usable_h2))
+                    .count();
+                // Connections still negotiating have no free stream yet: a
+                // further one opens beside them, within the h2 limit.
+                let opening = self.pool.negotiating_to(&origin);
+                if self.pool.awaits_negotiation(&origin)
+                    || usable + opening >= self.config.http2.max_connections_per_host
+                {
+                    return Placed::OriginFull(id);
+                }
+            }
+        }
+        let Some(ex) = self.exchanges.get(id) else {
+            return Placed::Started;
+        };
         if !retry {
             if let Some(conn) = self.pool.take(ex.origin()) {
                 self.counters.connections_reused += 1;
@@ -694,6 +779,46 @@ impl Reactor {
         }
         self.start(id, now);
         Placed::Started
+    }
+
+    /// An open h2 connection to `origin` that can take a stream now, the
+    /// oldest first (so a further connection fills only once the first is
+    /// full, as Go's transport does).
+    fn h2_with_room(&self, origin: &Origin) -> Option<ConnId> {
+        self.pool
+            .h2_conns(origin)
+            .iter()
+            .copied()
+            .find(|&c| self.conns.get(c).is_some_and(Connection::has_stream_room))
+    }
+
+    /// Starts exchange `id` on a new stream of h2 connection `conn`; its
+    /// bytes go out when dispatch flushes.
+    fn start_stream(
+        &mut self,
+        conn: ConnId,
+        origin: &Origin,
+        id: ExchangeId,
+        now: Instant,
+    ) -> Placed {
+        self.pool.unpark(origin, conn);
+        self.attach(id, conn, now);
+        match self.with_conn(conn, now, |c, ctx| c.start(id, ctx)) {
+            Some(Ok(())) => {
+                self.counters.connections_reused += 1;
+                self.pacer.started(origin, now);
+                if self.to_flush.last() != Some(&conn) {
+                    self.to_flush.push(conn);
+                }
+                Placed::Started
+            }
+            Some(Err(_)) | None => {
+                if let Some(ex) = self.exchanges.get_mut(id) {
+                    ex.detach();
+                }
+                Placed::OriginFull(id)
+            }
+        }
     }
 
     /// Starts exchange `id` on idle connection `conn`.
@@ -767,6 +892,9 @@ impl Reactor {
                 .forget_failure(c.origin().connect_host(), seen);
         }
         self.pool.opened(c.origin());
+        if c.is_negotiating() {
+            self.pool.negotiating(c.origin());
+        }
         let lookup = self.resolver.lookup(c.origin().connect_host(), conn, now);
         match lookup {
             Lookup::Ready(answer) => {
@@ -797,6 +925,7 @@ impl Reactor {
         self.pool.clear();
         self.unblocked.clear();
         self.closed.clear();
+        self.stream_capacity = 0;
     }
 }
 
@@ -880,6 +1009,17 @@ impl Reactor {
 
     pub(crate) fn connections(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Moves the next stream id of every h2 connection to `id`.
+    #[cfg(feature = "http2")]
+    pub(crate) fn set_next_stream_id_for_test(&mut self, id: u32) {
+        let ids: Vec<ConnId> = self.conns.iter().map(|(c, _)| c).collect();
+        for conn in ids {
+            if let Some(c) = self.conns.get_mut(conn) {
+                c.set_next_stream_id_for_test(id);
+            }
+        }
     }
 
     /// The interest each connection derives from its state, oldest first.

@@ -23,11 +23,14 @@ pub struct Summary {
     pub bytes_sent: u64,
     /// Bytes read from sockets (response heads, bodies and framing).
     pub bytes_received: u64,
-    /// TCP connections opened; fewer than requests means keep-alive worked.
+    /// TCP connections opened; fewer than requests means keep-alive (or
+    /// HTTP/2 multiplexing) worked.
     pub connections_opened: u64,
     /// Retries made by the [`RetryPolicy`](crate::RetryPolicy) (attempts
     /// after the first, over all requests).
     pub retries: u64,
+    /// Requests sent on HTTP/2 streams.
+    pub h2_streams: u64,
     /// Wall-clock time of the whole batch.
     pub wall: Duration,
 }
@@ -63,7 +66,7 @@ impl Summary {
 }
 
 impl fmt::Display for Summary {
-    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 retries=3 wall=1.234s rate=810 req/s`
+    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 h2_streams=0 retries=3 wall=1.234s rate=810 req/s`
     /// (`retries` only when there were some)
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ok={} failed={}", self.ok, self.failed)?;
@@ -77,8 +80,8 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            " sent={} received={} connections={}",
-            self.bytes_sent, self.bytes_received, self.connections_opened,
+            " sent={} received={} connections={} h2_streams={}",
+            self.bytes_sent, self.bytes_received, self.connections_opened, self.h2_streams,
         )?;
         if self.retries > 0 {
             write!(f, " retries={}", self.retries)?;
@@ -115,6 +118,9 @@ mod tests {
         );
         assert!(!text.contains("retries"), "{text}");
         s.retries = 4;
-        assert!(s.to_string().contains(" connections=0 retries=4 wall="));
+        assert!(
+            s.to_string()
+                .contains(" connections=0 h2_streams=0 retries=4 wall=")
+        );
     }
 }

@@ -7,9 +7,10 @@
 //!  Exchange timers:   Deadline (whole request), copied into its connection's
 //!                     table while a connection carries the exchange
 //!                     Retry (the retry policy's wait before the next attempt)
-//!  Connection timers: Deadline (of the exchange it carries)
+//!  Connection timers: Deadline (of the exchange it carries; h2: the earliest of its streams')
 //!                     Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
 //!                     ConnectAttempt (one address's share)   Idle (pool idle timeout)
+//!                     ServerPreface (h2: the rest of the connect budget, until the server's SETTINGS)
 //!            │ earliest of each connection's table
 //!            ▼
 //!  TimerHeap (min-heap of (at, owner)) ──▶ poll(timeout = earliest - now)
@@ -66,6 +67,10 @@ pub(crate) enum ConnTimer {
     ConnectAttempt,
     /// How long the connection may sit idle in the pool.
     Idle,
+    /// What is left of the connect budget once an HTTP/2 connection is up,
+    /// waiting for the server's SETTINGS (its connection preface, RFC 9113
+    /// §3.4).
+    ServerPreface,
 }
 
 impl TimerName for ConnTimer {
@@ -76,6 +81,7 @@ impl TimerName for ConnTimer {
         ConnTimer::TlsHandshake,
         ConnTimer::ConnectAttempt,
         ConnTimer::Idle,
+        ConnTimer::ServerPreface,
     ];
     fn index(self) -> usize {
         self as usize
@@ -109,7 +115,7 @@ pub(crate) struct TimerTable<T, const N: usize> {
 }
 
 /// A connection's timers.
-pub(crate) type ConnTimers = TimerTable<ConnTimer, 6>;
+pub(crate) type ConnTimers = TimerTable<ConnTimer, 7>;
 /// An exchange's timers.
 pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 2>;
 

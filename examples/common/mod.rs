@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
+#[cfg(all(feature = "tls", feature = "http2"))]
+pub mod h2;
 #[macro_use]
 pub mod out;
 #[cfg(feature = "tls")]

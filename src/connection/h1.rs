@@ -34,7 +34,7 @@ use mio::Interest;
 use super::io::{quiet, read_body_direct, write_until_blocked};
 use super::{Connection, Ctx, Event, Session, State};
 use crate::error::{Phase, Reason};
-use crate::exchange::ConnInfo;
+use crate::exchange::{ConnInfo, Replay};
 use crate::h1::{ProtocolError, ResponseReader};
 use crate::handle::ExchangeId;
 use crate::timer::ConnTimer;
@@ -338,7 +338,7 @@ impl Connection {
                     peer: self.peer,
                     source: ProtocolError::EmptyReply,
                 },
-                replayable: false,
+                replay: Replay::Never,
             },
         });
     }

@@ -24,7 +24,7 @@ impl Connection {
         self.state = State::Handshaking(transport, ctx.now);
         let config = match &ctx.config.tls {
             Some(config) => Ok(std::sync::Arc::clone(config)),
-            None => crate::tls::default_config(),
+            None => crate::tls::default_config(ctx.config.http2.enabled),
         };
         let config = match config {
             Ok(config) => config,

@@ -13,6 +13,7 @@
 //!      │             │                          │                │                  │   ▲
 //!      │             │                          │                │   h1: Sending ──▶ Receiving ──▶ Idle
 //!      │             │                          │                │                  │   └─ reuse ──┘ │
+//!      │             │                          │                │   h2: Busy(streams) ◀──▶ Idle      │
 //!      └─────────────┴── DNS error, connect failure, proxy refusal, TLS error, timeout ───▶ Closed ◀──┘
 //!                                    I/O error, bad response, not reusable, idle timeout, server closed
 //! ```
@@ -23,6 +24,7 @@
 //! - `tunnel.rs`: `CONNECT` through a proxy (RFC 9110 §9.3.6).
 //! - `handshake.rs`: the TLS handshake (glue to [`crate::tls`]).
 //! - `h1.rs`: the HTTP/1.1 session, which carries at most one exchange.
+//! - `h2.rs`: the HTTP/2 session, which carries an exchange per stream.
 //! - `io.rs`: the write loop and the zero-copy body read.
 //!
 //! The mio interest is derived from the state ([`Connection::interest`],
@@ -31,11 +33,12 @@
 //! writes go on until `WouldBlock`, `Interrupted` is retried, and any other
 //! error ends this connection only.
 //!
-//! Where issue 8 plugs in: [`Session`] gets an `H2` variant (a sans-IO
-//! `h2` session fed with the transport's bytes, its events routed to
-//! exchanges by stream id), `waiting` becomes the exchanges queued for
-//! streams, and a GOAWAY or REFUSED_STREAM is an [`Event::Failed`] with
-//! `replayable` set.
+//! Which protocol an open connection speaks (RFC 9113 §3): `h2` when the
+//! server chose it in TLS ALPN, or for cleartext with prior knowledge
+//! (`http2_prior_knowledge`, not through a forwarding proxy); HTTP/1.1
+//! otherwise. A connection to an origin that may speak h2 is
+//! *negotiating* until it opens; the reactor keeps the origin's other
+//! requests waiting for that answer ([`Connection::take_opened`]).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -44,6 +47,8 @@ use mio::{Interest, Registry, Token};
 
 mod connect;
 mod h1;
+#[cfg(feature = "http2")]
+mod h2;
 mod handshake;
 mod io;
 mod transport;
@@ -58,7 +63,7 @@ use tunnel::Tunnel;
 use crate::completion::Counters;
 use crate::config::Config;
 use crate::error::{Phase, Reason};
-use crate::exchange::{ConnInfo, Exchange};
+use crate::exchange::{ConnInfo, Exchange, Replay};
 use crate::h1::{ProtocolError, ResponseHead};
 use crate::handle::{ExchangeId, Slots};
 use crate::origin::Origin;
@@ -91,12 +96,12 @@ pub(crate) enum Event {
         exchange: ExchangeId,
         head: ResponseHead,
     },
-    /// The exchange failed on this connection. `replayable`: no byte of a
-    /// response arrived, so the request may run again elsewhere.
+    /// The exchange failed on this connection; `replay` says whether it
+    /// may run again elsewhere.
     Failed {
         exchange: ExchangeId,
         reason: Reason,
-        replayable: bool,
+        replay: Replay,
     },
     /// The OS refused a socket (out of descriptors); the reactor decides
     /// whether the exchange waits or fails.
@@ -107,9 +112,24 @@ pub(crate) enum Event {
 }
 
 /// The protocol spoken on an open connection.
+// h1 sessions, the many, stay inline; the h2 one, few and large, is boxed.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Session {
     /// HTTP/1.1: at most one exchange at a time.
     H1(H1),
+    /// HTTP/2: an exchange per stream (boxed: the session holds its HPACK
+    /// tables and buffers).
+    #[cfg(feature = "http2")]
+    H2(Box<h2::H2>),
+}
+
+/// Whether requests to `origin` may go over HTTP/2 under `config`: https
+/// (ALPN decides), or cleartext with prior knowledge; never through a
+/// forwarding proxy, which speaks HTTP/1.1 for us.
+pub(crate) fn may_speak_h2(origin: &Origin, config: &Config) -> bool {
+    let h2 = &config.http2;
+    let forwarded = matches!(origin.route, crate::proxy::Route::Forward(_));
+    h2.enabled && !forwarded && (origin.https || h2.prior_knowledge)
 }
 
 /// The states of a connection, named after what it is waiting for.
@@ -153,6 +173,13 @@ pub(crate) struct Connection {
     /// Counts the times this connection went idle, so a pool entry made for
     /// one idle period is not mistaken for a later one.
     idle_serial: u64,
+    /// Opened for an origin that may speak HTTP/2, and not open yet: the
+    /// origin's other requests wait for its answer.
+    negotiating: bool,
+    /// News for the reactor: the connection opened, speaking HTTP/2 or not.
+    opened: Option<bool>,
+    /// The stream limit the reactor last counted for this connection.
+    counted_streams: usize,
     /// The poller reported the server's sending side closed (mio's
     /// read-closed readiness: its FIN has arrived, perhaps in the same
     /// segment as the end of a response). Whatever is left to read ends in
@@ -175,7 +202,6 @@ impl Connection {
         timers.set(ConnTimer::Deadline, deadline);
         timers.set(ConnTimer::Resolve, config.connect_timeout.map(|t| now + t));
         Connection {
-            origin,
             token,
             state: State::Resolving,
             registered: None,
@@ -187,6 +213,10 @@ impl Connection {
             served: 0,
             idle_serial: 0,
             peer_closed: false,
+            negotiating: may_speak_h2(&origin, config),
+            opened: None,
+            counted_streams: 0,
+            origin,
         }
     }
 
@@ -201,7 +231,91 @@ impl Connection {
 
     /// True while the connection waits in the pool for a request.
     pub(crate) fn is_idle(&self) -> bool {
-        matches!(&self.state, State::Open(_, Session::H1(h1)) if h1.is_idle())
+        match &self.state {
+            State::Open(_, Session::H1(h1)) => h1.is_idle(),
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(h2)) => h2.is_idle(),
+            _ => false,
+        }
+    }
+
+    /// True while the connection is negotiating for an origin that may
+    /// speak HTTP/2 (not open yet).
+    pub(crate) fn is_negotiating(&self) -> bool {
+        self.negotiating
+    }
+
+    /// Once, after the connection opened: whether it speaks HTTP/2.
+    pub(crate) fn take_opened(&mut self) -> Option<bool> {
+        let opened = self.opened.take()?;
+        self.negotiating = false;
+        Some(opened)
+    }
+
+    /// Moves the next stream id of an h2 connection (tests only).
+    #[cfg(all(test, feature = "http2"))]
+    pub(crate) fn set_next_stream_id_for_test(&mut self, id: u32) {
+        if let State::Open(_, Session::H2(h2)) = &mut self.state {
+            h2.set_next_stream_id_for_test(id);
+        }
+    }
+
+    /// An open connection speaking HTTP/2.
+    pub(crate) fn is_h2(&self) -> bool {
+        match &self.state {
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// How many streams this connection may carry at once: for an open,
+    /// usable HTTP/2 connection its limit, for one negotiating what RFC
+    /// 9113 §5.1.2 lets a client assume (100), else 0.
+    pub(crate) fn stream_limit(&self) -> usize {
+        match &self.state {
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(h2)) if h2.is_usable() => h2.stream_limit(),
+            #[cfg(feature = "http2")]
+            _ if self.negotiating => crate::h2::UNKNOWN_MAX_CONCURRENT_STREAMS as usize,
+            _ => 0,
+        }
+    }
+
+    /// Records `limit` as the stream limit the reactor counts for this
+    /// connection; returns the one counted before.
+    pub(crate) fn count_streams(&mut self, limit: usize) -> usize {
+        std::mem::replace(&mut self.counted_streams, limit)
+    }
+
+    /// An open HTTP/2 connection that can take a stream now.
+    pub(crate) fn has_stream_room(&self) -> bool {
+        match &self.state {
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(h2)) => h2.has_room(),
+            _ => false,
+        }
+    }
+
+    /// An open HTTP/2 connection that may take streams now or later (no
+    /// GOAWAY, stream ids left).
+    pub(crate) fn is_usable_h2(&self) -> bool {
+        match &self.state {
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(h2)) => h2.is_usable(),
+            _ => false,
+        }
+    }
+
+    /// Writes what the protocol session has queued (new h2 streams placed
+    /// by the reactor); nothing to do for h1, which writes as it starts.
+    pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        #[cfg(feature = "http2")]
+        if let State::Open(_, Session::H2(_)) = self.state {
+            self.h2_flush(ctx);
+        }
+        #[cfg(not(feature = "http2"))]
+        let _ = ctx;
     }
 
     /// Which idle period this is (see the pool).
@@ -230,6 +344,8 @@ impl Connection {
             // The TLS session decides while it handshakes.
             State::Handshaking(transport, _) => Some(transport.interest(Interest::READABLE)),
             State::Open(transport, Session::H1(h1)) => Some(transport.interest(h1.wants())),
+            #[cfg(feature = "http2")]
+            State::Open(transport, Session::H2(h2)) => Some(transport.interest(h2.wants())),
         }
     }
 
@@ -283,7 +399,9 @@ impl Connection {
             State::Connecting(_) => self.check_connect(ctx),
             State::Tunneling(..) => self.tunnel(ctx),
             State::Handshaking(..) => self.handshake(ctx),
-            State::Open(..) => self.h1_ready(ctx),
+            State::Open(_, Session::H1(_)) => self.h1_ready(ctx),
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(_)) => self.h2_ready(ctx),
             // Sporadic events happen; a resolving or closed connection has no socket.
             State::Resolving | State::Closed => {}
         }
@@ -297,6 +415,19 @@ impl Connection {
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let due = |t| self.timers.get(t).is_some_and(|at| at <= now);
+        #[cfg(feature = "http2")]
+        if let State::Open(_, Session::H2(_)) = self.state {
+            if due(ConnTimer::ServerPreface) {
+                return self.h2_preface_timeout(ctx);
+            }
+            if due(ConnTimer::Deadline) {
+                self.h2_expire(ctx);
+            }
+            if self.timers.get(ConnTimer::Idle).is_some_and(|at| at <= now) && self.is_idle() {
+                self.h2_close(ctx);
+            }
+            return;
+        }
         if due(ConnTimer::Deadline) && self.carried().is_some() {
             let after = ctx.config.timeout.unwrap_or_default();
             return self.time_out(self.phase(), after, ctx);
@@ -328,7 +459,13 @@ impl Connection {
         exchange: ExchangeId,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), ExchangeId> {
-        if !self.is_idle() {
+        let room = match &self.state {
+            State::Open(_, Session::H1(h1)) => h1.is_idle(),
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(h2)) => h2.has_room(),
+            _ => false,
+        };
+        if !room {
             return Err(exchange);
         }
         self.begin(exchange, ctx);
@@ -348,7 +485,11 @@ impl Connection {
             }
         };
         self.served += 1;
-        self.h1_start(exchange, info, ctx);
+        match self.state {
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(_)) => self.h2_start(exchange, info, ctx),
+            _ => self.h1_start(exchange, info, ctx),
+        }
     }
 
     /// The phase the connection is in, for a timeout or an I/O error.
@@ -358,6 +499,8 @@ impl Connection {
             State::Connecting(_) | State::Tunneling(..) => Phase::Connect,
             State::Handshaking(..) => Phase::TlsHandshake,
             State::Open(_, Session::H1(h1)) => h1.phase(),
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(h2)) => h2.phase(),
             State::Closed => Phase::ReadHead,
         }
     }
@@ -391,9 +534,36 @@ impl Connection {
         self.open(transport, ctx);
     }
 
-    /// The connection is ready for HTTP: a session starts on it and takes
-    /// the waiting exchange.
+    /// The connection is ready for HTTP: a session of the protocol the
+    /// server chose (ALPN) or the client knows (prior knowledge) starts on
+    /// it and takes the waiting exchange.
     fn open(&mut self, transport: Transport, ctx: &mut Ctx<'_>) {
+        #[cfg(feature = "http2")]
+        {
+            let h2 = self.negotiating && (transport.negotiated_h2() || !self.origin.https);
+            if self.negotiating {
+                self.opened = Some(h2);
+            }
+            if h2 {
+                return self.h2_open(transport, ctx);
+            }
+        }
+        #[cfg(not(feature = "http2"))]
+        if self.negotiating {
+            self.opened = Some(false);
+        }
+        self.clear_connect_timers();
+        self.fresh.peer = self.peer;
+        self.state = State::Open(transport, Session::H1(H1::new()));
+        match self.waiting.take() {
+            // The socket is writable now: no need to wait for another event.
+            Some(exchange) => self.begin(exchange, ctx),
+            None => self.go_idle(ctx),
+        }
+    }
+
+    /// The connection is established: the connect budget is spent.
+    fn clear_connect_timers(&mut self) {
         for timer in [
             ConnTimer::Resolve,
             ConnTimer::Connect,
@@ -401,13 +571,6 @@ impl Connection {
             ConnTimer::ConnectAttempt,
         ] {
             self.timers.set(timer, None);
-        }
-        self.fresh.peer = self.peer;
-        self.state = State::Open(transport, Session::H1(H1::new()));
-        match self.waiting.take() {
-            // The socket is writable now: no need to wait for another event.
-            Some(exchange) => self.begin(exchange, ctx),
-            None => self.go_idle(ctx),
         }
     }
 
@@ -422,6 +585,10 @@ impl Connection {
     }
 
     fn fail_io(&mut self, during: Phase, source: std::io::Error, ctx: &mut Ctx<'_>) {
+        #[cfg(feature = "http2")]
+        if let State::Open(_, Session::H2(_)) = self.state {
+            return self.h2_fail_io(during, &source, ctx);
+        }
         #[cfg(feature = "tls")]
         if let Some(error) = crate::tls::tls_error(&source) {
             // Not the stale-connection race: retrying would fail the same way.
@@ -479,9 +646,42 @@ impl Connection {
             ctx.events.push(Event::Failed {
                 exchange,
                 reason,
-                replayable,
+                replay: Replay::if_stale(replayable),
             });
         }
+    }
+
+    /// An I/O error on an HTTP/2 connection: every stream fails with it
+    /// (those with no response byte may run again elsewhere).
+    #[cfg(feature = "http2")]
+    fn h2_fail_io(&mut self, during: Phase, source: &std::io::Error, ctx: &mut Ctx<'_>) {
+        let peer = self.peer;
+        #[cfg(feature = "tls")]
+        if let Some(error) = crate::tls::tls_error(source) {
+            let message = crate::tls::describe(error, &self.origin.host);
+            return self.h2_fail_all(
+                |_, _| {
+                    let reason = Reason::Tls {
+                        peer,
+                        handshake: false,
+                        message: message.clone(),
+                    };
+                    (reason, Replay::Never)
+                },
+                ctx,
+            );
+        }
+        self.h2_fail_all(
+            |received, _| {
+                let reason = Reason::Io {
+                    peer,
+                    during,
+                    source: std::io::Error::new(source.kind(), source.to_string()),
+                };
+                (reason, Replay::if_stale(!received))
+            },
+            ctx,
+        );
     }
 
     /// Deregisters and drops the socket; the connection is finished. What it

@@ -61,6 +61,16 @@ impl Transport {
         }
     }
 
+    /// Whether the server chose HTTP/2 in the TLS handshake's ALPN.
+    #[cfg(feature = "http2")]
+    pub(crate) fn negotiated_h2(&self) -> bool {
+        match self {
+            Transport::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.negotiated_h2(),
+        }
+    }
+
     /// The stream under it.
     pub(crate) fn stream(&mut self) -> &mut Stream {
         match self {

@@ -67,6 +67,69 @@ pub(crate) fn write_head(
     accept_encoding.is_some()
 }
 
+/// Opens an HTTP/2 stream for `request` on `session`: `:method`,
+/// `:scheme`, `:authority` (the URL's host and port, or the request's
+/// `Host`), `:path`, then the request's own fields, the client's defaults
+/// for names it does not set, `accept-encoding` when decoding is on,
+/// `cookie` (the jar's value, unless the request or the defaults set one;
+/// one field, as RFC 9113 §8.2.3 allows) and `content-length` for a body. Connection-specific fields are never sent
+/// (RFC 9113 §8.2.2). With no body the HEADERS end the stream. Returns the
+/// stream (or why none could be opened) and whether `accept-encoding` was
+/// added.
+#[cfg(feature = "http2")]
+pub(crate) fn send_h2_request(
+    session: &mut crate::h2::session::Session,
+    request: &Request,
+    defaults: &HeaderMap,
+    decompress: bool,
+    cookie: Option<&HeaderValue>,
+) -> (
+    Result<crate::h2::StreamId, crate::h2::error::SendError>,
+    bool,
+) {
+    use crate::h2::session::{ExtraFields, RequestHead};
+
+    let url = request.url();
+    let path = &url[Position::BeforePath..Position::AfterQuery];
+    let path = if path.is_empty() { "/" } else { path };
+    let authority = &url[Position::BeforeHost..Position::AfterPort];
+    let own = request.headers();
+    let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
+        decompress
+            && !own.contains_key(header::ACCEPT_ENCODING)
+            && !defaults.contains_key(header::ACCEPT_ENCODING)
+    });
+    let body = request.body_bytes();
+    let mut added: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
+    if let Some(value) = accept_encoding {
+        added.push((header::ACCEPT_ENCODING, HeaderValue::from_static(value)));
+    }
+    if let Some(cookie) = cookie
+        .filter(|_| !own.contains_key(header::COOKIE) && !defaults.contains_key(header::COOKIE))
+    {
+        added.push((header::COOKIE, cookie.clone()));
+    }
+    if let Some(body) = body.filter(|_| !own.contains_key(header::CONTENT_LENGTH)) {
+        added.push((header::CONTENT_LENGTH, HeaderValue::from(body.len())));
+    }
+    let head = RequestHead {
+        method: request.method(),
+        scheme: url.scheme(),
+        authority,
+        path,
+        headers: own,
+    };
+    let extra = ExtraFields {
+        defaults,
+        added: &added,
+    };
+    let end_stream = body.is_none_or(<[u8]>::is_empty);
+    (
+        session.send_request_with(&head, Some(extra), end_stream),
+        accept_encoding.is_some(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,8 @@ use crate::config::Config;
 use crate::decode::{ContentDecoder, DecodeError};
 use crate::error::{Error, Phase, Reason};
 use crate::h1::{ProtocolError, ResponseHead};
+#[cfg(feature = "http2")]
+use crate::h2::error::StreamFailure;
 use crate::handle::ConnId;
 use crate::origin::Origin;
 use crate::redirect::{self, Action};
@@ -71,6 +73,38 @@ pub(crate) struct ConnInfo {
     pub dns: Option<Duration>,
     pub connect: Option<Duration>,
     pub tls: Option<Duration>,
+}
+
+/// Most times one request is sent again because the server said it did
+/// not process it (REFUSED_STREAM, or a GOAWAY below its stream): a server
+/// that refuses every time ends the request with the refusal.
+pub(crate) const MAX_UNPROCESSED_RETRIES: u32 = 10;
+
+/// Whether a failed exchange may run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// No: a response (or part of one) arrived, or retrying would fail
+    /// the same way.
+    Never,
+    /// No byte of a response arrived: on a reused connection that is the
+    /// race with a server closing it, retried once on a fresh connection
+    /// when the method is idempotent.
+    IfStale,
+    /// The server said it did not process the request (HTTP/2
+    /// REFUSED_STREAM, or GOAWAY, RFC 9113 §8.7, §6.8): safe to send again
+    /// whatever the method, up to [`MAX_UNPROCESSED_RETRIES`] times.
+    Unprocessed,
+}
+
+impl Replay {
+    /// `IfStale` when no response byte arrived, else `Never`.
+    pub(crate) fn if_stale(replayable: bool) -> Replay {
+        if replayable {
+            Replay::IfStale
+        } else {
+            Replay::Never
+        }
+    }
 }
 
 /// What became of an exchange after a response or a failure.
@@ -101,6 +135,8 @@ pub(crate) struct Exchange {
     /// Set once the request has been retried after a stale kept-alive
     /// connection; a retry runs on a fresh connection and never retries again.
     retried: bool,
+    /// Times the server did not process the request (see [`Replay::Unprocessed`]).
+    unprocessed: u32,
     /// Redirects followed to get to this request.
     redirects: u32,
     /// Attempts under the retry policy, this one included (1 until the
@@ -146,6 +182,7 @@ impl Exchange {
             started: None,
             timers: ExchangeTimers::default(),
             retried: false,
+            unprocessed: 0,
             redirects: 0,
             attempt: 1,
             dns_failed: None,
@@ -242,6 +279,35 @@ impl Exchange {
             info,
             ..Receiving::default()
         };
+    }
+
+    /// Times the server refused this request unprocessed so far.
+    #[cfg(feature = "http2")]
+    pub(crate) fn unprocessed(&self) -> u32 {
+        self.unprocessed
+    }
+
+    /// Opens an HTTP/2 stream for this request on `session` (HEADERS, then
+    /// as much of the body as the windows take later); whether a coded
+    /// response is to be decoded follows from what the fields asked for.
+    #[cfg(feature = "http2")]
+    pub(crate) fn send_h2_request(
+        &mut self,
+        session: &mut crate::h2::session::Session,
+        config: &Config,
+    ) -> Result<crate::h2::StreamId, crate::h2::error::SendError> {
+        let cookie = self.cookie_header(config);
+        let (sent, wants_decoding) = head::send_h2_request(
+            session,
+            &self.request,
+            &config.default_headers,
+            config.decompress,
+            cookie.as_ref(),
+        );
+        if sent.is_ok() {
+            self.response.wants_decoding = wants_decoding;
+        }
+        sent
     }
 
     /// Writes the HTTP/1.1 request head into `out`; whether a coded
@@ -482,25 +548,47 @@ impl Exchange {
                 source: ProtocolError::EmptyReply,
                 ..
             } => Some(Failure::Reset),
+            // HTTP/2: the stream reset (RST_STREAM) or the connection closed
+            // before the response head. REFUSED_STREAM and GOAWAY are not
+            // here: they are replayed without counting as attempts.
+            #[cfg(feature = "http2")]
+            Reason::H2 {
+                failure:
+                    StreamFailure::Reset {
+                        after_head: false, ..
+                    }
+                    | StreamFailure::Closed {
+                        after_head: false, ..
+                    },
+                ..
+            } => Some(Failure::Reset),
             _ => None,
         }
     }
 
     /// The exchange failed on its connection (or could not get one).
-    /// `replayable` says no byte of a response arrived: on a reused
-    /// connection that is the classic race with a server closing an idle
-    /// connection, safe to replay once when the method is idempotent
-    /// (RFC 9110 §9.2.2). Otherwise the retry policy, if any, decides.
+    /// `replay` says whether it may simply run again: with no byte of a
+    /// response on a reused connection (the classic race with a server
+    /// closing an idle connection) once, when the method is idempotent (RFC
+    /// 9110 §9.2.2); when the server said it did not process the request
+    /// (HTTP/2 REFUSED_STREAM, GOAWAY) whatever the method. Neither replay
+    /// is an attempt of the retry policy. Otherwise the policy, if any,
+    /// decides.
     pub(crate) fn fail(
         mut self,
         reason: Reason,
-        replayable: bool,
+        replay: Replay,
         now: Instant,
         config: &Config,
         clock: &mut Clock,
     ) -> Outcome {
         self.conn = None;
-        if replayable
+        if replay == Replay::Unprocessed && self.unprocessed < MAX_UNPROCESSED_RETRIES {
+            self.unprocessed += 1;
+            self.response = Receiving::default();
+            return Outcome::Retry(self);
+        }
+        if replay == Replay::IfStale
             && self.response.info.reused
             && !self.retried
             && is_idempotent(self.request.method())

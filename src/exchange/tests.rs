@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderMap, Method, StatusCode, Version};
 
-use super::{ConnInfo, Exchange, Outcome, is_idempotent};
+use super::{ConnInfo, Exchange, Outcome, Replay, is_idempotent};
 use crate::builder::ClientBuilder;
 use crate::completion::RequestId;
 use crate::config::Config;
@@ -109,7 +109,13 @@ fn retry_needs_a_reused_connection_an_idempotent_method_and_no_response_byte() {
     ];
     for (request, reused, replayable, retried) in cases {
         let ex = begun(request, reused, t0, &config);
-        let outcome = ex.fail(closed_early(), replayable, t0, &config, &mut clock());
+        let outcome = ex.fail(
+            closed_early(),
+            Replay::if_stale(replayable),
+            t0,
+            &config,
+            &mut clock(),
+        );
         match outcome {
             Outcome::Retry(again) => {
                 assert!(retried);
@@ -124,7 +130,7 @@ fn retry_needs_a_reused_connection_an_idempotent_method_and_no_response_byte() {
                     again
                 };
                 assert!(matches!(
-                    again.fail(closed_early(), true, t0, &config, &mut clock()),
+                    again.fail(closed_early(), Replay::IfStale, t0, &config, &mut clock()),
                     Outcome::Done(_, Err(_))
                 ));
             }
@@ -151,7 +157,8 @@ fn a_redirect_becomes_the_next_hop_and_errors_name_the_first_url() {
     assert_eq!(ex.first_url().as_str(), "http://a.test/1");
     ex.attach(ConnId::from_parts(0, 1), t0, &config);
     ex.begin(ConnInfo::default());
-    let Outcome::Done(_, Err(error)) = ex.fail(closed_early(), false, t0, &config, &mut clock())
+    let Outcome::Done(_, Err(error)) =
+        ex.fail(closed_early(), Replay::Never, t0, &config, &mut clock())
     else {
         panic!("not failed");
     };

@@ -270,6 +270,24 @@ pub enum Violation {
     /// stream).
     #[error("server sent trailers that do not end the stream")]
     TrailersWithoutEndStream,
+    /// More regular fields in a response head (or trailers) than we accept.
+    #[error("server sent more than {limit} header fields")]
+    TooManyHeaders {
+        /// Our limit.
+        limit: usize,
+    },
+    /// A body longer than we accept (`content-length` or DATA received).
+    #[error("server sent a body larger than {limit} bytes")]
+    BodyTooLarge {
+        /// Our limit, in bytes.
+        limit: u64,
+    },
+    /// More informational (1xx) heads on one stream than we accept.
+    #[error("server sent more than {limit} informational (1xx) heads")]
+    TooManyInformational {
+        /// Our limit.
+        limit: usize,
+    },
     /// `content-length` is not a number, or several disagree.
     #[error("server sent an invalid content-length")]
     InvalidContentLength,
@@ -284,6 +302,17 @@ pub enum Violation {
 }
 
 impl Violation {
+    /// True for our own size limits (header list, header count, body):
+    /// the response is too large rather than malformed.
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            Violation::HeaderListTooLarge { .. }
+                | Violation::TooManyHeaders { .. }
+                | Violation::BodyTooLarge { .. }
+        )
+    }
+
     /// The RFC 9113 §7 error code this violation calls for.
     pub fn code(&self) -> ErrorCode {
         use Violation::*;
@@ -296,10 +325,13 @@ impl Violation {
             HeaderBlockTooLarge { .. }
             | TooManyContinuations { .. }
             | ControlFlood { .. }
-            | EmptyFrameFlood { .. } => ErrorCode::ENHANCE_YOUR_CALM,
+            | EmptyFrameFlood { .. }
+            | TooManyInformational { .. } => ErrorCode::ENHANCE_YOUR_CALM,
             StreamClosed { .. } => ErrorCode::STREAM_CLOSED,
             // We no longer want a response we will not hold.
-            HeaderListTooLarge { .. } => ErrorCode::CANCEL,
+            HeaderListTooLarge { .. } | TooManyHeaders { .. } | BodyTooLarge { .. } => {
+                ErrorCode::CANCEL
+            }
             _ => ErrorCode::PROTOCOL_ERROR,
         }
     }
@@ -398,9 +430,134 @@ pub enum SendError {
     },
 }
 
+/// Why a request carried on an HTTP/2 stream failed, as the crate's
+/// `Error` tells it (the reactor's words for what the session reported).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StreamFailure {
+    /// The server broke a rule: a stream error for this stream, or a
+    /// connection error that ended every stream.
+    Violation(H2Error),
+    /// The server reset the stream with RST_STREAM.
+    Reset {
+        stream: StreamId,
+        code: ErrorCode,
+        /// Whether the response head had arrived.
+        after_head: bool,
+    },
+    /// The server refused the stream (REFUSED_STREAM, or a GOAWAY below
+    /// it) every time the request was sent.
+    Refused { stream: StreamId, attempts: u32 },
+    /// The connection ended before the response was complete; the GOAWAY
+    /// the server sent before, if any.
+    Closed {
+        goaway: Option<(ErrorCode, String)>,
+        after_head: bool,
+    },
+}
+
+impl StreamFailure {
+    /// True when the response went over one of our size limits.
+    pub(crate) fn is_too_large(&self) -> bool {
+        matches!(self, StreamFailure::Violation(e) if e.violation().is_too_large())
+    }
+
+    /// True when the response stopped part-way: the body is incomplete.
+    pub(crate) fn is_truncated(&self) -> bool {
+        matches!(
+            self,
+            StreamFailure::Closed { .. }
+                | StreamFailure::Reset {
+                    after_head: true,
+                    ..
+                }
+        )
+    }
+
+    /// The RFC 9113 §7 code this failure is about, if one.
+    pub(crate) fn code(&self) -> Option<ErrorCode> {
+        match self {
+            StreamFailure::Violation(e) => Some(e.code()),
+            StreamFailure::Reset { code, .. } => Some(*code),
+            StreamFailure::Refused { .. } => Some(ErrorCode::REFUSED_STREAM),
+            StreamFailure::Closed { goaway, .. } => goaway.as_ref().map(|(code, _)| *code),
+        }
+    }
+}
+
+impl fmt::Display for StreamFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamFailure::Violation(error) => write!(f, "HTTP/2: {error}"),
+            StreamFailure::Reset {
+                stream,
+                code,
+                after_head,
+            } => {
+                let when = if *after_head {
+                    "before the body was complete"
+                } else {
+                    "before the response head"
+                };
+                write!(f, "HTTP/2: server reset stream {stream} with {code} {when}")
+            }
+            StreamFailure::Refused { stream, attempts } => write!(
+                f,
+                "HTTP/2: server refused the request (REFUSED_STREAM on stream {stream}) \
+                 {attempts} times"
+            ),
+            StreamFailure::Closed { goaway, after_head } => {
+                let what = if *after_head {
+                    "the body was complete"
+                } else {
+                    "the response head"
+                };
+                write!(f, "HTTP/2: server closed the connection before {what}")?;
+                match goaway {
+                    Some((code, debug)) if debug.is_empty() => write!(f, " (GOAWAY {code})"),
+                    Some((code, debug)) => write!(f, " (GOAWAY {code}: `{debug}`)"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_failures_name_the_code() {
+        let reset = StreamFailure::Reset {
+            stream: StreamId::new(3),
+            code: ErrorCode::INTERNAL_ERROR,
+            after_head: true,
+        };
+        assert_eq!(
+            reset.to_string(),
+            "HTTP/2: server reset stream 3 with INTERNAL_ERROR before the body was complete"
+        );
+        assert!(reset.is_truncated() && !reset.is_too_large());
+        let closed = StreamFailure::Closed {
+            goaway: Some((ErrorCode::ENHANCE_YOUR_CALM, "slow down".into())),
+            after_head: false,
+        };
+        assert_eq!(
+            closed.to_string(),
+            "HTTP/2: server closed the connection before the response head \
+             (GOAWAY ENHANCE_YOUR_CALM: `slow down`)"
+        );
+        assert_eq!(closed.code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+        let big = StreamFailure::Violation(H2Error::stream_err(
+            StreamId::new(1),
+            Violation::BodyTooLarge { limit: 10 },
+        ));
+        assert!(big.is_too_large());
+        assert_eq!(
+            big.to_string(),
+            "HTTP/2: server sent a body larger than 10 bytes (CANCEL on stream 1)"
+        );
+    }
 
     #[test]
     fn codes_and_messages() {

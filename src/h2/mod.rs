@@ -16,8 +16,9 @@
 //! connection ([`error::H2Error`]); the caller's own conditions (no stream
 //! ids left, the concurrency limit) are [`error::SendError`]s.
 //!
-//! The reactor does not use this module yet: it is reached through
-//! `multifetch::__private::h2` by the tests, fuzz targets and benches.
+//! The reactor runs a [`session::Session`] on every connection that
+//! speaks HTTP/2 (`src/connection/h2.rs`); the tests, fuzz targets and
+//! benches reach the engine through `multifetch::__private::h2`.
 
 pub mod error;
 pub mod frame;
@@ -28,19 +29,21 @@ pub mod session;
 use std::fmt;
 
 /// Default SETTINGS_INITIAL_WINDOW_SIZE we send: each stream's receive
-/// window, 4 MiB.
+/// window ([`crate::config::DEFAULT_HTTP2_STREAM_WINDOW`]).
 ///
 /// One stream can move at most a window per round trip: 4 MiB over a 50 ms
 /// link is 80 MiB/s (about 670 Mbit/s) for a single large download. With
 /// 100 small responses in flight the per-stream window hardly matters; the
 /// connection window below bounds the total. (Go's transport uses 4 MiB,
 /// hyper 2 MiB.)
-pub const DEFAULT_STREAM_WINDOW: u32 = 4 << 20;
+pub const DEFAULT_STREAM_WINDOW: u32 = crate::config::DEFAULT_HTTP2_STREAM_WINDOW;
 
-/// Default connection receive window, 16 MiB: about 2.7 Gbit/s over a
-/// 50 ms link shared by all streams, and the most a slow consumer can make
-/// us hold for one connection (bytes not yet [released](session::Session::release)).
-pub const DEFAULT_CONNECTION_WINDOW: u32 = 16 << 20;
+/// Default connection receive window
+/// ([`crate::config::DEFAULT_HTTP2_CONNECTION_WINDOW`]): 16 MiB is about
+/// 2.7 Gbit/s over a 50 ms link shared by all streams, and the most a slow
+/// consumer can make us hold for one connection (bytes not yet
+/// [released](session::Session::release)).
+pub const DEFAULT_CONNECTION_WINDOW: u32 = crate::config::DEFAULT_HTTP2_CONNECTION_WINDOW;
 
 /// Default SETTINGS_MAX_HEADER_LIST_SIZE we send and enforce on decoded
 /// response heads, 64 KiB: the same bound as an HTTP/1.1 head

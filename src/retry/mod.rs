@@ -49,9 +49,10 @@ pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// When a request runs again: set with
 /// [`ClientBuilder::retry`](crate::ClientBuilder::retry). Without one, the
-/// only retry is the transparent one of a request that met a kept-alive
-/// connection the server had just closed (which never counts as an
-/// attempt).
+/// only retries are the transparent replays of a request that met a
+/// kept-alive connection the server had just closed, and of one an HTTP/2
+/// server did not process (REFUSED_STREAM, GOAWAY); neither ever counts as
+/// an attempt.
 ///
 /// | setting | default |
 /// |---|---|
@@ -60,7 +61,7 @@ pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// | [`statuses`](Self::statuses) | 429 Too Many Requests, 503 Service Unavailable |
 /// | [`retry_connect_failures`](Self::retry_connect_failures) | on: DNS failures and refused or unreachable connects |
 /// | [`retry_timeouts`](Self::retry_timeouts) | on: timeouts before the first response byte |
-/// | [`retry_resets`](Self::retry_resets) | on: resets and closes before the first response byte |
+/// | [`retry_resets`](Self::retry_resets) | on: resets and closes before the first response byte (HTTP/2: RST_STREAM before the head) |
 /// | [`retry_non_idempotent`](Self::retry_non_idempotent) | off: only GET, HEAD, PUT, DELETE, OPTIONS, TRACE |
 /// | [`max_retry_after`](Self::max_retry_after) | 60 s |
 ///
@@ -201,7 +202,9 @@ impl RetryPolicy {
     }
 
     /// Whether a connection reset or closed before the first response byte
-    /// is retried. On by default.
+    /// is retried; over HTTP/2 also a stream the server reset (RST_STREAM
+    /// with any code but REFUSED_STREAM, which is replayed anyway) before
+    /// the response head. On by default.
     pub fn retry_resets(mut self, on: bool) -> RetryPolicy {
         self.resets = on;
         self

@@ -19,6 +19,8 @@ mod closes;
 mod decoding;
 mod eyeballs;
 mod faults;
+#[cfg(feature = "http2")]
+mod h2;
 mod lifecycle;
 mod pacing;
 mod redirects;

@@ -78,8 +78,10 @@ impl Roots {
 }
 
 /// The rustls configuration for `roots`: the `ring` provider, TLS 1.2 and
-/// 1.3, ALPN `http/1.1`, certificate and name verification on.
-pub(crate) fn client_config(roots: &Roots) -> Result<Arc<ClientConfig>, String> {
+/// 1.3, certificate and name verification on, and ALPN offering `h2` then
+/// `http/1.1` (with `http2`) or `http/1.1` alone: the server's choice
+/// decides (RFC 7301; RFC 9113 §3.2).
+pub(crate) fn client_config(roots: &Roots, http2: bool) -> Result<Arc<ClientConfig>, String> {
     let mut store = RootCertStore::empty();
     if roots.built_in {
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -102,15 +104,22 @@ pub(crate) fn client_config(roots: &Roots) -> Result<Arc<ClientConfig>, String> 
         .map_err(|e| describe(&e, ""))?
         .with_root_certificates(store)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 
-/// The configuration of clients that changed no TLS setting, built once.
-pub(crate) fn default_config() -> Result<Arc<ClientConfig>, String> {
-    static DEFAULT: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    DEFAULT
-        .get_or_init(|| client_config(&Roots::default()))
+/// The configuration of clients that changed no TLS setting, built once
+/// for each ALPN list.
+pub(crate) fn default_config(http2: bool) -> Result<Arc<ClientConfig>, String> {
+    type Cached = OnceLock<Result<Arc<ClientConfig>, String>>;
+    static H1_ONLY: Cached = OnceLock::new();
+    static H2: Cached = OnceLock::new();
+    let cell = if http2 { &H2 } else { &H1_ONLY };
+    cell.get_or_init(|| client_config(&Roots::default(), http2))
         .clone()
 }
 
@@ -220,6 +229,13 @@ impl TlsStream {
         &mut self.socket
     }
 
+    /// Whether the server chose `h2` in ALPN (known once the handshake is
+    /// done).
+    #[cfg(feature = "http2")]
+    pub(crate) fn negotiated_h2(&self) -> bool {
+        self.conn.alpn_protocol() == Some(b"h2")
+    }
+
     /// Hands what the TLS layer has received to rustls; on a TLS error, tries
     /// to send the alert rustls queued before giving up.
     fn process(&mut self) -> io::Result<()> {
@@ -301,7 +317,7 @@ mod tests {
             extra: vec![CertificateDer::from(b"junk".to_vec())],
         };
         assert_eq!(
-            client_config(&roots).unwrap_err(),
+            client_config(&roots, true).unwrap_err(),
             "root certificate 1 is not usable: it could not be parsed as an X.509 certificate"
         );
     }
@@ -312,7 +328,8 @@ mod tests {
             built_in: false,
             extra: Vec::new(),
         };
-        assert!(client_config(&roots).is_err());
-        assert!(default_config().is_ok());
+        assert!(client_config(&roots, true).is_err());
+        assert!(default_config(true).is_ok());
+        assert!(default_config(false).is_ok());
     }
 }

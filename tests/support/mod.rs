@@ -1,8 +1,10 @@
 //! Loopback peers for the integration tests; everything binds 127.0.0.1:0.
 //!
-//! - [`HttpServer`]: a real, independent HTTP/1.1 server (hyper on a tokio
+//! - [`HttpServer`]: a real, independent HTTP server (hyper on a tokio
 //!   current-thread runtime in its own thread) serving deterministic bodies
-//!   and counting how many connections it has open at once.
+//!   and counting how many connections it has open at once: HTTP/1.1, h2c
+//!   (HTTP/2 with prior knowledge), or TLS with ALPN choosing h2 or
+//!   HTTP/1.1 ([`HttpServer::start_with`], [`TestCa`]).
 //! - [`ScriptServer`]: a raw TCP server on std threads whose every connection
 //!   runs a closure, for canned and deliberately broken responses.
 //! - [`Arrivals`]: a server-side log of requests and when they arrived.
@@ -27,9 +29,14 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+use rustls::ServerConfig;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 // ---------------------------------------------------------------------------
 // Deterministic bodies
@@ -80,6 +87,8 @@ struct Stats {
     max_open: AtomicUsize,
     accepted: AtomicUsize,
     requests: AtomicUsize,
+    /// Requests that arrived over HTTP/2.
+    h2_requests: AtomicUsize,
 }
 
 /// Counts a connection as open for as long as it lives.
@@ -100,7 +109,23 @@ impl Drop for OpenGuard {
     }
 }
 
-/// A hyper HTTP/1.1 server on 127.0.0.1, running until dropped.
+/// How an [`HttpServer`] speaks.
+#[derive(Clone)]
+pub enum Mode {
+    /// HTTP/1.1; `keep_alive` keeps connections open for more requests.
+    H1 { keep_alive: bool },
+    /// HTTP/2 in cleartext with prior knowledge (h2c), at most
+    /// `max_streams` concurrent streams per connection.
+    H2c { max_streams: u32 },
+    /// TLS with the configuration's ALPN list: h2 when the client and the
+    /// list agree on it, else HTTP/1.1 (kept alive).
+    Tls {
+        config: Arc<ServerConfig>,
+        max_streams: u32,
+    },
+}
+
+/// A hyper HTTP server on 127.0.0.1, running until dropped.
 ///
 /// [`HttpServer::start`] closes every connection after its response
 /// (`Connection: close`), so connections and requests are one to one;
@@ -114,6 +139,8 @@ impl Drop for OpenGuard {
 /// | `/chunked/{n}` | 200, the same body sent chunked in pieces of up to 4 KiB |
 /// | `/echo` | 200, `{method} {target}\n`, one `{name}: {value}\n` per request header, `\n`, then the request body |
 /// | `/status/{code}` | that status, empty body |
+/// | `/redirect?to={url}` | 302 to `url` (taken as is: no percent-decoding) |
+/// | `/big-header/{n}` | 200 with a header `x-big` of `n` bytes |
 /// | anything else | 404 `not found` |
 ///
 /// A `delay={ms}` query parameter on any route waits that long before
@@ -138,6 +165,11 @@ impl HttpServer {
     }
 
     fn spawn(keep_alive: bool) -> HttpServer {
+        HttpServer::start_with(Mode::H1 { keep_alive })
+    }
+
+    /// Binds 127.0.0.1:0 and starts serving in `mode`.
+    pub fn start_with(mode: Mode) -> HttpServer {
         let stats = Arc::new(Stats::default());
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (addr_tx, addr_rx) = mpsc::channel();
@@ -160,7 +192,7 @@ impl HttpServer {
                         addr_tx
                             .send(listener.local_addr().expect("local addr"))
                             .unwrap();
-                        serve(listener, stats, stopped, keep_alive).await;
+                        serve(listener, stats, stopped, mode).await;
                     });
                     // Dropping the runtime cancels every connection task and closes its socket.
                 }
@@ -210,6 +242,16 @@ impl HttpServer {
         self.stats.requests.load(Ordering::SeqCst)
     }
 
+    /// Requests that arrived over HTTP/2 so far.
+    pub fn h2_requests(&self) -> usize {
+        self.stats.h2_requests.load(Ordering::SeqCst)
+    }
+
+    /// `https://localhost:{port}{path}` (clients pin `localhost` to 127.0.0.1).
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.addr.port())
+    }
+
     /// Waits up to `limit` until no connection is open; true if none is.
     pub fn wait_idle(&self, limit: Duration) -> bool {
         wait_until(limit, || self.open() == 0)
@@ -239,7 +281,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     stats: Arc<Stats>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
-    keep_alive: bool,
+    mode: Mode,
 ) {
     loop {
         // `select!` without the macros feature: stop first, then accept.
@@ -266,12 +308,43 @@ async fn serve(
         tokio::task::yield_now().await;
         let guard = OpenGuard::new(&stats);
         let stats = Arc::clone(&stats);
+        let mode = mode.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(req, Arc::clone(&stats)));
-            let _ = http1::Builder::new()
-                .keep_alive(keep_alive)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match mode {
+                Mode::H1 { keep_alive } => {
+                    let _ = http1::Builder::new()
+                        .keep_alive(keep_alive)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+                Mode::H2c { max_streams } => {
+                    let _ = http2::Builder::new(TokioExecutor::new())
+                        .max_concurrent_streams(max_streams)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+                Mode::Tls {
+                    config,
+                    max_streams,
+                } => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    if h2 {
+                        let _ = http2::Builder::new(TokioExecutor::new())
+                            .max_concurrent_streams(max_streams)
+                            .serve_connection(TokioIo::new(tls), service)
+                            .await;
+                    } else {
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(tls), service)
+                            .await;
+                    }
+                }
+            }
             drop(guard);
         });
     }
@@ -284,6 +357,9 @@ async fn handle(
     stats: Arc<Stats>,
 ) -> Result<hyper::Response<ResBody>, Infallible> {
     stats.requests.fetch_add(1, Ordering::SeqCst);
+    if req.version() == hyper::Version::HTTP_2 {
+        stats.h2_requests.fetch_add(1, Ordering::SeqCst);
+    }
     let delay = req
         .uri()
         .query()
@@ -325,6 +401,29 @@ async fn handle(
             full(200, out)
         }
         ["status", code] if code.parse::<u16>().is_ok() => full(code.parse().unwrap(), Vec::new()),
+        ["redirect"] => {
+            let to = req
+                .uri()
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("to="))
+                .unwrap_or("/")
+                .to_owned();
+            let mut response = full(302, Vec::new());
+            response
+                .headers_mut()
+                .insert("location", to.parse().expect("a valid location"));
+            response
+        }
+        ["big-header", n] if n.parse::<usize>().is_ok() => {
+            let mut response = full(200, b"big".to_vec());
+            let value = "h".repeat(n.parse().unwrap());
+            response
+                .headers_mut()
+                .insert("x-big", value.parse().expect("a valid value"));
+            response
+        }
         _ => full(404, b"not found".to_vec()),
     };
     Ok(response)
@@ -677,6 +776,69 @@ pub fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
         let (n, v) = line.split_once(':')?;
         n.eq_ignore_ascii_case(name).then(|| v.trim())
     })
+}
+
+// ---------------------------------------------------------------------------
+// Certificates
+// ---------------------------------------------------------------------------
+
+/// A certificate authority made for one test, and server certificates it
+/// signs for `localhost` and 127.0.0.1.
+pub struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "multifetch test CA");
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        TestCa { issuer }
+    }
+
+    /// The CA certificate, PEM.
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A server certificate for `localhost` and 127.0.0.1, and its key, PEM.
+    pub fn server_pem(&self) -> (String, String) {
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let mut params = CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test server");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// A rustls server configuration offering the ALPN protocols `alpn`
+    /// (empty: no ALPN at all).
+    pub fn server_config(&self, alpn: &[&[u8]]) -> Arc<ServerConfig> {
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let mut params = CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test server");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let chain = vec![cert.der().clone(), self.issuer.der().clone()];
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    }
 }
 
 // ---------------------------------------------------------------------------

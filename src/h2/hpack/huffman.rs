@@ -355,6 +355,29 @@ const fn build_tables() -> Tables {
 
 static TABLES: Tables = build_tables();
 
+/// Codes of at most 8 bits (the letters, digits and punctuation headers
+/// are made of), by the 8 bits they start: `(symbol, length)`, length 0
+/// where no such code starts. One lookup decodes them.
+static FAST: [(u8, u8); 256] = build_fast();
+
+const fn build_fast() -> [(u8, u8); 256] {
+    let mut fast = [(0u8, 0u8); 256];
+    let mut symbol = 0;
+    while symbol < 256 {
+        let (code, len) = CODES[symbol];
+        if len <= 8 {
+            let shift = 8 - len as u32;
+            let mut entry = code << shift;
+            while entry < (code + 1) << shift {
+                fast[entry as usize] = (symbol as u8, len);
+                entry += 1;
+            }
+        }
+        symbol += 1;
+    }
+    fast
+}
+
 /// The length in bytes of `input` once Huffman-encoded, padding included.
 pub(crate) fn encoded_len(input: &[u8]) -> usize {
     let bits: usize = input
@@ -418,6 +441,13 @@ pub(crate) fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> 
         } else {
             (acc << (32 - nbits)) as u32
         };
+        let (symbol, len) = FAST.get((window >> 24) as usize).copied().unwrap_or((0, 0));
+        if len != 0 && u32::from(len) <= nbits {
+            out.push(symbol);
+            nbits -= u32::from(len);
+            acc &= (1u64 << nbits) - 1;
+            continue;
+        }
         let mut len = MIN_LEN;
         while len < MAX_LEN && u64::from(window) >= tables.limit[len] {
             len += 1;

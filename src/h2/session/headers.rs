@@ -37,14 +37,37 @@ pub struct RequestHead<'a> {
     pub headers: &'a HeaderMap,
 }
 
+/// Fields sent after a request's own: a client's defaults (for names the
+/// request does not set) and what the client adds itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ExtraFields<'a> {
+    /// Sent for names neither `RequestHead::headers` nor `added` set.
+    pub defaults: &'a HeaderMap,
+    /// Sent as they are (after the request's own fields).
+    pub added: &'a [(HeaderName, HeaderValue)],
+}
+
 /// Fills `fields` with the header list for `head`, pseudo-headers first,
-/// and returns its size in SETTINGS_MAX_HEADER_LIST_SIZE terms (name +
-/// value + 32 per field, §6.5.2).
-pub(crate) fn request_fields<'a>(head: &RequestHead<'a>, fields: &mut Vec<Field<'a>>) -> usize {
+/// then `extra`, and returns its size in SETTINGS_MAX_HEADER_LIST_SIZE
+/// terms (name + value + 32 per field, §6.5.2).
+pub(crate) fn request_fields<'a>(
+    head: &RequestHead<'a>,
+    extra: Option<ExtraFields<'a>>,
+    fields: &mut Vec<Field<'a>>,
+) -> usize {
     let headers = head.headers;
+    let empty: &'a [(HeaderName, HeaderValue)] = &[];
+    let (defaults, added) = extra.map_or((None, empty), |e| (Some(e.defaults), e.added));
+    let is_added = |name: &HeaderName| added.iter().any(|(n, _)| n == name);
     let authority = headers
         .get(http::header::HOST)
+        .or_else(|| defaults.and_then(|d| d.get(http::header::HOST)))
         .map_or(head.authority.as_bytes(), HeaderValue::as_bytes);
+    // The defaults the request and the added fields leave in place.
+    let defaults = defaults
+        .into_iter()
+        .flat_map(|d| d.iter())
+        .filter(move |(name, _)| !headers.contains_key(*name) && !is_added(name));
     let pseudo = [
         (&b":method"[..], head.method.as_str().as_bytes()),
         (b":scheme", head.scheme.as_bytes()),
@@ -67,7 +90,11 @@ pub(crate) fn request_fields<'a>(head: &RequestHead<'a>, fields: &mut Vec<Field<
             .flat_map(|v| v.split(','))
             .any(|token| token.trim().eq_ignore_ascii_case(name.as_str()))
     };
-    for (name, value) in headers {
+    let all = headers
+        .iter()
+        .chain(defaults)
+        .chain(added.iter().map(|(n, v)| (n, v)));
+    for (name, value) in all {
         let n = name.as_str();
         if CONNECTION_SPECIFIC.contains(&n) || name == http::header::HOST {
             continue;
@@ -103,14 +130,23 @@ pub(crate) fn request_fields<'a>(head: &RequestHead<'a>, fields: &mut Vec<Field<
 }
 
 /// Builds a response head (or trailers) from decoded fields, recording the
-/// first rule broken.
+/// first rule broken. The values of a block share one buffer (no copy
+/// per value); [`finish`](HeadBuilder::finish) makes the map.
 #[derive(Debug)]
 pub(crate) struct HeadBuilder {
     pub(crate) status: Option<StatusCode>,
+    /// The fields, once [`finish`](HeadBuilder::finish) has run.
     pub(crate) headers: HeaderMap,
+    /// The values of the fields taken so far, one after the other.
+    values: Vec<u8>,
+    /// Each field's name and the range of its value in `values`.
+    fields: Vec<(HeaderName, usize, usize)>,
     /// Size so far in SETTINGS_MAX_HEADER_LIST_SIZE terms.
     size: usize,
     limit: usize,
+    /// Regular fields so far, and the most allowed.
+    count: usize,
+    max_count: usize,
     seen_regular: bool,
     trailers: bool,
     pub(crate) error: Option<Violation>,
@@ -118,13 +154,17 @@ pub(crate) struct HeadBuilder {
 
 impl HeadBuilder {
     /// A builder for a head (`trailers` false) or trailers, allowing
-    /// `limit` bytes of header list.
-    pub(crate) fn new(trailers: bool, limit: usize) -> Self {
+    /// `limit` bytes of header list and `max_count` regular fields.
+    pub(crate) fn new(trailers: bool, limit: usize, max_count: usize) -> Self {
         HeadBuilder {
             status: None,
             headers: HeaderMap::new(),
+            values: Vec::new(),
+            fields: Vec::new(),
             size: 0,
             limit,
+            count: 0,
+            max_count,
             seen_regular: false,
             trailers,
             error: None,
@@ -142,7 +182,8 @@ impl HeadBuilder {
                 size: self.size,
                 limit: self.limit,
             });
-            self.headers.clear();
+            self.fields.clear();
+            self.values.clear();
             return;
         }
         if self.error.is_some() {
@@ -175,6 +216,12 @@ impl HeadBuilder {
             return Ok(());
         }
         self.seen_regular = true;
+        self.count += 1;
+        if self.count > self.max_count {
+            return Err(Violation::TooManyHeaders {
+                limit: self.max_count,
+            });
+        }
         if name.iter().any(u8::is_ascii_uppercase) {
             return Err(Violation::UppercaseHeaderName(lossy()));
         }
@@ -185,16 +232,40 @@ impl HeadBuilder {
         if header == http::header::TE && value != b"trailers" {
             return Err(Violation::ConnectionSpecificHeader(lossy()));
         }
-        // §8.2.1: no leading or trailing whitespace; `http` rejects NUL,
-        // CR and LF.
+        // §8.2.1: no leading or trailing whitespace, no NUL, CR or LF (nor
+        // other controls but tab, as the `http` crate wants).
         let padded = matches!(value.first(), Some(b' ' | b'\t'))
             || matches!(value.last(), Some(b' ' | b'\t'));
-        let value = HeaderValue::from_bytes(value)
-            .ok()
-            .filter(|_| !padded)
-            .ok_or_else(|| Violation::InvalidHeader(lossy()))?;
-        self.headers.append(header, value);
+        let valid = value.iter().all(|&b| (b >= 32 && b != 127) || b == b'\t');
+        if padded || !valid {
+            return Err(Violation::InvalidHeader(lossy()));
+        }
+        let start = self.values.len();
+        self.values.extend_from_slice(value);
+        self.fields.push((header, start, self.values.len()));
         Ok(())
+    }
+
+    /// Makes the header map of the fields taken, their values sharing one
+    /// buffer.
+    pub(crate) fn finish(&mut self) {
+        if self.fields.is_empty() {
+            return;
+        }
+        let values = bytes::Bytes::from(std::mem::take(&mut self.values));
+        self.headers.reserve(self.fields.len());
+        for (name, start, end) in self.fields.drain(..) {
+            match HeaderValue::from_maybe_shared(values.slice(start..end)) {
+                Ok(value) => {
+                    self.headers.append(name, value);
+                }
+                // Checked in `take`; kept as an error all the same.
+                Err(_) => {
+                    let name = name.as_str().to_owned();
+                    self.error.get_or_insert(Violation::InvalidHeader(name));
+                }
+            }
+        }
     }
 
     /// The `content-length` value, if any; every value must be the same
@@ -224,10 +295,11 @@ mod tests {
     use super::*;
 
     fn build(trailers: bool, fields: &[(&str, &str)]) -> HeadBuilder {
-        let mut b = HeadBuilder::new(trailers, 16 * 1024);
+        let mut b = HeadBuilder::new(trailers, 16 * 1024, 100);
         for (n, v) in fields {
             b.field(n.as_bytes(), v.as_bytes());
         }
+        b.finish();
         b
     }
 
@@ -330,11 +402,12 @@ mod tests {
 
     #[test]
     fn list_size_limit() {
-        let mut b = HeadBuilder::new(false, 100);
+        let mut b = HeadBuilder::new(false, 100, 100);
         b.field(b":status", b"200"); // 42
         b.field(b"x-a", b"12345"); // 40
         assert_eq!(b.error, None);
         b.field(b"x-b", b"1"); // 36: 118
+        b.finish();
         assert_eq!(
             b.error,
             Some(Violation::HeaderListTooLarge {
@@ -379,7 +452,7 @@ mod tests {
             headers: &headers,
         };
         let mut fields = Vec::new();
-        let size = request_fields(&head, &mut fields);
+        let size = request_fields(&head, None, &mut fields);
         let got: Vec<(&str, &str)> = fields
             .iter()
             .map(|f| {

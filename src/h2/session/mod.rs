@@ -96,7 +96,7 @@ use std::collections::BTreeMap;
 
 use http::{HeaderMap, Method, StatusCode};
 
-pub use headers::RequestHead;
+pub use headers::{ExtraFields, RequestHead};
 
 use self::headers::{HeadBuilder, request_fields};
 use self::stream::{
@@ -108,6 +108,8 @@ use super::frame::{
     SettingsParams,
 };
 use super::hpack::{self, Decoder, Encoder, Field};
+use crate::h1::MAX_INTERIM_RESPONSES;
+
 use super::{
     DEFAULT_CONNECTION_WINDOW, DEFAULT_MAX_HEADER_LIST_SIZE, DEFAULT_STREAM_WINDOW,
     HEADER_BLOCK_SLACK, MAX_EMPTY_FRAMES, MAX_HEADER_BLOCK_FRAMES, MAX_QUEUED_CONTROL_BYTES,
@@ -137,6 +139,18 @@ pub struct Settings {
     /// SETTINGS_HEADER_TABLE_SIZE: our HPACK decoder's dynamic table, in
     /// bytes. Default 4,096, the RFC's initial value.
     pub header_table_size: u32,
+    /// Most regular fields in a response head or trailers (pseudo-headers
+    /// not counted); more is a stream error. Default
+    /// [`crate::DEFAULT_MAX_HEADERS`].
+    pub max_headers: usize,
+    /// Most body bytes (DATA, padding excluded) one stream may carry, in
+    /// bytes. A stream is never granted flow-control credit beyond one byte
+    /// more than this (the byte that tells a body too large from one that
+    /// fits), its SETTINGS_INITIAL_WINDOW_SIZE is lowered to fit, and a
+    /// `content-length` or DATA beyond it is a stream error
+    /// ([`Violation::BodyTooLarge`], RST_STREAM CANCEL). Default
+    /// `u64::MAX`: no limit.
+    pub max_body_size: u64,
 }
 
 impl Default for Settings {
@@ -147,6 +161,8 @@ impl Default for Settings {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
             header_table_size: hpack::DEFAULT_HEADER_TABLE_SIZE,
+            max_headers: crate::h1::DEFAULT_MAX_HEADERS,
+            max_body_size: u64::MAX,
         }
     }
 }
@@ -155,8 +171,11 @@ impl Settings {
     /// The settings with every value brought into the range RFC 9113
     /// allows.
     fn clamped(self) -> Self {
+        // The window a stream starts with need not hold more than the
+        // body may (plus the byte that shows it is too large).
+        let body_cap = u32::try_from(self.max_body_size.saturating_add(1)).unwrap_or(u32::MAX);
         Settings {
-            stream_window: self.stream_window.min(MAX_WINDOW as u32),
+            stream_window: self.stream_window.min(MAX_WINDOW as u32).min(body_cap),
             connection_window: self
                 .connection_window
                 .clamp(INITIAL_WINDOW, MAX_WINDOW as u32),
@@ -573,6 +592,22 @@ impl Session {
         head: &RequestHead<'_>,
         end_stream: bool,
     ) -> Result<StreamId, SendError> {
+        self.send_request_with(head, None, end_stream)
+    }
+
+    /// [`send_request`](Self::send_request) with fields after the
+    /// request's own: a client's defaults and what it adds (see
+    /// [`ExtraFields`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_request`](Self::send_request).
+    pub fn send_request_with<'a>(
+        &mut self,
+        head: &RequestHead<'a>,
+        extra: Option<ExtraFields<'a>>,
+        end_stream: bool,
+    ) -> Result<StreamId, SendError> {
         if self.error.is_some() {
             return Err(SendError::Closed);
         }
@@ -588,7 +623,7 @@ impl Session {
             });
         }
         let mut fields: Vec<Field<'_>> = Vec::with_capacity(head.headers.len() + 4);
-        let size = request_fields(head, &mut fields);
+        let size = request_fields(head, extra, &mut fields);
         if let Some(limit) = self.peer.max_header_list_size {
             if size > limit as usize {
                 return Err(SendError::HeaderListTooLarge { size, limit });
@@ -605,8 +640,18 @@ impl Session {
             end_stream,
             self.peer.max_frame_size,
         );
+        // Credit beyond the initial window, up to one byte past the body limit.
+        let budget = self
+            .settings
+            .max_body_size
+            .saturating_add(1)
+            .saturating_sub(u64::from(self.settings.stream_window));
         let recv = RecvHalf {
-            window: RecvWindow::new(self.settings.stream_window, self.settings.stream_window),
+            window: RecvWindow::with_budget(
+                self.settings.stream_window,
+                self.settings.stream_window,
+                budget,
+            ),
             response: ResponsePhase::AwaitingHead,
         };
         let state = if end_stream {
@@ -626,6 +671,7 @@ impl Session {
                 state,
                 unreleased: 0,
                 head_request: *head.method == Method::HEAD,
+                informational: 0,
             },
         );
         self.active += 1;
@@ -1029,7 +1075,8 @@ impl Session {
         let Some(entry) = self.streams.get_mut(&stream.get()) else {
             return Ok(());
         };
-        let outcome = Self::take_data(entry, data.len(), end_stream, flow_len);
+        let max_body = self.settings.max_body_size;
+        let outcome = Self::take_data(entry, data.len(), end_stream, flow_len, max_body);
         match outcome {
             DataOutcome::Ignore => {
                 self.release_connection(flow_len);
@@ -1069,6 +1116,7 @@ impl Session {
         data_len: usize,
         end_stream: bool,
         flow_len: u32,
+        max_body: u64,
     ) -> DataOutcome {
         let Some(recv) = entry.recv() else {
             return if entry.is_closed() {
@@ -1089,6 +1137,9 @@ impl Session {
                 received,
             } => {
                 *received = received.saturating_add(data_len as u64);
+                if *received > max_body {
+                    return DataOutcome::Error(Violation::BodyTooLarge { limit: max_body });
+                }
                 if let Some(declared) = *content_length {
                     // §8.1.1: more than declared, or less at the end.
                     if *received > declared || (end_stream && *received != declared) {
@@ -1196,14 +1247,15 @@ impl Session {
             .get_mut(&stream.get())
             .and_then(|s| s.recv().map(|r| r.response));
         let trailers = matches!(phase, Some(ResponsePhase::Body { .. }));
-        let mut builder = HeadBuilder::new(trailers, limit);
+        let mut builder = HeadBuilder::new(trailers, limit, self.settings.max_headers);
         self.decoder
             .decode(block, |f| builder.field(f.name, f.value))?;
+        builder.finish();
         let Some(entry) = self.streams.get_mut(&stream.get()) else {
             // Forgotten: decoded for HPACK's sake only.
             return Ok(());
         };
-        match Self::take_block(entry, builder, end_stream) {
+        match Self::take_block(entry, builder, end_stream, self.settings.max_body_size) {
             BlockOutcome::Ignore => Ok(()),
             BlockOutcome::Error(what) => self.stream_error(stream, what, on_event),
             BlockOutcome::Deliver(event, closed) => {
@@ -1217,9 +1269,19 @@ impl Session {
     }
 
     /// Applies a decoded header block to a known stream's state (§8.1).
-    fn take_block(entry: &mut Stream, mut builder: HeadBuilder, end_stream: bool) -> BlockOutcome {
+    fn take_block(
+        entry: &mut Stream,
+        mut builder: HeadBuilder,
+        end_stream: bool,
+        max_body: u64,
+    ) -> BlockOutcome {
         let head_request = entry.head_request;
-        let Some(recv) = entry.recv() else {
+        let informational = &mut entry.informational;
+        let recv = match &mut entry.state {
+            StreamState::Open { recv, .. } | StreamState::HalfClosedLocal { recv } => Some(recv),
+            _ => None,
+        };
+        let Some(recv) = recv else {
             return if entry.is_closed() {
                 BlockOutcome::Ignore
             } else {
@@ -1244,6 +1306,12 @@ impl Session {
                     if end_stream {
                         return BlockOutcome::Error(Violation::InformationalEndStream);
                     }
+                    *informational += 1;
+                    if *informational > MAX_INTERIM_RESPONSES {
+                        return BlockOutcome::Error(Violation::TooManyInformational {
+                            limit: MAX_INTERIM_RESPONSES,
+                        });
+                    }
                     return BlockOutcome::Deliver(
                         BlockEvent::Informational {
                             status,
@@ -1262,6 +1330,9 @@ impl Session {
                     || status == StatusCode::NO_CONTENT
                     || status == StatusCode::NOT_MODIFIED;
                 let content_length = if no_content { None } else { content_length };
+                if content_length.is_some_and(|declared| declared > max_body) {
+                    return BlockOutcome::Error(Violation::BodyTooLarge { limit: max_body });
+                }
                 if let (true, Some(declared)) = (end_stream, content_length) {
                     if declared != 0 {
                         return BlockOutcome::Error(Violation::ContentLengthMismatch {

@@ -51,14 +51,24 @@ pub(crate) struct RecvWindow {
     /// pending, so WINDOW_UPDATEs stay few (python-hyper/h2 `windows.py`
     /// follows the same idea).
     pub(crate) target: u32,
+    /// Credit WINDOW_UPDATEs may still grant, in bytes: a stream is never
+    /// granted more than its body may hold (`Settings::max_body_size`);
+    /// `u64::MAX` for the connection.
+    pub(crate) budget: u64,
 }
 
 impl RecvWindow {
     pub(crate) fn new(initial: u32, target: u32) -> Self {
+        RecvWindow::with_budget(initial, target, u64::MAX)
+    }
+
+    /// A window that grants at most `budget` bytes beyond `initial`.
+    pub(crate) fn with_budget(initial: u32, target: u32, budget: u64) -> Self {
         RecvWindow {
             window: i64::from(initial),
             pending: 0,
             target,
+            budget,
         }
     }
 
@@ -79,10 +89,13 @@ impl RecvWindow {
     pub(crate) fn release(&mut self, n: u32) -> Option<u32> {
         self.pending = self.pending.saturating_add(n);
         if self.pending > 0 && self.pending >= (self.target / 2).max(1) {
-            // Never announce more than the window can hold (§6.9.1).
+            // Never announce more than the window can hold (§6.9.1), nor
+            // more than the budget allows.
             let room = (MAX_WINDOW - self.window).max(0);
-            let increment = i64::from(self.pending).min(room) as u32;
+            let budget = i64::try_from(self.budget).unwrap_or(i64::MAX);
+            let increment = i64::from(self.pending).min(room).min(budget) as u32;
             self.pending -= increment;
+            self.budget -= u64::from(increment);
             self.window += i64::from(increment);
             (increment > 0).then_some(increment)
         } else {
@@ -114,6 +127,8 @@ pub(crate) struct Stream {
     pub(crate) unreleased: u32,
     /// The request was HEAD: `content-length` describes no DATA.
     pub(crate) head_request: bool,
+    /// Informational (1xx) heads received.
+    pub(crate) informational: usize,
 }
 
 impl Stream {
@@ -174,6 +189,13 @@ mod tests {
         let mut w = RecvWindow::new(i32::MAX as u32, 2);
         assert_eq!(w.release(5), None);
         assert_eq!(w.window, MAX_WINDOW);
+        // Never past the budget.
+        let mut w = RecvWindow::with_budget(10, 10, 7);
+        assert!(w.consume(10).is_ok());
+        assert_eq!(w.release(10), Some(7));
+        assert!(w.consume(7).is_ok());
+        assert_eq!(w.release(7), None);
+        assert_eq!(w.window, 0);
     }
 
     #[test]
@@ -193,6 +215,7 @@ mod tests {
             },
             unreleased: 0,
             head_request: false,
+            informational: 0,
         };
         s.close_send();
         assert!(matches!(s.state, StreamState::HalfClosedLocal { .. }));
@@ -206,6 +229,7 @@ mod tests {
             },
             unreleased: 0,
             head_request: false,
+            informational: 0,
         };
         s.close_recv();
         assert!(matches!(s.state, StreamState::HalfClosedRemote { .. }));

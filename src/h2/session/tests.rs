@@ -485,6 +485,56 @@ fn receive_windows_and_release() {
     assert_eq!(result.unwrap_err().code(), ErrorCode::FLOW_CONTROL_ERROR);
 }
 
+#[test]
+fn window_updates_never_grant_more_than_the_body_limit() {
+    // The body may hold 1,500 bytes: the stream starts with 1,000 of
+    // window and may be granted at most 501 more (1,500 plus the byte that
+    // tells a body too large from one that fits).
+    let mut client = Client::with(Settings {
+        stream_window: 1000,
+        connection_window: 65_535,
+        max_body_size: 1500,
+        ..Settings::default()
+    });
+    client.ok(&hello().out);
+    let s = client.request("/", true);
+    client.output();
+    client.ok(&hello_less_head(1).data(1, &[1; 1000], false).out);
+    client.session.release(s, 1000);
+    assert_eq!(
+        client.output(),
+        ["WindowUpdate { stream: StreamId(1), increment: 501 }"]
+    );
+    client.ok(&Server::new().data(1, &[1; 400], false).out);
+    client.session.release(s, 400);
+    assert!(client.output().is_empty(), "the budget is spent");
+    // The byte past the limit still fits the window and ends the stream.
+    let events = client.ok(&Server::new().data(1, &[1; 101], false).out);
+    assert!(has(&events, "StreamError(1)"), "{events:?}");
+    assert_eq!(
+        client.output(),
+        ["RstStream { stream: StreamId(1), code: CANCEL }"]
+    );
+
+    // With a limit below the window, the initial window itself shrinks.
+    let client = Client::with(Settings {
+        max_body_size: 100,
+        ..Settings::default()
+    });
+    let Ok(frame::Decoded::Complete(Frame::Settings { params, .. }, _)) =
+        frame::decode(&client.sent[24..], 16_384)
+    else {
+        panic!("no SETTINGS after the preface")
+    };
+    assert!(
+        params
+            .iter()
+            .any(|p| p == (SettingId::InitialWindowSize, 101)),
+        "{:?}",
+        params.iter().collect::<Vec<_>>()
+    );
+}
+
 /// A response head for stream `s` after the usual preface... without the
 /// preface (the client already has it).
 fn hello_less_head(s: u32) -> Server {

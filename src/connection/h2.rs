@@ -1,0 +1,678 @@
+//! The HTTP/2 session on an open connection: a sans-IO [`h2::Session`]
+//! fed with the transport's bytes, carrying many exchanges at once, one per
+//! stream (RFC 9113). Its events reach the exchanges through the same
+//! receiving half h1 uses (`on_head`, `body_input`, `on_body`); what ends a
+//! stream goes out as an [`Event`] for the reactor.
+//!
+//! ```text
+//!              start(exchange): HEADERS (+ DATA as the server's windows allow)
+//!                 ┌───────────────────────────────┐
+//!                 ▼                               │
+//!  Idle ──start──▶ Busy(streams: id → exchange) ──┴── last stream ends, usable ──▶ Idle (pooled once)
+//!                   │  Response / Data / Trailers ──▶ exchange; END_STREAM ──▶ Event::Response
+//!                   │  RST_STREAM, stream error, deadline ──▶ Event::Failed (that exchange only)
+//!                   │  REFUSED_STREAM, GOAWAY above it ──▶ Event::Failed { Replay::Unprocessed }
+//!                   └─ connection error, EOF, I/O error, no SETTINGS in time ──▶ every stream fails, Closed
+//!  GOAWAY received or stream ids used up: no new streams; Closed once the last stream ends
+//! ```
+//!
+//! Reads are handed to [`h2::Session::recv`] straight from the reactor's
+//! scratch buffer; DATA bytes are copied into the exchange's body and
+//! released at once, so WINDOW_UPDATEs follow consumption (the session sends
+//! them once half a window is pending). Bytes to send are taken from the
+//! session only when the socket has taken the previous ones, so a server
+//! that floods us with PINGs while not reading trips the session's flood
+//! limit instead of growing a buffer.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, IoSlice, Read};
+use std::time::Instant;
+
+use http::Version;
+use mio::Interest;
+
+use super::{Connection, Ctx, Event, Session, State, Transport};
+use crate::config::Config;
+use crate::error::{Phase, Reason};
+use crate::exchange::{ConnInfo, Replay};
+use crate::h1::ResponseHead;
+use crate::h2::StreamId;
+use crate::h2::error::{ErrorCode, SendError, StreamFailure};
+use crate::h2::session::{self as h2, Event as H2Event};
+use crate::handle::ExchangeId;
+use crate::timer::ConnTimer;
+
+/// Most bytes of a GOAWAY's debug data kept for an error message.
+const MAX_DEBUG_TEXT: usize = 200;
+
+/// An HTTP/2 session and the exchanges on its streams.
+pub(crate) struct H2 {
+    session: h2::Session,
+    /// Bytes taken from the session, written up to `written`.
+    out: Vec<u8>,
+    written: usize,
+    /// The exchange on each open stream, by stream id.
+    streams: HashMap<u32, Carried>,
+    /// The whole-request deadline of each stream, earliest first.
+    deadlines: BTreeSet<(Instant, u32)>,
+    /// Most streams at once (`http2_max_concurrent_streams`).
+    max_streams: usize,
+    /// The GOAWAY received, for the messages of streams it ends.
+    goaway: Option<(ErrorCode, String)>,
+    /// True while no stream is open and the idle clock runs.
+    idle: bool,
+    /// What one `recv` reported, handled once it returns (reused buffers).
+    finished: Vec<(StreamId, Finish)>,
+    releases: Vec<(StreamId, usize)>,
+    capacity: Vec<StreamId>,
+}
+
+/// An exchange on a stream.
+struct Carried {
+    exchange: ExchangeId,
+    /// The final head, once it came.
+    head: Option<ResponseHead>,
+    /// Any byte of a response (an informational head too) arrived.
+    received: bool,
+    /// Request body bytes queued so far, while some are still to send.
+    body_sent: Option<usize>,
+    deadline: Option<Instant>,
+    /// The exchange already failed within this read (a body it could not
+    /// decode): later DATA is not its.
+    failed: bool,
+}
+
+/// How a stream ended, as found while the session reported events.
+enum Finish {
+    /// END_STREAM: the response is complete.
+    Complete,
+    /// The stream failed.
+    Fail(Reason, Replay),
+    /// The exchange gave up on the response (it could not take the body):
+    /// reset the stream with CANCEL.
+    Cancel(Reason),
+}
+
+impl H2 {
+    /// A session with the client's settings: windows, limits on the head
+    /// (SETTINGS_MAX_HEADER_LIST_SIZE is `max_head_size`) and the body.
+    pub(super) fn new(config: &Config) -> H2 {
+        let limits = config.limits;
+        let settings = h2::Settings {
+            stream_window: config.http2.stream_window,
+            connection_window: config.http2.connection_window,
+            max_header_list_size: u32::try_from(limits.max_head_bytes).unwrap_or(u32::MAX),
+            max_headers: limits.max_headers,
+            max_body_size: limits.max_body_bytes,
+            ..h2::Settings::default()
+        };
+        H2 {
+            session: h2::Session::new(settings),
+            out: Vec::new(),
+            written: 0,
+            streams: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            max_streams: config.http2.max_concurrent_streams as usize,
+            goaway: None,
+            idle: true,
+            finished: Vec::new(),
+            releases: Vec::new(),
+            capacity: Vec::new(),
+        }
+    }
+
+    /// No stream open, and new ones may be: the connection can be pooled.
+    pub(super) fn is_idle(&self) -> bool {
+        self.streams.is_empty() && self.is_usable()
+    }
+
+    /// Whether streams may still be opened here at some point: no GOAWAY,
+    /// no connection error, stream ids left.
+    pub(super) fn is_usable(&self) -> bool {
+        self.session.error().is_none()
+            && self.session.goaway_received().is_none()
+            && self.session.streams_left() > 0
+    }
+
+    /// The most streams open at once: ours and the server's limit.
+    pub(super) fn stream_limit(&self) -> usize {
+        let peer = usize::try_from(self.session.max_concurrent_streams()).unwrap_or(usize::MAX);
+        self.max_streams.min(peer)
+    }
+
+    /// Whether a stream may be opened now.
+    pub(super) fn has_room(&self) -> bool {
+        self.streams.len() < self.max_streams && self.session.can_open_stream()
+    }
+
+    /// Readable always (the server may send SETTINGS, PING or GOAWAY at
+    /// any time), writable while bytes wait.
+    pub(super) fn wants(&self) -> Interest {
+        if self.written < self.out.len() || self.session.wants_write() {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        }
+    }
+
+    /// The phase of the connection's streams, for an I/O error or a
+    /// timeout of the connection itself.
+    pub(super) fn phase(&self) -> Phase {
+        if self.streams.values().any(|c| c.head.is_some()) {
+            Phase::ReadBody
+        } else {
+            Phase::ReadHead
+        }
+    }
+
+    /// Moves the session's next stream id (tests only).
+    #[cfg(test)]
+    pub(super) fn set_next_stream_id_for_test(&mut self, id: u32) {
+        self.session.set_next_stream_id(id);
+    }
+
+    fn earliest_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|&(at, _)| at)
+    }
+}
+
+impl Connection {
+    /// The connection speaks HTTP/2: the connection preface and SETTINGS
+    /// are queued, what is left of the connect budget now waits for the
+    /// server's SETTINGS, and the waiting exchange (if any) takes the first
+    /// stream.
+    pub(super) fn h2_open(&mut self, transport: Transport, ctx: &mut Ctx<'_>) {
+        let budget = [
+            ConnTimer::Resolve,
+            ConnTimer::Connect,
+            ConnTimer::TlsHandshake,
+        ]
+        .into_iter()
+        .find_map(|t| self.timers.get(t));
+        self.clear_connect_timers();
+        self.timers.set(ConnTimer::ServerPreface, budget);
+        self.fresh.peer = self.peer;
+        self.state = State::Open(transport, Session::H2(Box::new(H2::new(ctx.config))));
+        match self.waiting.take() {
+            Some(exchange) => self.begin(exchange, ctx),
+            None => self.go_idle(ctx),
+        }
+        self.h2_settle(ctx);
+    }
+
+    /// Opens a stream for `exchange`. Its bytes are written by the next
+    /// [`flush`](Connection::flush) (the reactor flushes once it has placed
+    /// every exchange that fits, so a batch of HEADERS leaves in one write).
+    pub(super) fn h2_start(&mut self, exchange: ExchangeId, info: ConnInfo, ctx: &mut Ctx<'_>) {
+        let State::Open(_, Session::H2(h2)) = &mut self.state else {
+            return;
+        };
+        let Some(ex) = ctx.exchanges.get_mut(exchange) else {
+            return;
+        };
+        ex.begin(info);
+        let sent = ex.send_h2_request(&mut h2.session, ctx.config);
+        let stream = match sent {
+            Ok(stream) => stream,
+            Err(error) => {
+                let (reason, replay) = match error {
+                    SendError::HeaderListTooLarge { .. } => {
+                        (Reason::InvalidHeader(error.to_string()), Replay::Never)
+                    }
+                    // The session could not take it after all: place it again.
+                    _ => (
+                        Reason::H2 {
+                            peer: self.peer,
+                            failure: StreamFailure::Refused {
+                                stream: StreamId::ZERO,
+                                attempts: ex.unprocessed() + 1,
+                            },
+                        },
+                        Replay::Unprocessed,
+                    ),
+                };
+                ctx.events.push(Event::Failed {
+                    exchange,
+                    reason,
+                    replay,
+                });
+                return;
+            }
+        };
+        ctx.counters.h2_streams += 1;
+        let deadline = ex.deadline();
+        let has_body = ex.request().body_bytes().is_some_and(|b| !b.is_empty());
+        if let Some(at) = deadline {
+            h2.deadlines.insert((at, stream.get()));
+        }
+        h2.streams.insert(
+            stream.get(),
+            Carried {
+                exchange,
+                head: None,
+                received: false,
+                body_sent: has_body.then_some(0),
+                deadline,
+                failed: false,
+            },
+        );
+        if has_body {
+            h2_send_body(h2, stream, ctx);
+        }
+        if std::mem::take(&mut h2.idle) {
+            self.timers.set(ConnTimer::Idle, None);
+        }
+        let earliest = h2.earliest_deadline();
+        self.timers.set(ConnTimer::Deadline, earliest);
+    }
+
+    /// The socket is ready: write what waits, read what came, hand it to
+    /// the session and its events to the exchanges, write the answers.
+    pub(super) fn h2_ready(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.h2_flush(ctx) {
+            return;
+        }
+        loop {
+            let State::Open(transport, Session::H2(_)) = &mut self.state else {
+                return;
+            };
+            match transport.read(ctx.scratch) {
+                Ok(0) => return self.h2_server_closed(ctx),
+                Ok(n) => {
+                    ctx.counters.bytes_received += n as u64;
+                    if !self.h2_input(n, ctx) {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let phase = self.phase();
+                    return self.fail_io(phase, e, ctx);
+                }
+            }
+        }
+        if self.h2_flush(ctx) {
+            self.h2_settle(ctx);
+        }
+    }
+
+    /// Writes what the session has queued; false when the connection
+    /// failed.
+    pub(super) fn h2_flush(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        loop {
+            let State::Open(transport, Session::H2(h2)) = &mut self.state else {
+                return false;
+            };
+            if h2.written >= h2.out.len() {
+                h2.out.clear();
+                h2.written = 0;
+                h2.session.data_to_send(&mut h2.out);
+                if h2.out.is_empty() {
+                    return true;
+                }
+            }
+            let pending = h2.out.get(h2.written..).unwrap_or_default();
+            match transport.write_vectored(&[IoSlice::new(pending)]) {
+                Ok(0) => {
+                    self.fail_io(Phase::SendRequest, io::ErrorKind::WriteZero.into(), ctx);
+                    return false;
+                }
+                Ok(n) => {
+                    h2.written += n;
+                    ctx.counters.bytes_sent += n as u64;
+                }
+                // The interest (writable while bytes wait) brings us back.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.fail_io(Phase::SendRequest, e, ctx);
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Hands `n` bytes read into the scratch buffer to the session; false
+    /// when the connection failed.
+    fn h2_input(&mut self, n: usize, ctx: &mut Ctx<'_>) -> bool {
+        let peer = self.peer;
+        let State::Open(_, Session::H2(h2)) = &mut self.state else {
+            return false;
+        };
+        let input = ctx.scratch.get(..n).unwrap_or_default();
+        let exchanges = &mut *ctx.exchanges;
+        let (config, now) = (ctx.config, ctx.now);
+        let H2 {
+            session,
+            streams,
+            goaway,
+            finished,
+            releases,
+            capacity,
+            ..
+        } = &mut **h2;
+        let result = session.recv(input, |event| match event {
+            H2Event::Response {
+                stream,
+                status,
+                headers,
+                end_stream,
+            } => {
+                let Some(c) = streams.get_mut(&stream.get()) else {
+                    return;
+                };
+                c.received = true;
+                let head = ResponseHead {
+                    version: Version::HTTP_2,
+                    status,
+                    headers,
+                };
+                if let Some(ex) = exchanges.get_mut(c.exchange) {
+                    ex.on_first_byte(now);
+                    ex.on_head(&head, config);
+                }
+                c.head = Some(head);
+                if end_stream {
+                    finished.push((stream, Finish::Complete));
+                }
+            }
+            H2Event::Data {
+                stream,
+                data,
+                end_stream,
+            } => {
+                releases.push((stream, data.len()));
+                let Some(c) = streams.get_mut(&stream.get()).filter(|c| !c.failed) else {
+                    return;
+                };
+                if let Some(ex) = exchanges.get_mut(c.exchange) {
+                    ex.body_input().extend_from_slice(data);
+                    if let Err(reason) = ex.on_body() {
+                        c.failed = true;
+                        finished.push((stream, Finish::Cancel(reason)));
+                        return;
+                    }
+                }
+                if end_stream {
+                    finished.push((stream, Finish::Complete));
+                }
+            }
+            H2Event::Trailers { stream, .. } => finished.push((stream, Finish::Complete)),
+            H2Event::Informational { stream, .. } => {
+                if let Some(c) = streams.get_mut(&stream.get()) {
+                    c.received = true;
+                    if let Some(ex) = exchanges.get_mut(c.exchange) {
+                        ex.on_first_byte(now);
+                    }
+                }
+            }
+            H2Event::Reset { stream, code } => {
+                let after_head = streams.get(&stream.get()).is_some_and(|c| c.head.is_some());
+                let failure = StreamFailure::Reset {
+                    stream,
+                    code,
+                    after_head,
+                };
+                let reason = Reason::H2 { peer, failure };
+                finished.push((stream, Finish::Fail(reason, Replay::Never)));
+            }
+            H2Event::Refused { stream } => {
+                let attempts = streams
+                    .get(&stream.get())
+                    .and_then(|c| exchanges.get(c.exchange))
+                    .map_or(1, |ex| ex.unprocessed() + 1);
+                let failure = StreamFailure::Refused { stream, attempts };
+                let reason = Reason::H2 { peer, failure };
+                finished.push((stream, Finish::Fail(reason, Replay::Unprocessed)));
+            }
+            H2Event::StreamError { stream, error } => {
+                let failure = StreamFailure::Violation(error);
+                let reason = Reason::H2 { peer, failure };
+                finished.push((stream, Finish::Fail(reason, Replay::Never)));
+            }
+            H2Event::GoAway {
+                code, debug_data, ..
+            } => {
+                let debug = debug_data.get(..MAX_DEBUG_TEXT).unwrap_or(debug_data);
+                *goaway = Some((code, String::from_utf8_lossy(debug).into_owned()));
+            }
+            H2Event::SendCapacity { stream } => capacity.push(stream),
+            H2Event::Settings(_) | H2Event::PingAck { .. } => {}
+        });
+        for (stream, n) in releases.drain(..) {
+            session.release(stream, n);
+        }
+        if h2.session.peer_settings().received {
+            self.timers.set(ConnTimer::ServerPreface, None);
+        }
+        self.h2_end_streams(ctx);
+        if let State::Open(_, Session::H2(h2)) = &mut self.state {
+            let mut capacity = std::mem::take(&mut h2.capacity);
+            for stream in capacity.drain(..) {
+                h2_send_body(h2, stream, ctx);
+            }
+            h2.capacity = capacity;
+        }
+        match result {
+            Ok(()) => true,
+            Err(error) => {
+                // The session queued GOAWAY with the error's code: tell the
+                // server why, if the socket takes it, then end everything.
+                self.h2_flush(ctx);
+                let failure = StreamFailure::Violation(error);
+                self.h2_fail_all(
+                    |received, _| {
+                        let reason = Reason::H2 {
+                            peer,
+                            failure: failure.clone(),
+                        };
+                        (reason, Replay::if_stale(!received))
+                    },
+                    ctx,
+                );
+                false
+            }
+        }
+    }
+
+    /// Hands the streams that ended during the last `recv` to the reactor.
+    fn h2_end_streams(&mut self, ctx: &mut Ctx<'_>) {
+        let State::Open(_, Session::H2(h2)) = &mut self.state else {
+            return;
+        };
+        let mut finished = std::mem::take(&mut h2.finished);
+        for (stream, finish) in finished.drain(..) {
+            let Some(c) = h2.streams.remove(&stream.get()) else {
+                continue;
+            };
+            if let Some(at) = c.deadline {
+                h2.deadlines.remove(&(at, stream.get()));
+            }
+            let exchange = c.exchange;
+            let event = match finish {
+                Finish::Complete => {
+                    if c.body_sent.is_some() {
+                        // The response is complete while the request body
+                        // still goes: the server needs no more (§8.1).
+                        h2.session.reset(stream, ErrorCode::CANCEL);
+                    }
+                    match c.head {
+                        Some(head) => Event::Response { exchange, head },
+                        // END_STREAM comes only after the final head.
+                        None => continue,
+                    }
+                }
+                Finish::Fail(reason, replay) => Event::Failed {
+                    exchange,
+                    reason,
+                    replay,
+                },
+                Finish::Cancel(reason) => {
+                    h2.session.reset(stream, ErrorCode::CANCEL);
+                    Event::Failed {
+                        exchange,
+                        reason,
+                        replay: Replay::Never,
+                    }
+                }
+            };
+            ctx.events.push(event);
+        }
+        h2.finished = finished;
+        let earliest = h2.earliest_deadline();
+        self.timers.set(ConnTimer::Deadline, earliest);
+    }
+
+    /// After a step: a connection with no stream goes idle (and to the
+    /// pool) if it can take more, and closes if it cannot.
+    fn h2_settle(&mut self, ctx: &mut Ctx<'_>) {
+        let State::Open(_, Session::H2(h2)) = &mut self.state else {
+            return;
+        };
+        if !h2.streams.is_empty() {
+            return;
+        }
+        if !h2.is_usable() {
+            return self.h2_close(ctx);
+        }
+        if !h2.idle {
+            h2.idle = true;
+            self.go_idle(ctx);
+        }
+    }
+
+    /// Closes the connection politely: GOAWAY NO_ERROR if the socket takes
+    /// it (§6.8), then the socket goes.
+    pub(super) fn h2_close(&mut self, ctx: &mut Ctx<'_>) {
+        if let State::Open(_, Session::H2(h2)) = &mut self.state {
+            h2.session.goaway(ErrorCode::NO_ERROR);
+            self.h2_flush(ctx);
+        }
+        self.close(ctx.registry);
+    }
+
+    /// The server closed the connection: streams not complete fail (those
+    /// with no response byte may run again elsewhere).
+    fn h2_server_closed(&mut self, ctx: &mut Ctx<'_>) {
+        let peer = self.peer;
+        let goaway = match &self.state {
+            State::Open(_, Session::H2(h2)) => h2.goaway.clone(),
+            _ => None,
+        };
+        self.h2_fail_all(
+            |received, after_head| {
+                let failure = StreamFailure::Closed {
+                    goaway: goaway.clone(),
+                    after_head,
+                };
+                (Reason::H2 { peer, failure }, Replay::if_stale(!received))
+            },
+            ctx,
+        );
+    }
+
+    /// Fails every stream with what `make(received, after_head)` says, and
+    /// closes the connection.
+    pub(super) fn h2_fail_all(
+        &mut self,
+        mut make: impl FnMut(bool, bool) -> (Reason, Replay),
+        ctx: &mut Ctx<'_>,
+    ) {
+        let streams = match &mut self.state {
+            State::Open(_, Session::H2(h2)) => std::mem::take(&mut h2.streams),
+            _ => HashMap::new(),
+        };
+        self.close(ctx.registry);
+        let mut streams: Vec<(u32, Carried)> = streams.into_iter().collect();
+        // In stream order, which is the order the requests were sent.
+        streams.sort_unstable_by_key(|&(id, _)| id);
+        for (_, c) in streams {
+            let (reason, replay) = make(c.received, c.head.is_some());
+            ctx.events.push(Event::Failed {
+                exchange: c.exchange,
+                reason,
+                replay,
+            });
+        }
+    }
+
+    /// Streams whose whole-request deadline passed fail with a timeout (and
+    /// are reset with CANCEL); the others go on.
+    pub(super) fn h2_expire(&mut self, ctx: &mut Ctx<'_>) {
+        let peer = self.peer_name();
+        let State::Open(_, Session::H2(h2)) = &mut self.state else {
+            return;
+        };
+        let after = ctx.config.timeout.unwrap_or_default();
+        while let Some(&(at, id)) = h2.deadlines.first() {
+            if at > ctx.now {
+                break;
+            }
+            h2.deadlines.pop_first();
+            let Some(c) = h2.streams.remove(&id) else {
+                continue;
+            };
+            h2.session.reset(StreamId::new(id), ErrorCode::CANCEL);
+            let phase = if c.head.is_some() {
+                Phase::ReadBody
+            } else {
+                Phase::ReadHead
+            };
+            ctx.events.push(Event::Failed {
+                exchange: c.exchange,
+                reason: Reason::Timeout {
+                    phase,
+                    after,
+                    target: peer.clone(),
+                },
+                replay: Replay::Never,
+            });
+        }
+        let earliest = h2.earliest_deadline();
+        self.timers.set(ConnTimer::Deadline, earliest);
+        if self.h2_flush(ctx) {
+            self.h2_settle(ctx);
+        }
+    }
+
+    /// The server sent no SETTINGS within the connect budget (§3.4: its
+    /// preface): every stream fails with a timeout.
+    pub(super) fn h2_preface_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        let after = ctx.config.connect_timeout.unwrap_or_default();
+        let target = format!("{} (no HTTP/2 SETTINGS from the server)", self.peer_name());
+        self.h2_fail_all(
+            |_, _| {
+                let reason = Reason::Timeout {
+                    phase: Phase::Connect,
+                    after,
+                    target: target.clone(),
+                };
+                (reason, Replay::Never)
+            },
+            ctx,
+        );
+    }
+}
+
+/// Queues as much of `stream`'s request body as the server's windows take;
+/// the rest waits for [`H2Event::SendCapacity`].
+fn h2_send_body(h2: &mut H2, stream: StreamId, ctx: &mut Ctx<'_>) {
+    let Some(c) = h2.streams.get_mut(&stream.get()) else {
+        return;
+    };
+    let Some(sent) = c.body_sent else {
+        return;
+    };
+    let Some(ex) = ctx.exchanges.get(c.exchange) else {
+        return;
+    };
+    let body = ex.request().body_bytes().unwrap_or_default();
+    let rest = body.get(sent..).unwrap_or_default();
+    match h2.session.send_data(stream, rest, true) {
+        Ok(taken) if taken == rest.len() => c.body_sent = None,
+        Ok(taken) => c.body_sent = Some(sent + taken),
+        // Reset meanwhile: nothing more to send.
+        Err(_) => c.body_sent = None,
+    }
+}

@@ -1,0 +1,151 @@
+//! HTTP/2 connections in the real reactor over the fake network (h2c with
+//! prior knowledge), the server's frames written with the engine's own
+//! encoders: streams on one connection, a response split at every offset,
+//! per-stream deadlines, and stream ids running out.
+
+use std::time::Duration;
+
+use super::Scenario;
+use crate::error::{ErrorKind, Phase};
+use crate::h2::StreamId;
+use crate::h2::frame::{
+    SettingId, encode_data, encode_headers, encode_settings, encode_settings_ack,
+};
+use crate::h2::hpack::{Encoder, Field};
+
+/// What a server sends, frame by frame.
+#[derive(Default)]
+struct Server {
+    encoder: Encoder,
+    out: Vec<u8>,
+}
+
+impl Server {
+    /// Its preface (SETTINGS) and the acknowledgement of ours.
+    fn preface(max_streams: Option<u32>) -> Server {
+        let mut server = Server::default();
+        let params: Vec<(SettingId, u32)> = max_streams
+            .map(|n| (SettingId::MaxConcurrentStreams, n))
+            .into_iter()
+            .collect();
+        encode_settings(&mut server.out, &params);
+        encode_settings_ack(&mut server.out);
+        server
+    }
+
+    /// A 200 response with `body` on `stream`.
+    fn ok(mut self, stream: u32, body: &str) -> Server {
+        let length = body.len().to_string();
+        let fields = [(":status", "200"), ("content-length", length.as_str())];
+        let mut block = Vec::new();
+        self.encoder.encode(
+            fields.iter().map(|(n, v)| Field {
+                name: n.as_bytes(),
+                value: v.as_bytes(),
+                sensitive: false,
+            }),
+            &mut block,
+        );
+        encode_headers(&mut self.out, StreamId::new(stream), &block, false, 16_384);
+        encode_data(&mut self.out, StreamId::new(stream), body.as_bytes(), true);
+        self
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+}
+
+fn h2c() -> Scenario {
+    Scenario::new(|b| b.http2_prior_knowledge().timeout(Duration::from_secs(10)))
+}
+
+#[test]
+fn requests_share_one_connection_and_a_response_split_anywhere_reads_the_same() {
+    let mut server = Server::preface(Some(10))
+        .ok(1, "first")
+        .ok(3, "second")
+        .ok(5, "third");
+    let bytes = server.take();
+    for i in (0..=bytes.len()).step_by(3) {
+        let mut s = h2c();
+        for path in ["a", "b", "c"] {
+            s.submit(format!("http://10.0.0.1/{path}").as_str());
+        }
+        s.run();
+        assert_eq!(s.attempts().len(), 1, "one connection for all three");
+        let peer = s.peer();
+        let written = peer.take_written();
+        assert!(written.starts_with(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+        let (a, b) = bytes.split_at(i);
+        peer.send(a);
+        s.run();
+        peer.send(b);
+        s.run();
+        let bodies: Vec<Vec<u8>> = (0..3).map(|_| s.response().body().to_vec()).collect();
+        assert_eq!(bodies, [&b"first"[..], b"second", b"third"], "split at {i}");
+        assert_eq!(s.reactor.counters().h2_streams, 3);
+        assert_eq!(s.reactor.idle_connections(), 1, "pooled once");
+    }
+}
+
+#[test]
+fn a_stream_past_its_deadline_fails_alone() {
+    let mut s = h2c();
+    s.submit("http://10.0.0.1/slow");
+    s.run();
+    let peer = s.peer();
+    let mut server = Server::preface(None);
+    peer.send(server.take());
+    s.advance(Duration::from_secs(5));
+    s.submit("http://10.0.0.1/fast");
+    s.run();
+    s.advance(Duration::from_secs(6));
+    let error = s.error();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert_eq!(error.timeout_phase(), Some(Phase::ReadHead));
+    assert!(error.to_string().contains("/slow"), "{error}");
+    // The connection and the other stream go on.
+    peer.send(server.ok(3, "fast").take());
+    s.run();
+    assert_eq!(s.response().body(), b"fast");
+    assert_eq!(s.attempts().len(), 1);
+}
+
+#[test]
+fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
+    let mut s = h2c();
+    s.submit("http://10.0.0.1/a");
+    s.run();
+    let first = s.peer();
+    let mut server = Server::preface(None);
+    first.send(server.take());
+    s.run();
+    // Two ids left: 2^31-3 and 2^31-1.
+    s.reactor.set_next_stream_id_for_test((1 << 31) - 3);
+    s.submit("http://10.0.0.1/b");
+    s.submit("http://10.0.0.1/c");
+    s.submit("http://10.0.0.1/d");
+    s.run();
+    assert_eq!(
+        s.attempts().len(),
+        2,
+        "the last request needs a new connection"
+    );
+    first.send(
+        server
+            .ok(1, "a")
+            .ok((1 << 31) - 3, "b")
+            .ok((1 << 31) - 1, "c")
+            .take(),
+    );
+    s.run();
+    let bodies: Vec<Vec<u8>> = (0..3).map(|_| s.response().body().to_vec()).collect();
+    assert_eq!(bodies, [&b"a"[..], b"b", b"c"]);
+    let second = s.peer();
+    second.send(Server::preface(None).ok(1, "d").take());
+    s.run();
+    assert_eq!(s.response().body(), b"d");
+    // The exhausted connection closed once its last stream ended.
+    assert_eq!(s.reactor.connections(), 1);
+}
