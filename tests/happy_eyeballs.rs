@@ -85,3 +85,39 @@ fn a_zero_delay_races_every_address_at_once() {
         .expect("the working address answers");
     assert_eq!(r.body(), b"ok");
 }
+
+#[cfg(feature = "http2")]
+#[test]
+fn an_h2_connection_comes_through_past_a_stalled_address() {
+    use support::{HttpServer, Mode};
+
+    let server = HttpServer::start_with(Mode::H2c { max_streams: 100 });
+    let port = server.addr().port();
+    let stalled_ip = Ipv4Addr::new(127, 0, 0, 4);
+    let (_listener, _fillers) = stalled_listener(SocketAddr::from((stalled_ip, port)))
+        .expect("127.0.0.4 is on the loopback interface and the port is free there");
+    let client = Client::builder()
+        .resolve(
+            "h2.test",
+            [IpAddr::V4(stalled_ip), IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        )
+        .http2_prior_knowledge()
+        .connect_timeout(Duration::from_secs(20))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let urls: Vec<String> = (0..3)
+        .map(|i| format!("http://h2.test:{port}/echo?{i}"))
+        .collect();
+    for result in client.fetch_many(urls) {
+        let r = result.expect("the working address answers");
+        assert_eq!(r.version(), multifetch::Version::HTTP_2);
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(server.h2_requests(), 3);
+    assert_eq!(
+        server.accepted(),
+        1,
+        "the three requests share one connection"
+    );
+}
