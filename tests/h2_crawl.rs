@@ -2,8 +2,9 @@
 //! Python's `h2` library (`tests/h2/crawl_server.py`) whose own log gives
 //! each request's arrival time and connection. A retried request is a new
 //! stream on the same connection, its waits are timers (checked as lower
-//! bounds from the server's clock); REFUSED_STREAM replays are no attempts
-//! of the policy; a paced origin keeps to its rate on its one multiplexed
+//! bounds from the server's clock); REFUSED_STREAM and GOAWAY replays
+//! (the latter against `tests/h2/hostile_server.py`) are no attempts of the
+//! policy; a paced origin keeps to its rate on its one multiplexed
 //! connection while another origin goes on; a 503's `Retry-After` pauses
 //! the origin; the cookie jar fills and is sent on h2 streams as on
 //! HTTP/1.1.
@@ -40,9 +41,16 @@ struct CrawlServer {
 
 impl CrawlServer {
     fn start() -> CrawlServer {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/h2/crawl_server.py");
+        CrawlServer::start_script("crawl_server.py", &[])
+    }
+
+    /// Starts `tests/h2/{script}` with `args` (the hostile server's
+    /// scenarios log nothing).
+    fn start_script(script: &str, args: &[&str]) -> CrawlServer {
+        let script = format!("{}/tests/h2/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut child = Command::new("python3")
             .arg(script)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -230,6 +238,28 @@ fn refused_streams_do_not_use_up_the_attempts() {
     assert_eq!(response.text(), format!("body of {path}"));
     assert_eq!(response.timings().attempts, 1);
     assert_eq!(server.arrivals(3).len(), 3);
+}
+
+#[test]
+fn goaway_replays_are_no_attempts_either() {
+    // GOAWAY after ten streams per connection: the requests above the last
+    // stream it names are replayed on a new connection, whatever the
+    // policy's attempts.
+    let server = CrawlServer::start_script("hostile_server.py", &["goaway"]);
+    let client = client()
+        .retry(RetryPolicy::new().max_attempts(1))
+        .build()
+        .unwrap();
+    let urls: Vec<String> = (0..30).map(|i| server.url(&format!("/g{i}"))).collect();
+    let mut attempts = Vec::new();
+    let summary = client.fetch_each(urls, |i, result| {
+        let response = result.unwrap_or_else(|e| panic!("/g{i}: {e}"));
+        assert_eq!(response.text(), format!("body of /g{i}"));
+        attempts.push(response.timings().attempts);
+    });
+    assert_eq!(attempts, vec![1; 30]);
+    assert!(summary.connections_opened >= 3, "{summary}");
+    assert_eq!(summary.retries, 0, "{summary}");
 }
 
 #[test]
