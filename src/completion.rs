@@ -44,9 +44,10 @@ pub struct Counters {
     /// Retries made by the [`RetryPolicy`](crate::RetryPolicy): attempts
     /// after the first.
     pub retries: u64,
-    /// Requests replayed at once on a fresh connection after a kept-alive
-    /// one failed before answering (the server had closed it); not retries
-    /// of the policy.
+    /// Requests replayed at once: on a fresh connection after a kept-alive
+    /// one failed before answering (the server had closed it), or after an
+    /// HTTP/2 server said it did not process them (REFUSED_STREAM, GOAWAY);
+    /// not retries of the policy.
     pub replays: u64,
     /// Bytes written to sockets.
     pub bytes_sent: u64,
