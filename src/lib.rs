@@ -40,8 +40,8 @@
 //!   ([`ClientBuilder::resolve`]). Every address is tried, with Happy
 //!   Eyeballs (RFC 8305: overlapping attempts, IPv6 and IPv4 in turns;
 //!   [`ClientBuilder::happy_eyeballs_delay`]).
-//! - A connect timeout and a whole-request timeout; an error says which
-//!   phase ran out of time.
+//! - A connect timeout, a whole-request timeout and a read-idle timeout;
+//!   an error says which phase ran out of time.
 //! - Retries with exponential backoff, full jitter and `Retry-After`
 //!   ([`ClientBuilder::retry`], [`RetryPolicy`]); per-origin and global
 //!   pacing ([`ClientBuilder::max_requests_per_second_per_host`],
@@ -71,6 +71,17 @@
 //!   single codings and `Content-Encoding` lists
 //!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
 //!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
+//! - Bodies streamed as they arrive, with memory bounded by the read
+//!   buffers: to a file ([`Request::to_file`], written beside its target and
+//!   renamed into place once complete; resumed with `Range` / `If-Range`
+//!   after a cut), to any `io::Write` ([`Request::to_writer`]), or to the
+//!   caller chunk by chunk ([`Request::stream_chunks`],
+//!   [`Reactor::next_event`]). A sink slower than the network stops its
+//!   connection reading (backpressure). Progress per request
+//!   ([`Reactor::progress`]) and per batch
+//!   ([`Client::fetch_each_with_progress`]); responses that never end
+//!   (server-sent events) with the whole-request timeout off and a read-idle
+//!   timeout on ([`ClientBuilder::read_idle_timeout`]).
 //!
 //! # Crate features
 //!
@@ -99,7 +110,10 @@
 //! `examples/demo.rs` (`cargo run --release --example demo`) starts local
 //! slow servers and compares sequential, threaded and multiplexed fetching;
 //! `examples/fetch.rs` is a command-line fetcher for URL lists;
-//! `examples/crawl.rs` a polite crawler with pacing and retries.
+//! `examples/crawl.rs` a polite crawler with pacing and retries;
+//! `examples/download.rs` downloads many files at once with progress and
+//! resume; `examples/sse/` subscribes to many server-sent event streams on
+//! one thread and reconnects them with `Last-Event-ID`.
 //!
 //! # Errors
 //!
@@ -135,6 +149,7 @@ mod redirect;
 mod request;
 mod response;
 mod retry;
+mod sink;
 mod stream;
 mod summary;
 #[cfg(test)]
@@ -144,8 +159,9 @@ mod timer;
 mod tls;
 
 pub use builder::ClientBuilder;
+pub use client::BatchProgress;
 pub use client::Client;
-pub use completion::{Completion, Counters, RequestId};
+pub use completion::{Completion, Counters, Event, Progress, RequestId};
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
     DEFAULT_HAPPY_EYEBALLS_DELAY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS,
@@ -160,6 +176,7 @@ pub use config::{
 pub use cookies::CookieJar;
 pub use dns::{DNS_CACHE_MAX_AGE, DNS_CACHE_MAX_ENTRIES};
 pub use error::{Error, ErrorKind, Phase, Result};
+pub use exchange::{CHUNK_QUEUE_BYTES, SINK_BUFFER_BYTES, SINK_RETRY_FIRST, SINK_RETRY_MAX};
 pub use h1::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, MAX_INTERIM_RESPONSES,
     NOT_HTTP_EXCERPT, ProtocolError,
@@ -168,11 +185,12 @@ pub use proxy::Proxy;
 pub use reactor::Reactor;
 pub use redirect::RedirectDeclined;
 pub use request::{IntoRequest, Request};
-pub use response::{Response, Timings};
+pub use response::{Download, Response, Timings};
 pub use retry::{
     DEFAULT_MAX_RETRY_AFTER, DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_BASE, DEFAULT_RETRY_CAP,
     RetryPolicy,
 };
+pub use sink::{DEFAULT_MAX_RESUMES, PART_SUFFIX};
 pub use summary::Summary;
 
 /// The `http` crate's vocabulary types used in this API.

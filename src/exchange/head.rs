@@ -14,10 +14,14 @@ use crate::request::Request;
 /// Builds the request head: the request's own headers first, then the
 /// client's defaults for names the request does not set, then what the
 /// client adds itself (`Accept-Encoding`; `cookie`, the jar's `Cookie`
-/// value, unless the request or the defaults set one; `Proxy-Authorization`).
+/// value, unless the request or the defaults set one; `Proxy-Authorization`;
+/// and for a resumed download `Range: bytes=N-` with its `If-Range`).
 /// Through a forwarding proxy the request target is the absolute URL (RFC
-/// 9112 §3.2.2). Returns whether `Accept-Encoding` was added, that is,
-/// whether a coded response is for the client to decode.
+/// 9112 §3.2.2). A request with a `Range` gets no `Accept-Encoding`: a range
+/// of a coded body is a range of the coded bytes, which the caller cannot use
+/// (and a coded resume could not be joined to what came before). Returns
+/// whether `Accept-Encoding` was added, that is, whether a coded response
+/// is for the client to decode.
 pub(crate) fn write_head(
     out: &mut Vec<u8>,
     request: &Request,
@@ -25,6 +29,7 @@ pub(crate) fn write_head(
     defaults: &HeaderMap,
     decompress: bool,
     cookie: Option<&HeaderValue>,
+    range: Option<(u64, Option<&HeaderValue>)>,
 ) -> bool {
     let url = request.url();
     let target = match route {
@@ -35,8 +40,18 @@ pub(crate) fn write_head(
     let host = &url[Position::BeforeHost..Position::AfterPort];
     let body_len = request.body_bytes().map(|b| b.len() as u64);
     let own = request.headers();
-    // Not when the caller set Accept-Encoding or Range (see the function).
-    let accept_encoding = decode::accept_encoding(own, defaults, decompress);
+    let range = range.filter(|_| !own.contains_key(header::RANGE));
+    let range_value = range.map(|(from, _)| {
+        HeaderValue::try_from(format!("bytes={from}-"))
+            .unwrap_or_else(|_| HeaderValue::from_static("bytes=0-"))
+    });
+    let if_range = range
+        .and_then(|(_, validator)| validator)
+        .filter(|_| !own.contains_key(header::IF_RANGE));
+    // Not when the caller set Accept-Encoding or Range (see the function),
+    // nor with the Range of a resumed download.
+    let accept_encoding =
+        decode::accept_encoding(own, defaults, decompress).filter(|_| range.is_none());
     let proxy_auth = match route {
         Route::Forward(proxy) => proxy
             .auth
@@ -53,6 +68,8 @@ pub(crate) fn write_head(
         (header::ACCEPT_ENCODING, accept_encoding.as_ref()),
         (header::COOKIE, cookie),
         (header::PROXY_AUTHORIZATION, proxy_auth),
+        (header::RANGE, range_value.as_ref()),
+        (header::IF_RANGE, if_range),
     ];
     let headers = || {
         own.iter()
@@ -70,9 +87,11 @@ pub(crate) fn write_head(
 /// Opens an HTTP/2 stream for `request` on `session`: `:method`,
 /// `:scheme`, `:authority` (the URL's host and port, or the request's
 /// `Host`), `:path`, then the request's own fields, the client's defaults
-/// for names it does not set, `accept-encoding` when decoding is on,
-/// `cookie` (the jar's value, unless the request or the defaults set one;
-/// one field, as RFC 9113 §8.2.3 allows) and `content-length` for a body. Connection-specific fields are never sent
+/// for names it does not set, `accept-encoding` when decoding is on (and no
+/// `Range` goes), `cookie` (the jar's value, unless the request or the
+/// defaults set one; one field, as RFC 9113 §8.2.3 allows), `range` and
+/// `if-range` for a resumed download, and `content-length` for a body.
+/// Connection-specific fields are never sent
 /// (RFC 9113 §8.2.2). With no body the HEADERS end the stream. Returns the
 /// stream (or why none could be opened) and whether `accept-encoding` was
 /// added.
@@ -83,6 +102,7 @@ pub(crate) fn send_h2_request(
     defaults: &HeaderMap,
     decompress: bool,
     cookie: Option<&HeaderValue>,
+    range: Option<(u64, Option<&HeaderValue>)>,
 ) -> (
     Result<crate::h2::StreamId, crate::h2::error::SendError>,
     bool,
@@ -94,11 +114,11 @@ pub(crate) fn send_h2_request(
     let path = if path.is_empty() { "/" } else { path };
     let authority = &url[Position::BeforeHost..Position::AfterPort];
     let own = request.headers();
-    let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
-        decompress
-            && !own.contains_key(header::ACCEPT_ENCODING)
-            && !defaults.contains_key(header::ACCEPT_ENCODING)
-    });
+    let range = range.filter(|_| !own.contains_key(header::RANGE));
+    // As for HTTP/1.1: none when the caller set Accept-Encoding or Range,
+    // nor with the Range of a resumed download.
+    let accept_encoding =
+        decode::accept_encoding(own, defaults, decompress).filter(|_| range.is_none());
     let body = request.body_bytes();
     let mut added: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
     if let Some(value) = accept_encoding {
@@ -108,6 +128,14 @@ pub(crate) fn send_h2_request(
         .filter(|_| !own.contains_key(header::COOKIE) && !defaults.contains_key(header::COOKIE))
     {
         added.push((header::COOKIE, cookie.clone()));
+    }
+    if let Some((from, validator)) = range {
+        if let Ok(value) = HeaderValue::try_from(format!("bytes={from}-")) {
+            added.push((header::RANGE, value));
+        }
+        if let Some(validator) = validator.filter(|_| !own.contains_key(header::IF_RANGE)) {
+            added.push((header::IF_RANGE, validator.clone()));
+        }
     }
     if let Some(body) = body.filter(|_| !own.contains_key(header::CONTENT_LENGTH)) {
         added.push((header::CONTENT_LENGTH, HeaderValue::from(body.len())));
@@ -144,7 +172,7 @@ mod tests {
             .header("accept", "text/html")
             .unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &defaults, false, None);
+        write_head(&mut out, &req, &Route::Direct, &defaults, false, None, None);
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
@@ -168,6 +196,7 @@ mod tests {
             &HeaderMap::new(),
             false,
             Some(&jar),
+            None,
         );
         assert!(String::from_utf8_lossy(&out).contains("\r\ncookie: sid=1\r\n"));
         let own = req.header("cookie", "mine=2").unwrap();
@@ -179,6 +208,7 @@ mod tests {
             &HeaderMap::new(),
             false,
             Some(&jar),
+            None,
         );
         let text = String::from_utf8_lossy(&out);
         assert!(
@@ -189,12 +219,56 @@ mod tests {
         defaults.insert(header::COOKIE, HeaderValue::from_static("default=3"));
         let req = Request::get("http://example.com/").unwrap();
         out.clear();
-        write_head(&mut out, &req, &Route::Direct, &defaults, false, Some(&jar));
+        write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &defaults,
+            false,
+            Some(&jar),
+            None,
+        );
         let text = String::from_utf8_lossy(&out);
         assert!(
             text.contains("default=3") && !text.contains("sid=1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_resumed_download_asks_for_the_rest_without_accept_encoding() {
+        let req = Request::get("http://h.test/f").unwrap();
+        let etag = HeaderValue::from_static("\"v1\"");
+        let mut out = Vec::new();
+        let decodes = write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            true,
+            None,
+            Some((1234, Some(&etag))),
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!decodes);
+        assert!(text.contains("range: bytes=1234-\r\n"), "{text}");
+        assert!(text.contains("if-range: \"v1\"\r\n"), "{text}");
+        assert!(!text.contains("accept-encoding"), "{text}");
+
+        let own = req.header("range", "bytes=0-9").unwrap();
+        let mut out = Vec::new();
+        let decodes = write_head(
+            &mut out,
+            &own,
+            &Route::Direct,
+            &HeaderMap::new(),
+            true,
+            None,
+            None,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!decodes && !text.contains("accept-encoding"), "{text}");
+        assert_eq!(text.matches("range:").count(), 1, "{text}");
     }
 
     #[test]
@@ -207,6 +281,7 @@ mod tests {
             &Route::Direct,
             &HeaderMap::new(),
             false,
+            None,
             None,
         );
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");

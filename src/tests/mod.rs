@@ -25,6 +25,7 @@ mod lifecycle;
 mod pacing;
 mod redirects;
 mod retries;
+mod sinks;
 mod timers;
 
 use std::net::{IpAddr, SocketAddr};
