@@ -27,7 +27,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use multifetch::{Client, ClientBuilder, Completion, Reactor, Response};
+use multifetch::{Client, ClientBuilder, Completion, Reactor, Response, RetryPolicy};
 
 const USAGE: &str = "\
 Usage: fetch [OPTIONS] [URL...]
@@ -43,6 +43,11 @@ Options:
   -t, --timeout SECS        deadline for each whole request, e.g. 2.5; 0 disables [default: 30]
       --connect-timeout SECS
                             deadline for DNS + TCP connect; 0 disables [default: 10]
+      --retry N             retry a failed request up to N times, with backoff: connect
+                            failures, timeouts before the response, resets, 429 and
+                            503, honouring Retry-After [default: 0]
+      --per-host-rate R     start at most R requests a second to one host, e.g. 0.5
+                            [default: no limit]
       --root-cert FILE      also trust the CA certificate(s) in this PEM file (for
                             private CAs); may be given more than once
       --json                print one JSON object per line instead of text
@@ -60,6 +65,8 @@ struct Options {
     per_host: Option<usize>,
     timeout: Option<Option<Duration>>,
     connect_timeout: Option<Option<Duration>>,
+    retries: u32,
+    per_host_rate: Option<f64>,
     root_certs: Vec<String>,
     json: bool,
 }
@@ -138,6 +145,25 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
             "-t" | "--timeout" => options.timeout = Some(seconds(&name, &value("seconds")?)?),
             "--connect-timeout" => {
                 options.connect_timeout = Some(seconds(&name, &value("seconds")?)?)
+            }
+            "--retry" => {
+                let text = value("a number")?;
+                options.retries = text.parse().map_err(|_| {
+                    format!("{name} expects a whole number of retries, not `{text}`")
+                })?;
+            }
+            "--per-host-rate" => {
+                let text = value("requests a second")?;
+                match text.parse::<f64>() {
+                    Ok(rate) if rate.is_finite() && rate > 0.0 => {
+                        options.per_host_rate = Some(rate);
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{name} expects a positive number of requests a second, not `{text}`"
+                        ));
+                    }
+                }
             }
             _ => return Err(format!("unknown option {name}")),
         }
@@ -225,6 +251,13 @@ fn run(options: &Options, urls: &[String]) -> io::Result<bool> {
     }
     if let Some(timeout) = options.connect_timeout {
         builder = builder.connect_timeout(timeout);
+    }
+    if options.retries > 0 {
+        let attempts = options.retries.saturating_add(1);
+        builder = builder.retry(RetryPolicy::new().max_attempts(attempts));
+    }
+    if let Some(rate) = options.per_host_rate {
+        builder = builder.max_requests_per_second_per_host(rate);
     }
     builder = add_roots(builder, &options.root_certs)?;
     let client = builder.build().map_err(io::Error::other)?;
