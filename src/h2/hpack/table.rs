@@ -99,24 +99,39 @@ pub(crate) fn find_static(name: &[u8], value: &[u8]) -> Option<Found> {
     name_match
 }
 
-/// One dynamic table entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One dynamic table entry: where its name and value are in the table's
+/// byte store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    name: Box<[u8]>,
-    value: Box<[u8]>,
+    /// Where the name starts, as a position in the stream of bytes ever
+    /// stored (`DynamicTable::base` is the position of `bytes[0]`); the
+    /// value follows the name.
+    start: usize,
+    name_len: usize,
+    value_len: usize,
 }
 
 impl Entry {
     fn size(&self) -> usize {
-        self.name.len() + self.value.len() + ENTRY_OVERHEAD
+        self.name_len + self.value_len + ENTRY_OVERHEAD
     }
 }
 
 /// The dynamic table: newest entry first (index 62 in the combined index
 /// space), evicting the oldest to stay within its maximum size.
+///
+/// Names and values live one after the other in one byte store, oldest
+/// first: an insert appends, an eviction only forgets, and the store drops
+/// its dead front once that is larger than what is live. Entries thus cost
+/// no allocation of their own, and each byte is moved at most once per
+/// insert on average.
 #[derive(Debug, Clone)]
 pub(crate) struct DynamicTable {
     entries: VecDeque<Entry>,
+    /// The bytes of the entries (and of evicted ones not yet dropped).
+    bytes: Vec<u8>,
+    /// The position of `bytes[0]` in the stream of bytes ever stored.
+    base: usize,
     /// Sum of the entries' sizes (RFC 7541 §4.1), in bytes.
     size: usize,
     /// The current maximum size, as set by the last size update.
@@ -128,6 +143,8 @@ impl DynamicTable {
     pub(crate) fn new(max_size: usize) -> Self {
         DynamicTable {
             entries: VecDeque::new(),
+            bytes: Vec::new(),
+            base: 0,
             size: 0,
             max_size,
         }
@@ -154,6 +171,7 @@ impl DynamicTable {
     pub(crate) fn set_max_size(&mut self, max_size: usize) {
         self.max_size = max_size;
         self.evict_to(max_size);
+        self.compact();
     }
 
     /// Adds an entry, evicting old ones first; an entry larger than the
@@ -163,14 +181,34 @@ impl DynamicTable {
         if size > self.max_size {
             self.entries.clear();
             self.size = 0;
+            self.base += self.bytes.len();
+            self.bytes.clear();
             return;
         }
         self.evict_to(self.max_size - size);
+        self.compact();
+        let start = self.base + self.bytes.len();
+        self.bytes.extend_from_slice(name);
+        self.bytes.extend_from_slice(value);
         self.entries.push_front(Entry {
-            name: name.into(),
-            value: value.into(),
+            start,
+            name_len: name.len(),
+            value_len: value.len(),
         });
         self.size += size;
+    }
+
+    /// Drops the bytes of evicted entries once they outweigh the live ones.
+    fn compact(&mut self) {
+        let live_from = self
+            .entries
+            .back()
+            .map_or(self.base + self.bytes.len(), |e| e.start);
+        let dead = live_from - self.base;
+        if dead > 0 && dead >= self.bytes.len() - dead {
+            self.bytes.drain(..dead);
+            self.base = live_from;
+        }
     }
 
     fn evict_to(&mut self, target: usize) {
@@ -185,22 +223,38 @@ impl DynamicTable {
         }
     }
 
+    /// The name and value of `entry`.
+    fn fields(&self, entry: &Entry) -> (&[u8], &[u8]) {
+        let start = entry.start - self.base;
+        let name_end = start + entry.name_len;
+        let name = self.bytes.get(start..name_end).unwrap_or_default();
+        let value = self
+            .bytes
+            .get(name_end..name_end + entry.value_len)
+            .unwrap_or_default();
+        (name, value)
+    }
+
     /// The entry at `index` in the combined index space (62 is the newest),
     /// as `(name, value)`.
     pub(crate) fn get(&self, index: usize) -> Option<(&[u8], &[u8])> {
         let entry = self
             .entries
             .get(index.checked_sub(STATIC_TABLE.len() + 1)?)?;
-        Some((&entry.name, &entry.value))
+        Some(self.fields(entry))
     }
 
     /// Looks a field up; indices are in the combined index space.
     pub(crate) fn find(&self, name: &[u8], value: &[u8]) -> Option<Found> {
         let mut name_match = None;
         for (i, entry) in self.entries.iter().enumerate() {
-            if &*entry.name == name {
+            if entry.name_len != name.len() {
+                continue;
+            }
+            let (n, v) = self.fields(entry);
+            if n == name {
                 let index = i + STATIC_TABLE.len() + 1;
-                if &*entry.value == value {
+                if v == value {
                     return Some(Found::Field(index));
                 }
                 name_match.get_or_insert(Found::Name(index));
@@ -268,5 +322,44 @@ mod tests {
         t.insert(b"a", b"");
         assert_eq!(t.len(), 0);
         assert_eq!(t.max_size(), 0);
+    }
+
+    /// Thousands of inserts of varied sizes, with resizes, against a
+    /// table of owned pairs: the same entries, in the same order, and a
+    /// byte store that never holds much more than twice the table.
+    #[test]
+    fn byte_store_matches_a_model() {
+        let mut t = DynamicTable::new(4096);
+        let mut model: VecDeque<(Vec<u8>, Vec<u8>)> = VecDeque::new();
+        let mut max = 4096;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000u32 {
+            let r = next();
+            if r % 500 == 0 {
+                max = (r >> 16) as usize % 5000;
+                t.set_max_size(max);
+            } else {
+                let name = format!("n{}", r % 7).into_bytes();
+                let value = vec![b'v'; (r >> 8) as usize % 300];
+                t.insert(&name, &value);
+                model.push_front((name, value));
+            }
+            let mut size: usize = model.iter().map(|(n, v)| n.len() + v.len() + 32).sum();
+            while size > max {
+                let (n, v) = model.pop_back().unwrap();
+                size -= n.len() + v.len() + 32;
+            }
+            assert_eq!((t.len(), t.size()), (model.len(), size), "round {round}");
+            for (i, (n, v)) in model.iter().enumerate() {
+                assert_eq!(lookup(&t, 62 + i), Some((&n[..], &v[..])), "round {round}");
+            }
+            assert!(t.bytes.len() <= 2 * max + 300, "round {round}");
+        }
     }
 }
