@@ -82,12 +82,18 @@ pub(crate) enum Found {
     Name(usize),
 }
 
+/// Whether `a` and `b` are the same bytes, ruling most pairs out by
+/// length and first byte before comparing the rest.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.first() == b.first() && a == b
+}
+
 /// Looks `name` and `value` up in the static table; index 1 first.
 pub(crate) fn find_static(name: &[u8], value: &[u8]) -> Option<Found> {
     let mut name_match = None;
     for (i, (n, v)) in STATIC_TABLE.iter().enumerate() {
-        if n.as_bytes() == name {
-            if v.as_bytes() == value {
+        if same(n.as_bytes(), name) {
+            if same(v.as_bytes(), value) {
                 return Some(Found::Field(i + 1));
             }
             name_match.get_or_insert(Found::Name(i + 1));
@@ -252,9 +258,9 @@ impl DynamicTable {
                 continue;
             }
             let (n, v) = self.fields(entry);
-            if n == name {
+            if same(n, name) {
                 let index = i + STATIC_TABLE.len() + 1;
-                if v == value {
+                if same(v, value) {
                     return Some(Found::Field(index));
                 }
                 name_match.get_or_insert(Found::Name(index));
