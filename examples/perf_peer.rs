@@ -27,7 +27,9 @@
 //! - `H2_STREAMS=n`: `http2_max_concurrent_streams(n)`.
 //!
 //! Results are counted as they complete and bodies dropped, as the other
-//! peers do; `KEEP_BODIES=1` keeps every body until the end.
+//! peers do: each body goes to a sink that counts it (`Request::to_writer`
+//! with `io::sink()`, as curl writes to `/dev/null`), never into memory;
+//! `KEEP_BODIES=1` keeps every body in memory until the end instead.
 //! `PEER_DEADLINE_S` (default 600) bounds the run: past it the peer prints a
 //! RESULT line with every request counted as an error and exits with 3.
 
@@ -35,11 +37,12 @@
 #[path = "common/out.rs"]
 mod out;
 
+use std::io;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multifetch::{Client, ClientBuilder};
+use multifetch::{Client, ClientBuilder, Request};
 
 const PEER: &str = "multifetch";
 
@@ -81,10 +84,18 @@ fn main() -> ExitCode {
     let mut kept = Vec::new();
     let (mut ok, mut err, mut bytes) = (0, 0, 0);
     let mut first_error = None;
-    client.fetch_each(urls, |_, result| match result {
+    let requests = urls.into_iter().map(|url| {
+        let request = Request::get(&url);
+        if keep {
+            request
+        } else {
+            request.map(|r| r.to_writer(io::sink()))
+        }
+    });
+    client.fetch_each(requests, |_, result| match result {
         Ok(response) if response.status() == 200 => {
             ok += 1;
-            bytes += response.body().len() as u64;
+            bytes += response.body_len();
             if keep {
                 kept.push(response.into_body());
             }

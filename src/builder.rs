@@ -25,6 +25,7 @@ use crate::proxy::{self, Proxy};
 /// | [`max_connections_per_host`](Self::max_connections_per_host) | same as `max_connections` |
 /// | [`connect_timeout`](Self::connect_timeout) (DNS + TCP connect + TLS handshake) | 10 s |
 /// | [`timeout`](Self::timeout) (whole request) | 30 s |
+/// | [`read_idle_timeout`](Self::read_idle_timeout) (nothing received) | off |
 /// | [`max_head_size`](Self::max_head_size) | 64 KiB |
 /// | [`max_headers`](Self::max_headers) | 100 |
 /// | [`max_body_size`](Self::max_body_size) | 1 GiB (after decoding) |
@@ -78,6 +79,7 @@ impl ClientBuilder {
                 max_connections_per_host: max_connections,
                 connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
                 timeout: Some(DEFAULT_TIMEOUT),
+                read_idle_timeout: None,
                 limits: h1::Limits::default(),
                 resolve: HashMap::new(),
                 default_headers,
@@ -143,6 +145,28 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a response may send nothing at all: from the request being
+    /// sent to the first response byte, and between any two reads after
+    /// that. A server that goes quiet is cut off with a
+    /// [`Timeout`](crate::ErrorKind::Timeout) in
+    /// [`Phase::ReadIdle`](crate::Phase::ReadIdle) ("timeout after 30s with
+    /// nothing received from 10.0.0.1:80"), while a healthy stream runs as
+    /// long as it keeps sending. Off (`None`) by default, as in curl and
+    /// reqwest; [`Request::read_idle_timeout`](crate::Request::read_idle_timeout)
+    /// sets it per request.
+    ///
+    /// It is the timeout to keep on for long downloads and responses that
+    /// never end (server-sent events), whose whole-request
+    /// [`timeout`](Self::timeout) is turned off with
+    /// [`Request::timeout`](crate::Request::timeout). While a slow sink
+    /// holds the connection back (backpressure) the clock is stopped. For
+    /// a server-sent event stream, pick more than the server's keep-alive
+    /// comment interval.
+    pub fn read_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> ClientBuilder {
+        self.config.read_idle_timeout = timeout.into();
+        self
+    }
+
     /// Largest response head (status line and headers) accepted, in bytes;
     /// a larger one is a [`TooLarge`](crate::ErrorKind::TooLarge) error
     /// whose message names this limit. Default 64 KiB
@@ -180,7 +204,10 @@ impl ClientBuilder {
     ///
     /// For comparison: neither curl (`CURLOPT_MAXFILESIZE`, default none)
     /// nor hyper limit a body by default; a batch fetcher holds whole bodies
-    /// in memory, so this one does.
+    /// in memory, so this one does. It applies to bodies kept in memory
+    /// only: a 2xx body going to a sink ([`Request::to_file`](crate::Request::to_file),
+    /// [`to_writer`](crate::Request::to_writer),
+    /// [`stream_chunks`](crate::Request::stream_chunks)) has no size limit.
     pub fn max_body_size(mut self, bytes: u64) -> ClientBuilder {
         self.config.limits.max_body_bytes = bytes;
         self

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::builder::ClientBuilder;
+use crate::completion::{Event, Progress};
 use crate::config::Config;
 use crate::error::{Error, Reason, Result};
 use crate::reactor::Reactor;
@@ -105,6 +106,54 @@ impl Client {
         I: IntoIterator,
         I::Item: IntoRequest,
     {
+        self.run_many(requests, None)
+    }
+
+    /// [`fetch_many`](Self::fetch_many), calling `on_progress` each time
+    /// body bytes arrive for a request (at most once per request per turn
+    /// of the loop, so about once per read): which request, how far its
+    /// body is, and how far the batch is. It runs on the reactor's thread
+    /// between reads, so it should be quick (update a bar, not draw one).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use multifetch::{Client, Request};
+    ///
+    /// let client = Client::new();
+    /// let downloads = (0..100).map(|i| {
+    ///     Request::get(&format!("http://127.0.0.1:8080/file/{i}"))
+    ///         .map(|r| r.to_file(format!("/tmp/file-{i}")).timeout(None))
+    /// });
+    /// let results = client.fetch_many_with_progress(downloads, |p| {
+    ///     if let Some(expected) = p.progress.expected {
+    ///         eprint!("\r#{}: {}/{} bytes", p.index, p.progress.received, expected);
+    ///     }
+    /// });
+    /// # let _ = results;
+    /// ```
+    pub fn fetch_many_with_progress<I, P>(
+        &self,
+        requests: I,
+        mut on_progress: P,
+    ) -> Vec<Result<Response>>
+    where
+        I: IntoIterator,
+        I::Item: IntoRequest,
+        P: FnMut(&BatchProgress),
+    {
+        self.run_many(requests, Some(&mut on_progress))
+    }
+
+    fn run_many<I>(
+        &self,
+        requests: I,
+        mut on_progress: Option<&mut dyn FnMut(&BatchProgress)>,
+    ) -> Vec<Result<Response>>
+    where
+        I: IntoIterator,
+        I::Item: IntoRequest,
+    {
         let requests = requests.into_iter();
         let mut results: Vec<Option<Result<Response>>> = Vec::with_capacity(requests.size_hint().0);
         let mut reactor = match self.take_reactor() {
@@ -118,28 +167,45 @@ impl Client {
             results.push(None);
         }
         let base = base.unwrap_or(0);
+        // Ids count up from `base` within this call; anything else is not
+        // one of ours.
+        let index_of = |id: crate::RequestId| {
+            id.get()
+                .checked_sub(base)
+                .and_then(|i| usize::try_from(i).ok())
+        };
+        let before = reactor.counters().bytes_received;
+        reactor.report_progress(on_progress.is_some());
+        let mut finished = 0;
         let mut healthy = true;
         loop {
-            match reactor.next_completion() {
-                Ok(Some(done)) => {
-                    // Ids count up from `base` within this call; anything
-                    // else is not one of ours.
-                    let slot = done
-                        .id
-                        .get()
-                        .checked_sub(base)
-                        .and_then(|i| usize::try_from(i).ok())
-                        .and_then(|i| results.get_mut(i));
-                    if let Some(slot) = slot {
+            match reactor.next_event() {
+                Ok(Some(Event::Done(done))) => {
+                    finished += 1;
+                    if let Some(slot) = index_of(done.id).and_then(|i| results.get_mut(i)) {
                         *slot = Some(done.result);
                     }
                 }
+                Ok(Some(Event::Progress { id, progress })) => {
+                    if let (Some(callback), Some(index)) = (on_progress.as_mut(), index_of(id)) {
+                        callback(&BatchProgress {
+                            index,
+                            progress,
+                            finished,
+                            bytes_received: reactor.counters().bytes_received - before,
+                        });
+                    }
+                }
+                // Chunks of bodies streamed to the caller: a batch has no
+                // caller to hand them to.
+                Ok(Some(_)) => {}
                 Ok(None) => break,
                 // The reactor has completed every request with the error; the
                 // next calls hand those completions over.
                 Err(_) => healthy = false,
             }
         }
+        reactor.report_progress(false);
         if healthy {
             self.return_reactor(reactor);
         }
@@ -171,7 +237,73 @@ impl Client {
     /// });
     /// println!("{summary}");
     /// ```
-    pub fn fetch_each<I, F>(&self, requests: I, mut on_result: F) -> Summary
+    pub fn fetch_each<I, F>(&self, requests: I, on_result: F) -> Summary
+    where
+        I: IntoIterator,
+        I::Item: IntoRequest,
+        F: FnMut(usize, Result<Response>),
+    {
+        self.run_each(requests, on_result, None)
+    }
+
+    /// [`fetch_each`](Self::fetch_each), calling `on_progress` each time
+    /// body bytes arrive for a request (see
+    /// [`fetch_many_with_progress`](Self::fetch_many_with_progress));
+    /// [`BatchProgress::index`] is the request's position in the input.
+    ///
+    /// # Examples
+    ///
+    /// Downloading many files, each to disk as it arrives:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use multifetch::{Client, Request};
+    ///
+    /// let client = Client::builder()
+    ///     .max_connections(64)
+    ///     .read_idle_timeout(Duration::from_secs(30))
+    ///     .build()?;
+    /// let downloads = (0..1000).map(|i| {
+    ///     Request::get(&format!("http://127.0.0.1:8080/file/{i}"))
+    ///         .map(|r| r.to_file(format!("downloads/{i}.bin")).timeout(None))
+    /// });
+    /// let summary = client.fetch_each_with_progress(
+    ///     downloads,
+    ///     |index, result| match result {
+    ///         Ok(response) => {
+    ///             if let Some(file) = response.download() {
+    ///                 println!("{index}: {} bytes in {}", file.len, file.path.display());
+    ///             }
+    ///         }
+    ///         Err(error) => eprintln!("{index}: {error}"),
+    ///     },
+    ///     |p| eprint!("\r{} done, {} MiB received", p.finished, p.bytes_received >> 20),
+    /// );
+    /// println!("\n{summary}");
+    /// # Ok::<(), multifetch::Error>(())
+    /// ```
+    pub fn fetch_each_with_progress<I, F, P>(
+        &self,
+        requests: I,
+        on_result: F,
+        mut on_progress: P,
+    ) -> Summary
+    where
+        I: IntoIterator,
+        I::Item: IntoRequest,
+        F: FnMut(usize, Result<Response>),
+        P: FnMut(&BatchProgress),
+    {
+        self.run_each(requests, on_result, Some(&mut on_progress))
+    }
+
+    fn run_each<I, F>(
+        &self,
+        requests: I,
+        mut on_result: F,
+        mut on_progress: Option<&mut dyn FnMut(&BatchProgress)>,
+    ) -> Summary
     where
         I: IntoIterator,
         I::Item: IntoRequest,
@@ -198,6 +330,7 @@ impl Client {
         let mut positions: HashMap<u64, usize> = HashMap::with_capacity(base);
         let mut exhausted = false;
         let mut failure = None;
+        reactor.report_progress(on_progress.is_some());
         loop {
             // Enough queued to fill every connection twice over, h2 streams
             // included, so a connection never waits for the iterator.
@@ -210,12 +343,28 @@ impl Client {
                     None => exhausted = true,
                 }
             }
-            match reactor.next_completion() {
-                Ok(Some(done)) => {
+            match reactor.next_event() {
+                Ok(Some(Event::Done(done))) => {
                     let index = positions.remove(&done.id.get()).unwrap_or(usize::MAX);
                     summary.record(&done.result);
                     on_result(index, done.result);
                 }
+                Ok(Some(Event::Progress { id, progress })) => {
+                    if let (Some(callback), Some(&index)) =
+                        (on_progress.as_mut(), positions.get(&id.get()))
+                    {
+                        callback(&BatchProgress {
+                            index,
+                            progress,
+                            finished: summary.total(),
+                            bytes_received: reactor.counters().bytes_received
+                                - before.bytes_received,
+                        });
+                    }
+                }
+                // Chunks of bodies streamed to the caller: a batch has no
+                // caller to hand them to.
+                Ok(Some(_)) => {}
                 Ok(None) if exhausted || failure.is_some() => break,
                 Ok(None) => {}
                 // The reactor has completed every request in flight with the
@@ -223,6 +372,7 @@ impl Client {
                 Err(error) => failure = Some(error),
             }
         }
+        reactor.report_progress(false);
         if let Some(error) = &failure {
             for (index, _) in requests {
                 let result = Err(copy_error(error));
@@ -274,6 +424,24 @@ impl Reactor {
     pub fn new(client: &Client) -> Result<Reactor> {
         Reactor::with_config(Arc::clone(&client.config))
     }
+}
+
+/// Where a batch is, handed to the progress callback of
+/// [`Client::fetch_many_with_progress`] and
+/// [`Client::fetch_each_with_progress`] each time body bytes arrive for one
+/// of its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchProgress {
+    /// The request whose body moved: its position in the input.
+    pub index: usize,
+    /// How far that request's body is.
+    pub progress: Progress,
+    /// Requests of the batch finished so far (either way).
+    pub finished: u64,
+    /// Bytes the batch has read from sockets so far (heads, bodies and
+    /// framing).
+    pub bytes_received: u64,
 }
 
 /// A reactor-wide failure repeated into every unfinished slot.

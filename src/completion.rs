@@ -1,7 +1,11 @@
 //! What the reactor hands back: the [`RequestId`] of each submitted request,
-//! its [`Completion`], and the running [`Counters`] of network work.
+//! its [`Event`]s ([`Completion`], chunks of streamed bodies, [`Progress`]),
+//! and the running [`Counters`] of network work.
 
 use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
 
 use crate::error::Result;
 use crate::response::Response;
@@ -33,6 +37,65 @@ pub struct Completion {
     pub result: Result<Response>,
 }
 
+/// What [`Reactor::next_event`](crate::Reactor::next_event) hands back.
+///
+/// For one request, events come in order: for a request made with
+/// [`Request::stream_chunks`](crate::Request::stream_chunks) and answered
+/// with a 2xx, [`Head`](Event::Head), then its [`Chunk`](Event::Chunk)s;
+/// [`Progress`](Event::Progress) events (when asked for with
+/// [`Reactor::report_progress`](crate::Reactor::report_progress)) along the
+/// way; and [`Done`](Event::Done) last.
+#[derive(Debug)]
+#[non_exhaustive]
+// `Done` is the large one, and the common one: boxing it would cost every
+// request an allocation to save a move.
+#[allow(clippy::large_enum_variant)]
+pub enum Event {
+    /// The final head of a 2xx response whose body streams to the caller.
+    Head {
+        /// The request.
+        id: RequestId,
+        /// Its status.
+        status: StatusCode,
+        /// Its headers.
+        headers: HeaderMap,
+    },
+    /// The next bytes of a body streaming to the caller (transfer and
+    /// content decoding undone), as they arrived: at most one read's worth.
+    Chunk {
+        /// The request.
+        id: RequestId,
+        /// The bytes.
+        bytes: Bytes,
+    },
+    /// Body bytes arrived for a request (at most one event per request per
+    /// turn of the loop).
+    Progress {
+        /// The request.
+        id: RequestId,
+        /// How far its body is.
+        progress: Progress,
+    },
+    /// The request finished.
+    Done(Completion),
+}
+
+/// How far a request's body is. Cheap to read on every read
+/// ([`Reactor::progress`](crate::Reactor::progress)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Body bytes received so far, as the server sent them (after transfer
+    /// decoding, before content decoding), plus, for a resumed download,
+    /// the bytes that were already in its file. Starts again from 0 when a
+    /// request is retried, redirected or restarted.
+    pub received: u64,
+    /// The whole body's length when known: `Content-Length`, or the
+    /// complete length from `Content-Range` for a resumed download; `None`
+    /// for a chunked or close-delimited body, or before the head.
+    pub expected: Option<u64>,
+}
+
 /// Running totals of a reactor's network work.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,6 +107,8 @@ pub struct Counters {
     /// Requests retried on a fresh connection after a kept-alive one failed
     /// before answering.
     pub retries: u64,
+    /// File downloads resumed after failing part-way.
+    pub resumes: u64,
     /// Bytes written to sockets.
     pub bytes_sent: u64,
     /// Bytes read from sockets.

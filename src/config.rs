@@ -90,6 +90,8 @@ pub(crate) struct Config {
     pub max_connections_per_host: usize,
     pub connect_timeout: Option<Duration>,
     pub timeout: Option<Duration>,
+    /// How long a response may send nothing; `None`: no limit.
+    pub read_idle_timeout: Option<Duration>,
     pub limits: h1::Limits,
     /// Host names pinned to addresses, keyed by lowercase host.
     pub resolve: HashMap<String, Vec<IpAddr>>,

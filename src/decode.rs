@@ -64,6 +64,12 @@ pub(crate) const MAX_CODINGS: usize = 5;
 #[cfg_attr(not(feature = "gzip"), allow(dead_code))]
 pub(crate) const PIECE: usize = 1024;
 
+/// The most coded bytes fed at once when the output is bounded
+/// ([`ContentDecoder::feed_bounded`]): one coding makes at most about
+/// 1,000 times this from them (deflate's largest ratio), about 256 KiB.
+#[cfg_attr(not(feature = "gzip"), allow(dead_code))]
+pub(crate) const BOUNDED_PIECE: usize = 256;
+
 /// The most bytes a stage that feeds another stage may make, for a body
 /// limit of `limit`: the limit, plus room for the framing of a compressed
 /// layer of incompressible data (deflate's stored blocks add 5 bytes per
@@ -174,7 +180,7 @@ mod imp {
     use flate2::write::MultiGzDecoder;
     use flate2::{Decompress, FlushDecompress, Status};
 
-    use super::{Coding, DecodeError, HeaderMap, PIECE, between_limit, codings_of};
+    use super::{BOUNDED_PIECE, Coding, DecodeError, HeaderMap, PIECE, between_limit, codings_of};
 
     /// Most decoded bytes one inflate step of a deflate body produces; the
     /// limit is checked after each.
@@ -322,6 +328,33 @@ mod imp {
             result.map_err(|failure| self.failed(failure))
         }
 
+        /// Decodes from `input` until it is used up or `out` holds at least
+        /// `max_out` bytes, appending to `out`; returns how much of `input`
+        /// was used. The input goes in pieces of [`BOUNDED_PIECE`] bytes, so
+        /// `out` ends at most one piece's output (about 256 KiB for one
+        /// coding) past `max_out`: a body going to a slow sink is decoded
+        /// only as the sink takes it, and a small compressed body cannot
+        /// fill memory while it waits.
+        pub(crate) fn feed_bounded(
+            &mut self,
+            input: &[u8],
+            out: &mut Vec<u8>,
+            max_out: usize,
+        ) -> Result<usize, DecodeError> {
+            if max_out == usize::MAX {
+                return self.feed(input, out).map(|()| input.len());
+            }
+            let mut used = 0;
+            for piece in input.chunks(BOUNDED_PIECE) {
+                if out.len() >= max_out {
+                    break;
+                }
+                self.feed(piece, out)?;
+                used += piece.len();
+            }
+            Ok(used)
+        }
+
         /// The body has ended: every stream of the chain must have ended
         /// too (an empty body is fine, as for a 304 or a HEAD).
         pub(crate) fn finish(&mut self) -> Result<(), DecodeError> {
@@ -443,9 +476,16 @@ mod imp {
                 } => {
                     let mut input = input;
                     // Bytes after the end of a deflate stream are ignored.
-                    while !input.is_empty() && !*ended {
-                        let used = inflate_step(inflate, input, out, produced, ended, limit)?;
+                    // The inflater may take in the last bytes of `input`
+                    // with more output than one step holds still inside:
+                    // step on while a step fills its buffer.
+                    while !*ended {
+                        let (used, full) =
+                            inflate_step(inflate, input, out, produced, ended, limit)?;
                         input = input.get(used..).unwrap_or_default();
+                        if input.is_empty() && !full {
+                            break;
+                        }
                     }
                     Ok(())
                 }
@@ -507,7 +547,8 @@ mod imp {
     }
 
     /// Inflates up to one step of output into `out`, never more than one
-    /// byte past the limit; returns the input used.
+    /// byte past the limit; returns the input used and whether the step
+    /// filled its output buffer (more output may be waiting).
     fn inflate_step(
         inflate: &mut Decompress,
         input: &[u8],
@@ -515,7 +556,7 @@ mod imp {
         produced: &mut u64,
         ended: &mut bool,
         limit: u64,
-    ) -> Result<usize, DecodeError> {
+    ) -> Result<(usize, bool), DecodeError> {
         let mut buf = [0u8; STEP];
         // One byte more than the limit allows, to tell "over" from "full".
         let room = usize::try_from(limit.saturating_sub(*produced).saturating_add(1))
@@ -536,8 +577,11 @@ mod imp {
             return Err(DecodeError::TooLarge { limit });
         }
         out.extend_from_slice(made);
+        let full = made.len() == room;
         match status {
             Status::StreamEnd => *ended = true,
+            // Nothing was waiting inside: the input is all in.
+            Status::Ok | Status::BufError if input.is_empty() => {}
             Status::Ok | Status::BufError if used == 0 && made.is_empty() => {
                 return Err(DecodeError::Corrupt(
                     "deflate stream makes no progress".into(),
@@ -545,7 +589,7 @@ mod imp {
             }
             Status::Ok | Status::BufError => {}
         }
-        Ok(used)
+        Ok((used, full))
     }
 }
 
@@ -570,6 +614,15 @@ impl ContentDecoder {
     }
 
     pub(crate) fn feed(&mut self, _input: &[u8], _out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        match *self {}
+    }
+
+    pub(crate) fn feed_bounded(
+        &mut self,
+        _input: &[u8],
+        _out: &mut Vec<u8>,
+        _max_out: usize,
+    ) -> Result<usize, DecodeError> {
         match *self {}
     }
 
@@ -781,6 +834,58 @@ mod tests {
     fn encode_list(list: &[&str], data: &[u8]) -> Vec<u8> {
         list.iter()
             .fold(data.to_vec(), |acc, coding| encode(coding, &acc))
+    }
+
+    #[test]
+    fn a_deflate_body_whose_last_bytes_make_more_than_one_step_ends() {
+        // Zeros compress about 1,000 to 1: the last few bytes of the stream
+        // stand for more output than one 32 KiB step.
+        let zeros = vec![0u8; 4 << 20];
+        for coding in ["zlib", "raw"] {
+            let coded = encode(coding, &zeros);
+            for split in [usize::MAX, 64, 7] {
+                let out = decode("deflate", &coded, split, u64::MAX)
+                    .unwrap_or_else(|e| panic!("{coding} split {split}: {e:?}"));
+                assert!(out == zeros, "{coding} split {split}: {} bytes", out.len());
+            }
+        }
+    }
+
+    #[test]
+    fn bounded_feeding_decodes_no_more_than_asked_and_loses_nothing() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        for coding in ["gzip", "deflate", "deflate, gzip"] {
+            let applied: Vec<&str> = coding
+                .split(", ")
+                .map(|c| if c == "deflate" { "zlib" } else { c })
+                .collect();
+            let coded = encode_list(&applied, &data);
+            let mut d = ContentDecoder::for_headers(&headers(coding), u64::MAX).unwrap();
+            let (mut decoded, mut input) = (Vec::new(), &coded[..]);
+            let mut rounds = 0;
+            while !input.is_empty() {
+                let mut out = Vec::new();
+                let used = d.feed_bounded(input, &mut out, 100_000).unwrap();
+                // One coding: at most one piece's output past the bound (a
+                // chain multiplies the ratios, so only its sum is checked).
+                let single = !coding.contains(',');
+                assert!(
+                    !single || out.len() <= 100_000 + 300 * 1024,
+                    "{coding}: {}",
+                    out.len()
+                );
+                assert!(used > 0, "{coding}: no progress");
+                input = &input[used..];
+                decoded.extend_from_slice(&out);
+                rounds += 1;
+            }
+            d.finish().unwrap();
+            assert!(
+                rounds > 10 || coding.contains(','),
+                "{coding}: {rounds} rounds"
+            );
+            assert!(decoded == data, "{coding}: decoded differs");
+        }
     }
 
     #[test]

@@ -78,7 +78,9 @@ pub enum ErrorKind {
     /// [`Connect`](ErrorKind::Connect).
     Proxy,
     /// Any other I/O failure on an established connection, such as a reset
-    /// before any response byte, or the operating system refusing a socket.
+    /// before any response byte, or the operating system refusing a socket;
+    /// also a body sink that failed (a file that cannot be written, a
+    /// caller's writer returning an error), whose message names the sink.
     Io,
 }
 
@@ -118,6 +120,10 @@ pub enum Phase {
     ReadHead,
     /// Reading the response body.
     ReadBody,
+    /// Nothing arrived for the read-idle timeout
+    /// ([`ClientBuilder::read_idle_timeout`](crate::ClientBuilder::read_idle_timeout)),
+    /// while waiting for the response head or between body bytes.
+    ReadIdle,
 }
 
 impl fmt::Display for Phase {
@@ -129,6 +135,7 @@ impl fmt::Display for Phase {
             Phase::SendRequest => "sending the request to",
             Phase::ReadHead => "waiting for the response from",
             Phase::ReadBody => "reading the response body from",
+            Phase::ReadIdle => "with nothing received from",
         })
     }
 }
@@ -222,6 +229,18 @@ pub(crate) enum Reason {
         proxy: String,
         status: String,
     },
+    /// A body sink failed; `what` says doing what, with which sink
+    /// ("writing the body to /dl/x.iso.part").
+    Sink {
+        what: String,
+        source: io::Error,
+    },
+    /// A download's answer to a range request, or its final length, does
+    /// not fit the file (RFC 9110 §14.4, §15.3.7).
+    Range {
+        peer: Option<SocketAddr>,
+        message: String,
+    },
     /// A request on an HTTP/2 stream failed.
     #[cfg(feature = "http2")]
     H2 {
@@ -245,7 +264,8 @@ impl Reason {
             Reason::Protocol { source, .. } if source.is_truncated() => ErrorKind::Truncated,
             Reason::Protocol { .. } => ErrorKind::Protocol,
             Reason::CutOff { .. } => ErrorKind::Truncated,
-            Reason::Io { .. } | Reason::Socket { .. } => ErrorKind::Io,
+            Reason::Io { .. } | Reason::Socket { .. } | Reason::Sink { .. } => ErrorKind::Io,
+            Reason::Range { .. } => ErrorKind::Protocol,
             Reason::Redirect { .. } => ErrorKind::Redirect,
             Reason::Decode { .. } => ErrorKind::Decode,
             Reason::ProxyRefused { .. } => ErrorKind::Proxy,
@@ -357,6 +377,15 @@ impl fmt::Display for Reason {
             Reason::ProxyRefused { proxy, status } => {
                 write!(f, "proxy {proxy} refused CONNECT: {status}")
             }
+            Reason::Sink { what, source } => write!(f, "I/O error {what}: {source}"),
+            Reason::Range {
+                peer: Some(peer),
+                message,
+            } => write!(f, "{message} from {peer}"),
+            Reason::Range {
+                peer: None,
+                message,
+            } => f.write_str(message),
             #[cfg(feature = "http2")]
             Reason::H2 {
                 peer: Some(peer),
@@ -465,6 +494,7 @@ impl Error {
             Reason::Dns { source, .. }
             | Reason::Connect { source, .. }
             | Reason::Io { source, .. }
+            | Reason::Sink { source, .. }
             | Reason::CutOff { cause: source, .. }
             | Reason::Socket { source } => Some(source),
             _ => None,
@@ -501,6 +531,7 @@ impl std::error::Error for Error {
             Reason::Dns { source, .. }
             | Reason::Connect { source, .. }
             | Reason::Io { source, .. }
+            | Reason::Sink { source, .. }
             | Reason::CutOff { cause: source, .. }
             | Reason::Socket { source } => Some(source),
             Reason::Protocol { source, .. } => Some(source),
@@ -663,6 +694,20 @@ mod tests {
                 },
                 ErrorKind::Proxy,
             ),
+            (
+                Reason::Sink {
+                    what: "writing the body to /dl/x.part".into(),
+                    source: io(),
+                },
+                ErrorKind::Io,
+            ),
+            (
+                Reason::Range {
+                    peer: None,
+                    message: "m".into(),
+                },
+                ErrorKind::Protocol,
+            ),
         ];
         for (reason, kind) in cases {
             let text = reason.to_string();
@@ -749,6 +794,28 @@ mod tests {
             chain,
         });
         assert!(text.starts_with("redirect loop: http://a/ -> http://b/"));
+    }
+
+    #[test]
+    fn sink_and_idle_messages_name_the_sink_and_the_silence() {
+        let (kind, text) = msg(Reason::Sink {
+            what: "writing the body to /dl/x.iso.part".into(),
+            source: io::Error::other("No space left on device"),
+        });
+        assert_eq!(kind, ErrorKind::Io);
+        assert_eq!(
+            text,
+            "I/O error writing the body to /dl/x.iso.part: No space left on device (http://x/)"
+        );
+        let (_, text) = msg(Reason::Timeout {
+            phase: Phase::ReadIdle,
+            after: Duration::from_secs(5),
+            target: "127.0.0.1:80".into(),
+        });
+        assert_eq!(
+            text,
+            "timeout after 5s with nothing received from 127.0.0.1:80 (http://x/)"
+        );
     }
 
     #[test]

@@ -38,8 +38,8 @@
 //!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never
 //!   blocking the loop; hosts can be pinned to addresses
 //!   ([`ClientBuilder::resolve`]). Every address is tried.
-//! - A connect timeout and a whole-request timeout; an error says which
-//!   phase ran out of time.
+//! - A connect timeout, a whole-request timeout and a read-idle timeout;
+//!   an error says which phase ran out of time.
 //! - Limits on the response head, header count and body size.
 //! - HTTP/2 (RFC 9113, the `http2` feature, on by default), our own
 //!   sans-IO frames, HPACK and session in the same loop: ALPN `h2` over TLS
@@ -62,6 +62,17 @@
 //!   single codings and `Content-Encoding` lists
 //!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
 //!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
+//! - Bodies streamed as they arrive, with memory bounded by the read
+//!   buffers: to a file ([`Request::to_file`], written beside its target and
+//!   renamed into place once complete; resumed with `Range` / `If-Range`
+//!   after a cut), to any `io::Write` ([`Request::to_writer`]), or to the
+//!   caller chunk by chunk ([`Request::stream_chunks`],
+//!   [`Reactor::next_event`]). A sink slower than the network stops its
+//!   connection reading (backpressure). Progress per request
+//!   ([`Reactor::progress`]) and per batch
+//!   ([`Client::fetch_each_with_progress`]); responses that never end
+//!   (server-sent events) with the whole-request timeout off and a read-idle
+//!   timeout on ([`ClientBuilder::read_idle_timeout`]).
 //!
 //! # Crate features
 //!
@@ -83,7 +94,10 @@
 //!
 //! `examples/demo.rs` (`cargo run --release --example demo`) starts local
 //! slow servers and compares sequential, threaded and multiplexed fetching;
-//! `examples/fetch.rs` is a command-line fetcher for URL lists.
+//! `examples/fetch.rs` is a command-line fetcher for URL lists;
+//! `examples/download.rs` downloads many files at once with progress and
+//! resume; `examples/sse/` subscribes to many server-sent event streams on
+//! one thread and reconnects them with `Last-Event-ID`.
 //!
 //! # Errors
 //!
@@ -115,6 +129,7 @@ mod reactor;
 mod redirect;
 mod request;
 mod response;
+mod sink;
 mod stream;
 mod summary;
 #[cfg(test)]
@@ -124,8 +139,9 @@ mod timer;
 mod tls;
 
 pub use builder::ClientBuilder;
+pub use client::BatchProgress;
 pub use client::Client;
-pub use completion::{Completion, Counters, RequestId};
+pub use completion::{Completion, Counters, Event, Progress, RequestId};
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
@@ -137,6 +153,7 @@ pub use config::{
 };
 pub use dns::{DNS_CACHE_MAX_AGE, DNS_CACHE_MAX_ENTRIES};
 pub use error::{Error, ErrorKind, Phase, Result};
+pub use exchange::{CHUNK_QUEUE_BYTES, SINK_BUFFER_BYTES, SINK_RETRY_FIRST, SINK_RETRY_MAX};
 pub use h1::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, MAX_INTERIM_RESPONSES,
     NOT_HTTP_EXCERPT, ProtocolError,
@@ -145,7 +162,8 @@ pub use proxy::Proxy;
 pub use reactor::Reactor;
 pub use redirect::RedirectDeclined;
 pub use request::{IntoRequest, Request};
-pub use response::{Response, Timings};
+pub use response::{Download, Response, Timings};
+pub use sink::{DEFAULT_MAX_RESUMES, PART_SUFFIX};
 pub use summary::Summary;
 
 /// The `http` crate's vocabulary types used in this API.

@@ -1,12 +1,13 @@
 //! Not public API: thin wrappers over the sans-IO parts of the crate (the
 //! HTTP/1.1 reader, the HTTP/2 engine, redirect resolution, content
-//! decoding), used by benches, fuzz targets and tests. Reached as
+//! decoding, the resume rules), used by benches, fuzz targets and tests. Reached as
 //! `multifetch::__private`.
 
 use http::header::{CONTENT_ENCODING, HeaderMap, HeaderValue, LOCATION};
 use http::{Method, StatusCode};
 
 use crate::decode::{ContentDecoder, DecodeError};
+use crate::exchange::range::{self, Answer};
 pub use crate::h1::private::*;
 /// The sans-IO HTTP/2 engine (the reactor runs it on h2 connections).
 #[cfg(feature = "http2")]
@@ -112,9 +113,67 @@ pub fn decode_content(
     })
 }
 
+/// What the resume rules make of an answer with `status` to
+/// `Range: bytes={offset}-`, given its raw `Content-Range` value, and the
+/// `If-Range` validator a later resume would send from raw `ETag`,
+/// `Last-Modified` and `Date` values (each header left out when `None`).
+///
+/// `None` when a value is not a valid header value or `status` is not a
+/// status code. The answer is one of `append (total N|unknown)`, `restart`,
+/// `complete`, `mismatch: MESSAGE` or `other`.
+pub fn resume_answer(
+    status: u16,
+    content_range: Option<&[u8]>,
+    etag: Option<&[u8]>,
+    last_modified: Option<&[u8]>,
+    date: Option<&[u8]>,
+    offset: u64,
+) -> Option<(String, Option<String>)> {
+    let status = StatusCode::from_u16(status).ok()?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        (http::header::CONTENT_RANGE, content_range),
+        (http::header::ETAG, etag),
+        (http::header::LAST_MODIFIED, last_modified),
+        (http::header::DATE, date),
+    ] {
+        if let Some(value) = value {
+            headers.insert(name, HeaderValue::from_bytes(value).ok()?);
+        }
+    }
+    let answer = match range::answer(status, &headers, offset) {
+        Answer::Append { total: Some(n) } => format!("append (total {n})"),
+        Answer::Append { total: None } => "append (total unknown)".to_owned(),
+        Answer::Restart => "restart".to_owned(),
+        Answer::Complete => "complete".to_owned(),
+        Answer::Mismatch(message) => format!("mismatch: {message}"),
+        Answer::Other => "other".to_owned(),
+    };
+    let validator =
+        range::validator(&headers).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    Some((answer, validator))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resume_answers_through_the_wrapper() {
+        assert_eq!(
+            resume_answer(206, Some(b"bytes 5-9/10"), Some(b"\"e\""), None, None, 5),
+            Some(("append (total 10)".into(), Some("\"e\"".into())))
+        );
+        assert_eq!(
+            resume_answer(416, Some(b"bytes */10"), Some(b"W/\"e\""), None, None, 10),
+            Some(("complete".into(), None))
+        );
+        assert_eq!(
+            resume_answer(200, None, None, None, None, 3).unwrap().0,
+            "restart"
+        );
+        assert_eq!(resume_answer(206, Some(b"\n"), None, None, None, 3), None);
+    }
 
     #[test]
     fn redirects_through_the_wrapper() {

@@ -14,9 +14,17 @@
 //!        └───────────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
-//! After every connection step: hand its events to their exchanges, sync
-//! its mio registration with the interest its state derives, reschedule its
+//! After every connection step: take what the exchanges it carried have
+//! for the caller (chunks and heads of bodies streamed to the caller,
+//! progress), hand its events to their exchanges, sync its mio
+//! registration with the interest its state derives, reschedule its
 //! earliest timer, and park it in the pool if it went idle.
+//!
+//! What the caller gets ([`Reactor::next_event`]): the streamed events
+//! first (queued in order as they arrived), then completions, so a
+//! request's chunks always come before its `Done`. Taking a chunk makes
+//! room in its request's queue; a connection paused on a full queue is
+//! resumed at the start of the next turn.
 //!
 //! Closed connections leave the slab only after the whole event batch has
 //! been handled, and nothing is inserted while a batch is being handled, so a
@@ -48,12 +56,12 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
-use crate::completion::{Completion, Counters, RequestId};
+use crate::completion::{Completion, Counters, Event as Out, Progress, RequestId};
 use crate::config::Config;
 use crate::connection::{Connection, Ctx, Event, may_speak_h2};
 use crate::dns::{Addrs, DnsError, Lookup, Resolver, Waiter};
 use crate::error::{Error, Reason, Result};
-use crate::exchange::{Exchange, Outcome};
+use crate::exchange::{Exchange, Outcome, Streamed};
 use crate::handle::{ConnId, ExchangeId, Handle, Slots};
 use crate::origin::Origin;
 use crate::pool::{IdleRef, Pool};
@@ -64,7 +72,7 @@ use crate::timer::{Owner, TimerHeap};
 /// The waker's token; connection tokens are slab keys, always below it.
 const WAKER: Token = Token(usize::MAX);
 /// Bytes read from a socket at a time, into one buffer for all connections.
-const READ_BUFFER: usize = 64 * 1024;
+const READ_BUFFER: usize = 256 * 1024;
 /// Events taken per `poll` call.
 const EVENTS: usize = 1024;
 
@@ -110,10 +118,21 @@ pub struct Reactor {
     resolver: Resolver,
     timers: TimerHeap,
     completions: VecDeque<Completion>,
+    /// Heads, chunks and progress for the caller, in order, each with the
+    /// exchange it came from (to count the chunks it takes).
+    streamed: VecDeque<(ExchangeId, Out)>,
+    /// Whether to queue `Event::Progress`.
+    report_progress: bool,
+    /// Connections paused on a full chunk queue that the caller emptied.
+    resume: Vec<ConnId>,
+    /// The exchange of each unfinished request.
+    ids: HashMap<RequestId, ExchangeId>,
     closed: Vec<ConnId>,
     answers: Vec<(Waiter, std::result::Result<Addrs, DnsError>)>,
     /// What connection steps reported, for the exchanges (reused buffer).
     conn_events: Vec<Event>,
+    /// Exchanges on h2 streams that took bytes in a step (see `Ctx::touched`).
+    touched: Vec<ExchangeId>,
     /// Connections that took new h2 streams during dispatch, to flush.
     to_flush: Vec<ConnId>,
     /// The sum of every connection's [`Connection::stream_limit`], kept up
@@ -174,9 +193,14 @@ impl Reactor {
             resolver,
             timers: TimerHeap::default(),
             completions: VecDeque::new(),
+            streamed: VecDeque::new(),
+            report_progress: false,
+            resume: Vec::new(),
+            ids: HashMap::new(),
             closed: Vec::new(),
             answers: Vec::new(),
             conn_events: Vec::new(),
+            touched: Vec::new(),
             to_flush: Vec::new(),
             stream_capacity: 0,
             scratch: vec![0; READ_BUFFER].into_boxed_slice(),
@@ -197,12 +221,13 @@ impl Reactor {
     fn submit_at(&mut self, request: impl IntoRequest, now: Instant) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
-        match request.into_request() {
-            Ok(request) => {
-                let config = &self.config;
-                let exchange = self
-                    .exchanges
-                    .insert_with(|_| Exchange::new(id, request, now, config));
+        match request
+            .into_request()
+            .and_then(|request| Exchange::new(id, request, now, &self.config))
+        {
+            Ok(exchange) => {
+                let exchange = self.exchanges.insert_with(|_| exchange);
+                self.ids.insert(id, exchange);
                 self.queue.push_back(exchange);
             }
             Err(error) => self.completions.push_back(Completion {
@@ -245,12 +270,29 @@ impl Reactor {
         self.counters
     }
 
+    /// How far request `id`'s body is: bytes received and, when known,
+    /// expected. `None` once the request has finished (or for an id this
+    /// reactor never gave). Cheap: one hash lookup.
+    pub fn progress(&self, id: RequestId) -> Option<Progress> {
+        let exchange = self.ids.get(&id)?;
+        self.exchanges.get(*exchange).map(Exchange::progress)
+    }
+
+    /// Whether [`next_event`](Self::next_event) hands out
+    /// [`Event::Progress`](crate::Event::Progress): at most one per request
+    /// per turn of the loop in which its body bytes arrived. Off by default.
+    pub fn report_progress(&mut self, on: bool) {
+        self.report_progress = on;
+    }
+
     fn queued(&self) -> usize {
         self.queue.len() + self.blocked.values().map(VecDeque::len).sum::<usize>()
     }
 
     /// Runs the loop until a request finishes and returns it; `None` when
-    /// nothing is left to do.
+    /// nothing is left to do. Other events (chunks of bodies streamed to the
+    /// caller, progress) are dropped on the way: use
+    /// [`next_event`](Self::next_event) to see them.
     ///
     /// # Errors
     ///
@@ -259,32 +301,163 @@ impl Reactor {
     /// `Ok(Some(..))` whose `result` is the error.
     pub fn next_completion(&mut self) -> Result<Option<Completion>> {
         loop {
+            match self.next_event()? {
+                Some(Out::Done(done)) => return Ok(Some(done)),
+                Some(_) => {}
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Runs the loop until there is something for the caller and returns
+    /// it: the head or the next chunk of a body streamed to the caller
+    /// ([`Request::stream_chunks`](crate::Request::stream_chunks)), progress
+    /// (if [`report_progress`](Self::report_progress) is on), or a finished
+    /// request. `None` when nothing is left to do.
+    ///
+    /// A request's events come in order and its [`Event::Done`](crate::Event::Done)
+    /// last. Taking a chunk makes room for more: a request whose
+    /// [`CHUNK_QUEUE_BYTES`](crate::CHUNK_QUEUE_BYTES) are all waiting for
+    /// the caller reads nothing more until then.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use multifetch::{Client, Event, Reactor, Request};
+    ///
+    /// let client = Client::new();
+    /// let mut reactor = Reactor::new(&client)?;
+    /// reactor.submit(Request::get("http://127.0.0.1:8080/events")?.stream_chunks().timeout(None));
+    /// while let Some(event) = reactor.next_event()? {
+    ///     match event {
+    ///         Event::Head { status, .. } => println!("{status}"),
+    ///         Event::Chunk { bytes, .. } => print!("{}", String::from_utf8_lossy(&bytes)),
+    ///         Event::Done(done) => println!("done: {:?}", done.result.map(|r| r.status())),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok::<(), multifetch::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`next_completion`](Self::next_completion).
+    pub fn next_event(&mut self) -> Result<Option<Out>> {
+        self.next_event_until(None)
+    }
+
+    /// [`next_event`](Self::next_event), giving up at `deadline`: `None`
+    /// when nothing came by then, or when nothing is left to do
+    /// ([`pending`](Self::pending) tells which). For a program with timers
+    /// of its own, such as the reconnect delays of `examples/sse`.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_completion`](Self::next_completion).
+    pub fn next_event_before(&mut self, deadline: Instant) -> Result<Option<Out>> {
+        self.next_event_until(Some(deadline))
+    }
+
+    fn next_event_until(&mut self, deadline: Option<Instant>) -> Result<Option<Out>> {
+        loop {
+            if let Some((exchange, event)) = self.streamed.pop_front() {
+                if let Out::Chunk { bytes, .. } = &event {
+                    self.on_chunk_taken(exchange, bytes.len());
+                }
+                return Ok(Some(event));
+            }
             if let Some(done) = self.completions.pop_front() {
-                return Ok(Some(done));
+                return Ok(Some(Out::Done(done)));
             }
             if self.pending() == 0 {
                 self.was_idle = true;
                 return Ok(None);
             }
-            if let Err(error) = self.turn() {
+            if deadline.is_some_and(|at| at <= Instant::now()) {
+                return Ok(None);
+            }
+            if let Err(error) = self.turn(deadline) {
                 self.abort(&error);
                 return Err(error);
             }
         }
     }
 
-    /// One turn: start what fits, wait for events or the next timer,
-    /// handle them.
-    fn turn(&mut self) -> Result<()> {
+    /// The caller took a chunk of `exchange`'s body: its connection reads
+    /// on (next turn) if that made room.
+    fn on_chunk_taken(&mut self, exchange: ExchangeId, n: usize) {
+        let Some(ex) = self.exchanges.get_mut(exchange) else {
+            return;
+        };
+        if ex.on_chunks_taken(n) {
+            if let Some(conn) = ex.conn() {
+                self.resume.push(conn);
+            }
+        }
+    }
+
+    /// Resumes the connections whose sinks made room.
+    fn resume_paused(&mut self, now: Instant) {
+        let mut resume = std::mem::take(&mut self.resume);
+        for conn in resume.drain(..) {
+            self.with_conn(conn, now, Connection::on_sink_ready);
+        }
+        if self.resume.is_empty() {
+            self.resume = resume;
+        }
+    }
+
+    /// Queues what exchange `id` has for the caller: the head and chunks of
+    /// a streamed body, and its progress when asked for.
+    fn collect_streamed(&mut self, id: ExchangeId) {
+        let Some(ex) = self.exchanges.get_mut(id) else {
+            return;
+        };
+        let request = ex.id();
+        let out = &mut self.streamed;
+        ex.take_streamed(|streamed| {
+            let event = match streamed {
+                Streamed::Head(status, headers) => Out::Head {
+                    id: request,
+                    status,
+                    headers,
+                },
+                Streamed::Chunk(bytes) => Out::Chunk { id: request, bytes },
+            };
+            out.push_back((id, event));
+        });
+        if self.report_progress {
+            if let Some(progress) = ex.take_progress() {
+                let event = Out::Progress {
+                    id: request,
+                    progress,
+                };
+                self.streamed.push_back((id, event));
+            }
+        }
+    }
+
+    /// One turn: start what fits, wait for events or the next timer (or
+    /// the caller's deadline), handle them.
+    fn turn(&mut self, deadline: Option<Instant>) -> Result<()> {
         if std::mem::take(&mut self.was_idle) && self.pool.idle_count() > 0 {
             // Learn which idle connections their servers closed meanwhile.
             self.poll_once(Some(Duration::ZERO))?;
+        }
+        self.resume_paused(Instant::now());
+        if !self.streamed.is_empty() {
+            return Ok(());
         }
         self.dispatch(Instant::now());
         if !self.completions.is_empty() {
             return Ok(());
         }
-        let timeout = self.timers.next_timeout(Instant::now());
+        let now = Instant::now();
+        let timeout = self.timers.next_timeout(now);
+        let timeout = match deadline.map(|at| at.saturating_duration_since(now)) {
+            Some(left) => Some(timeout.map_or(left, |t| t.min(left))),
+            None => timeout,
+        };
         self.poll_once(timeout)
     }
 
@@ -361,6 +534,7 @@ impl Reactor {
             exchanges: &mut self.exchanges,
             connector: &mut *self.connector,
             events: &mut self.conn_events,
+            touched: &mut self.touched,
         };
         let result = handler(conn, &mut ctx);
         conn.sync_interest(&mut ctx);
@@ -371,8 +545,17 @@ impl Reactor {
     /// Books what a step did: hands its events to their exchanges, then
     /// frees, reschedules or parks the connection.
     fn after_step(&mut self, id: ConnId, now: Instant) {
+        if let Some(carried) = self.conns.get(id).and_then(Connection::carried) {
+            self.collect_streamed(carried);
+        }
+        let mut touched = std::mem::take(&mut self.touched);
+        for exchange in touched.drain(..) {
+            self.collect_streamed(exchange);
+        }
+        self.touched = touched;
         let mut events = std::mem::take(&mut self.conn_events);
         for event in events.drain(..) {
+            self.collect_streamed(event.exchange());
             self.on_conn_event(event, now);
         }
         self.conn_events = events;
@@ -436,7 +619,15 @@ impl Reactor {
     /// Acts on an exchange's outcome: complete it, or queue it again.
     fn settle(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::Done(id, result) => self.completions.push_back(Completion { id, result }),
+            Outcome::Done(id, result) => {
+                self.ids.remove(&id);
+                self.completions.push_back(Completion { id, result });
+            }
+            Outcome::Resume(ex) => {
+                self.counters.resumes += 1;
+                let id = self.requeue(ex);
+                self.queue.push_front(id);
+            }
             Outcome::Retry(ex) => {
                 self.counters.retries += 1;
                 let id = self.requeue(ex);
@@ -455,7 +646,10 @@ impl Reactor {
     /// handle (its deadline is scheduled again when it is placed).
     fn requeue(&mut self, mut ex: Exchange) -> ExchangeId {
         ex.detach();
-        self.exchanges.insert_with(|_| ex)
+        let request = ex.id();
+        let id = self.exchanges.insert_with(|_| ex);
+        self.ids.insert(request, id);
+        id
     }
 
     /// Puts a connection that just went idle into the pool, or closes it
@@ -783,6 +977,8 @@ impl Reactor {
             });
         }
         self.queue.clear();
+        self.ids.clear();
+        self.resume.clear();
         self.blocked.clear();
         self.pool.clear();
         self.unblocked.clear();
@@ -823,6 +1019,7 @@ impl Reactor {
     /// read-closed where the peer's script holds its end, as epoll reports
     /// a FIN that has arrived (unless the peer turned that off).
     pub(crate) fn drive(&mut self, now: Instant) {
+        self.resume_paused(now);
         self.dispatch(now);
         let ready: Vec<(usize, bool)> = self
             .conns
@@ -849,6 +1046,17 @@ impl Reactor {
 
     pub(crate) fn take_completion(&mut self) -> Option<Completion> {
         self.completions.pop_front()
+    }
+
+    /// The next streamed event (head, chunk, progress), as
+    /// [`next_event`](Self::next_event) hands it out, without running the
+    /// loop.
+    pub(crate) fn take_streamed(&mut self) -> Option<Out> {
+        let (exchange, event) = self.streamed.pop_front()?;
+        if let Out::Chunk { bytes, .. } = &event {
+            self.on_chunk_taken(exchange, bytes.len());
+        }
+        Some(event)
     }
 
     /// When the earliest timer is due.

@@ -178,7 +178,7 @@ pub(crate) enum Action {
     /// Not a redirect to follow: hand the response to the caller.
     Return,
     /// Send this request next.
-    Follow(Request),
+    Follow(Box<Request>),
     /// Stop with this error.
     Fail(Reason),
 }
@@ -273,7 +273,7 @@ pub(crate) fn next_request(
             next = next.body(body.to_vec());
         }
     }
-    Action::Follow(next)
+    Action::Follow(Box::new(next.with_settings_of(request)))
 }
 
 /// The statuses that are followed.
@@ -314,7 +314,7 @@ mod tests {
             &chain,
             10,
         ) {
-            Action::Follow(next) => next,
+            Action::Follow(next) => *next,
             other => panic!("{status}: {other:?}"),
         }
     }

@@ -1,11 +1,18 @@
-//! [`Request`]: what to fetch (method, URL, headers, optional body), and
-//! [`IntoRequest`], which lets every API that takes a request take a URL too.
+//! [`Request`]: what to fetch (method, URL, headers, optional body), where
+//! its response body goes and how long it may take, and [`IntoRequest`],
+//! which lets every API that takes a request take a URL too.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http::Method;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{Error, Reason, Result};
+use crate::sink::{ResumeSettings, SharedWriter, Target};
 
 /// An HTTP request: method, URL, headers and an optional body.
 ///
@@ -21,12 +28,36 @@ use crate::error::{Error, Reason, Result};
 /// assert_eq!(req.url().path(), "/api");
 /// # Ok::<(), multifetch::Error>(())
 /// ```
+///
+/// # Where the body goes
+///
+/// The body of a successful (2xx) response goes to the request's sink:
+///
+/// | sink | set with | memory used |
+/// |---|---|---|
+/// | memory (default) | — | the whole body, in [`Response::body`](crate::Response::body) (up to [`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size)) |
+/// | a file | [`to_file`](Self::to_file) | a bounded buffer; resumes after a cut ([`max_resumes`](Self::max_resumes)) |
+/// | a writer | [`to_writer`](Self::to_writer) | a bounded buffer |
+/// | the caller, chunk by chunk | [`stream_chunks`](Self::stream_chunks) | the chunks the caller has not taken yet, at most [`CHUNK_QUEUE_BYTES`](crate::CHUNK_QUEUE_BYTES) |
+///
+/// Any other status (a 404 page, a redirect that is not followed) keeps its
+/// body in memory whatever the sink, so a download never writes an error
+/// page to its file. A sink that is slower than the network stops the
+/// connection reading (backpressure) instead of buffering without bound; a
+/// sink that fails ends the request with [`ErrorKind::Io`](crate::ErrorKind::Io)
+/// naming the sink.
 #[derive(Debug, Clone)]
 pub struct Request {
     method: Method,
     url: Url,
     headers: HeaderMap,
     body: Option<Vec<u8>>,
+    target: Target,
+    resume: ResumeSettings,
+    /// `Some` overrides the client's whole-request timeout.
+    timeout: Option<Option<Duration>>,
+    /// `Some` overrides the client's read-idle timeout.
+    read_idle_timeout: Option<Option<Duration>>,
 }
 
 impl Request {
@@ -56,6 +87,10 @@ impl Request {
             url,
             headers,
             body: None,
+            target: Target::Memory,
+            resume: ResumeSettings::default(),
+            timeout: None,
+            read_idle_timeout: None,
         })
     }
 
@@ -152,6 +187,149 @@ impl Request {
         self
     }
 
+    /// Writes the body of a successful (2xx) response to the file at `path`
+    /// as it arrives, like curl's `-o`.
+    ///
+    /// The body grows in `<path>.part` in the same directory and is renamed
+    /// to `path` (replacing any file there) only once it is complete and its
+    /// length checked against `Content-Length` / `Content-Range`; until then
+    /// nothing is written at `path`. A download that fails part-way (the
+    /// connection drops, a read-idle timeout) resumes by itself with a range
+    /// request, up to [`max_resumes`](Self::max_resumes) times; when it
+    /// fails for good the part file is removed (kept with
+    /// [`continue_partial`](Self::continue_partial)). The body is not held
+    /// in memory: [`Response::body`](crate::Response::body) is empty and
+    /// [`Response::download`](crate::Response::download) tells where the
+    /// body went.
+    ///
+    /// Resuming follows RFC 9110 §14: `Range: bytes=N-` with `If-Range`
+    /// carrying the first response's strong `ETag` (or a strong
+    /// `Last-Modified`); a `206` whose `Content-Range` starts at `N` is
+    /// appended, a `200` (the file changed, or the server ignores ranges)
+    /// starts the file again from zero, and a `416` whose `Content-Range`
+    /// says the complete length is `N` means the file was already complete.
+    /// A request with a `Range` gets no automatic `Accept-Encoding`, and a
+    /// body that was content-decoded restarts from zero rather than resume.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use multifetch::{Client, Request};
+    ///
+    /// let client = Client::builder()
+    ///     .read_idle_timeout(Duration::from_secs(30))
+    ///     .build()?;
+    /// let request = Request::get("http://127.0.0.1:8080/big.iso")?
+    ///     .to_file("big.iso")
+    ///     .timeout(None) // as long as it takes, while bytes keep coming
+    ///     .max_resumes(10);
+    /// let response = client.fetch(request)?;
+    /// if let Some(file) = response.download() {
+    ///     println!("{} bytes in {} ({} resumes)", file.len, file.path.display(), file.resumes);
+    /// }
+    /// # Ok::<(), multifetch::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Writing, renaming or opening the file fails the request with
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io), naming the file; the rest of
+    /// a batch goes on.
+    pub fn to_file(mut self, path: impl Into<PathBuf>) -> Request {
+        self.target = Target::File(path.into());
+        self
+    }
+
+    /// Writes the body of a successful (2xx) response to `writer` as it
+    /// arrives (the writer is flushed once the body is complete). The body
+    /// is not held in memory; [`Response::body`](crate::Response::body) is
+    /// empty and [`Response::body_len`](crate::Response::body_len) counts the
+    /// bytes written.
+    ///
+    /// A writer that returns [`std::io::ErrorKind::WouldBlock`] (or takes
+    /// part of a buffer) is not ready: the connection stops reading for it
+    /// (over HTTP/2, its stream's flow-control window stays shut while the
+    /// connection's other streams go on) until it takes the rest, which is
+    /// tried again after 1 ms, then at growing
+    /// intervals up to [`SINK_RETRY_MAX`](crate::SINK_RETRY_MAX). Any other
+    /// error fails the request with [`ErrorKind::Io`](crate::ErrorKind::Io)
+    /// ("I/O error writing the body to the request's writer: …").
+    ///
+    /// The writer is called from the thread running the reactor; a slow
+    /// blocking writer slows every request of the reactor. Clones of the
+    /// request share the writer.
+    pub fn to_writer<W: Write + Send + 'static>(mut self, writer: W) -> Request {
+        let shared: Arc<Mutex<dyn Write + Send>> = Arc::new(Mutex::new(writer));
+        self.target = Target::Writer(SharedWriter(shared));
+        self
+    }
+
+    /// Hands the body of a successful (2xx) response to the caller as it
+    /// arrives: [`Reactor::next_event`](crate::Reactor::next_event) returns
+    /// an [`Event::Head`](crate::Event::Head), then
+    /// [`Event::Chunk`](crate::Event::Chunk)s in order, then the request's
+    /// [`Event::Done`](crate::Event::Done) (whose response has an empty
+    /// body). Meant for responses that never end (server-sent events, long
+    /// polling) and for processing bodies without holding them.
+    ///
+    /// At most [`CHUNK_QUEUE_BYTES`](crate::CHUNK_QUEUE_BYTES) of a
+    /// request's chunks wait for the caller; past that its connection stops
+    /// reading (over HTTP/2, its stream's window stays shut) until the
+    /// caller takes them. Chunks are dropped by
+    /// [`Reactor::next_completion`](crate::Reactor::next_completion) and by
+    /// the batch methods of [`Client`](crate::Client), which only hand back
+    /// completions.
+    pub fn stream_chunks(mut self) -> Request {
+        self.target = Target::Chunks;
+        self
+    }
+
+    /// How many times a file download ([`to_file`](Self::to_file)) that
+    /// fails part-way resumes by itself: after the connection is cut or
+    /// reset (or, over HTTP/2, the stream), a read-idle timeout, a failed connect, or an answer to a range
+    /// request that does not fit the file (which restarts it from zero).
+    /// Default 3 ([`DEFAULT_MAX_RESUMES`](crate::DEFAULT_MAX_RESUMES)); 0
+    /// turns resuming off. The whole-request [`timeout`](Self::timeout), if
+    /// any, covers every attempt.
+    pub fn max_resumes(mut self, n: u32) -> Request {
+        self.resume.max_resumes = n;
+        self
+    }
+
+    /// Whether a file download ([`to_file`](Self::to_file)) continues what
+    /// an earlier run left, like curl's `-C -` and wget's `-c`: the part
+    /// file `<path>.part` if there is one, else a file already at `path`
+    /// (moved to `<path>.part` first), is taken as the first bytes of the
+    /// body and only the rest is requested. A file that is already complete
+    /// is answered `416` by the server and counts as a success. With this
+    /// on, a download that fails for good keeps its part file for the next
+    /// run. Off by default. There is no validator from an earlier run, so
+    /// the range request carries `If-Range` only if the request sets one.
+    pub fn continue_partial(mut self, on: bool) -> Request {
+        self.resume.continue_partial = on;
+        self
+    }
+
+    /// This request's whole-request deadline, overriding
+    /// [`ClientBuilder::timeout`](crate::ClientBuilder::timeout); `None`
+    /// turns it off, for downloads of any size and responses that never end
+    /// (pair it with [`read_idle_timeout`](Self::read_idle_timeout) so that
+    /// a stream that goes quiet is still noticed).
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Request {
+        self.timeout = Some(timeout.into());
+        self
+    }
+
+    /// This request's read-idle timeout, overriding
+    /// [`ClientBuilder::read_idle_timeout`](crate::ClientBuilder::read_idle_timeout):
+    /// how long the response may send nothing at all; `None` turns it off.
+    pub fn read_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Request {
+        self.read_idle_timeout = Some(timeout.into());
+        self
+    }
+
     /// The method.
     pub fn method(&self) -> &Method {
         &self.method
@@ -181,6 +359,36 @@ impl Request {
     /// Takes the URL, dropping the rest.
     pub(crate) fn into_url(self) -> Url {
         self.url
+    }
+
+    /// Where the body of a successful response goes.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// How a file download resumes.
+    pub(crate) fn resume_settings(&self) -> ResumeSettings {
+        self.resume
+    }
+
+    /// The whole-request timeout, `default` unless the request sets one.
+    pub(crate) fn timeout_or(&self, default: Option<Duration>) -> Option<Duration> {
+        self.timeout.unwrap_or(default)
+    }
+
+    /// The read-idle timeout, `default` unless the request sets one.
+    pub(crate) fn read_idle_timeout_or(&self, default: Option<Duration>) -> Option<Duration> {
+        self.read_idle_timeout.unwrap_or(default)
+    }
+
+    /// Takes over `other`'s sink and timeouts (the next hop of a redirect
+    /// chain delivers its body where the first request said).
+    pub(crate) fn with_settings_of(mut self, other: &Request) -> Request {
+        self.target = other.target.clone();
+        self.resume = other.resume;
+        self.timeout = other.timeout;
+        self.read_idle_timeout = other.read_idle_timeout;
+        self
     }
 }
 

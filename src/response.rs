@@ -1,8 +1,9 @@
-//! [`Response`]: status, headers and the whole body of a finished request,
-//! with its [`Timings`].
+//! [`Response`]: status, headers and the whole body of a finished request
+//! (or where a streamed body went: [`Download`]), with its [`Timings`].
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http::header::{AsHeaderName, HeaderMap, HeaderValue};
@@ -14,12 +15,19 @@ use crate::redirect::RedirectDeclined;
 /// A complete response: the body has been read to its end.
 ///
 /// A non-2xx status is still a `Response`, not an error: the server answered.
+/// The body of a 2xx response to a request with a sink
+/// ([`Request::to_file`](crate::Request::to_file),
+/// [`to_writer`](crate::Request::to_writer),
+/// [`stream_chunks`](crate::Request::stream_chunks)) went there, so
+/// [`body`](Self::body) is empty; [`body_len`](Self::body_len) counts it.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub(crate) status: StatusCode,
     pub(crate) version: Version,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
+    pub(crate) body_len: u64,
+    pub(crate) download: Option<Download>,
     pub(crate) url: Url,
     pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) timings: Timings,
@@ -48,9 +56,25 @@ impl Response {
         self.headers.get(name)
     }
 
-    /// The body bytes (transfer coding removed).
+    /// The body bytes (transfer coding removed), when the body was kept in
+    /// memory; empty when it went to a sink.
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// Body bytes delivered, in memory or to the request's sink (after
+    /// transfer and content decoding). For a resumed download, only this
+    /// response's part; [`Download::len`] is the file's length.
+    pub fn body_len(&self) -> u64 {
+        self.body_len
+    }
+
+    /// For a request made with [`Request::to_file`](crate::Request::to_file)
+    /// whose body is in its file: where, how long, and how it got there.
+    /// `None` for other sinks, and for a response whose status kept the
+    /// body in memory (not 2xx).
+    pub fn download(&self) -> Option<&Download> {
+        self.download.as_ref()
     }
 
     /// Takes the body, dropping the rest of the response.
@@ -135,4 +159,26 @@ pub struct Timings {
     /// Whether the request went over a kept-alive connection opened by an
     /// earlier request (then `dns`, `connect` and `tls` are `None`).
     pub reused: bool,
+}
+
+/// Where a file download ([`Request::to_file`](crate::Request::to_file))
+/// went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Download {
+    /// The file, complete and checked.
+    pub path: PathBuf,
+    /// Its length in bytes.
+    pub len: u64,
+    /// Bytes that were already in the file when the last attempt began (a
+    /// resumed download, or one continued from an earlier run); 0 when the
+    /// last attempt fetched the whole body.
+    pub resumed_from: u64,
+    /// How many times the download resumed by itself after failing
+    /// part-way.
+    pub resumes: u32,
+    /// The server answered `416 Range Not Satisfiable` naming the file's
+    /// length as complete: the file was whole already and nothing was
+    /// fetched (the response's status is that 416).
+    pub already_complete: bool,
 }

@@ -17,7 +17,8 @@ pub struct Summary {
     pub failed: u64,
     /// Failed requests by error kind.
     pub failed_by_kind: BTreeMap<ErrorKind, u64>,
-    /// Response body bytes received (after transfer decoding).
+    /// Response body bytes delivered, in memory or to a sink (after transfer
+    /// and content decoding; [`Response::body_len`]).
     pub body_bytes: u64,
     /// Bytes written to sockets (request heads and bodies).
     pub bytes_sent: u64,
@@ -52,7 +53,7 @@ impl Summary {
         match result {
             Ok(response) => {
                 self.ok += 1;
-                self.body_bytes += response.body().len() as u64;
+                self.body_bytes += response.body_len();
             }
             Err(error) => {
                 self.failed += 1;

@@ -9,6 +9,8 @@
 //!  Connection timers: Deadline (of the exchange it carries; h2: the earliest of its streams')
 //!                     Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
 //!                     ConnectAttempt (one address's share)   Idle (pool idle timeout)
+//!                     ReadIdle (nothing received; moved on by every read)
+//!                     SinkRetry (try a writer that would block again)
 //!                     ServerPreface (h2: the rest of the connect budget, until the server's SETTINGS)
 //!            │ earliest of each connection's table
 //!            ▼
@@ -63,6 +65,12 @@ pub(crate) enum ConnTimer {
     ConnectAttempt,
     /// How long the connection may sit idle in the pool.
     Idle,
+    /// How long the response may send nothing (the read-idle timeout of
+    /// the exchange carried); moved on by every read, stopped while a sink
+    /// holds the reading back.
+    ReadIdle,
+    /// When to try again a sink that would block (backpressure).
+    SinkRetry,
     /// What is left of the connect budget once an HTTP/2 connection is up,
     /// waiting for the server's SETTINGS (its connection preface, RFC 9113
     /// §3.4).
@@ -77,6 +85,8 @@ impl TimerName for ConnTimer {
         ConnTimer::TlsHandshake,
         ConnTimer::ConnectAttempt,
         ConnTimer::Idle,
+        ConnTimer::ReadIdle,
+        ConnTimer::SinkRetry,
         ConnTimer::ServerPreface,
     ];
     fn index(self) -> usize {
@@ -109,7 +119,7 @@ pub(crate) struct TimerTable<T, const N: usize> {
 }
 
 /// A connection's timers.
-pub(crate) type ConnTimers = TimerTable<ConnTimer, 7>;
+pub(crate) type ConnTimers = TimerTable<ConnTimer, 9>;
 /// An exchange's timers.
 pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 1>;
 

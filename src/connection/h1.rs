@@ -5,11 +5,19 @@
 //!
 //! ```text
 //!  Idle ──start(exchange)──▶ Sending ──all written──▶ Receiving ──response done, reusable, socket quiet──▶ Idle
-//!                                                          └── not reusable, server closed, stray bytes, error ──▶ connection closes
+//!                                                      │    ▲  └── not reusable, server closed, stray bytes, error ──▶ connection closes
+//!                                          sink full   ▼    │ sink took it (SinkRetry timer, or the caller took chunks)
+//!                                                    Receiving, paused (no read interest)
 //! ```
 //!
 //! Once the head says how long the body is, reads go straight into the
-//! exchange's body buffer ([`read_body_direct`]): no scratch buffer, no copy.
+//! exchange's body buffer ([`read_body_direct`]) when the body is kept in
+//! memory: no scratch buffer, no copy; a body going to a sink is read into
+//! the reactor's buffer and handed over as a slice. While the exchange's
+//! sink cannot take more ([`Exchange::sink_wait`](crate::exchange::Exchange::sink_wait)),
+//! the session reads nothing: the socket leaves the poller, the server's
+//! bytes wait in the kernel, and TCP's window stops the sender. A response
+//! that is complete still waits until its sink has every byte.
 //!
 //! A connection goes back to idle only when the socket has been read until
 //! it would block ([`quiet`]), as mio asks before waiting for readiness
@@ -28,16 +36,17 @@
 //! before any response byte is replayable (the stale-connection retry).
 
 use std::io::{self, Read};
+use std::time::{Duration, Instant};
 
 use mio::Interest;
 
 use super::io::{quiet, read_body_direct, write_until_blocked};
 use super::{Connection, Ctx, Event, Session, State};
 use crate::error::{Phase, Reason};
-use crate::exchange::{ConnInfo, Replay};
-use crate::h1::{ProtocolError, ResponseReader};
+use crate::exchange::{ConnInfo, Exchange, Replay, SINK_RETRY_FIRST, SINK_RETRY_MAX, Wait};
+use crate::h1::{Limits, ProtocolError, ResponseReader};
 use crate::handle::ExchangeId;
-use crate::timer::ConnTimer;
+use crate::timer::{ConnTimer, ConnTimers};
 
 /// An HTTP/1.1 session.
 pub(crate) struct H1 {
@@ -56,11 +65,27 @@ enum H1State {
         written: usize,
         reader: ResponseReader,
     },
-    /// Reading the response.
+    /// Reading the response; `paused` while the exchange's sink holds the
+    /// reading back.
     Receiving {
         exchange: ExchangeId,
         reader: ResponseReader,
+        paused: Option<Paused>,
     },
+}
+
+/// Why a receiving session reads nothing.
+#[derive(Debug, Clone, Copy)]
+struct Paused {
+    /// What the sink waits for.
+    wait: Wait,
+    /// Tries of a writer so far: the next waits `SINK_RETRY_FIRST` doubled
+    /// this many times (at most `SINK_RETRY_MAX`).
+    tries: u8,
+    /// Set when the response is complete and only the sink is behind:
+    /// whether bytes after the response arrived (the connection is then
+    /// not reusable).
+    finished: Option<bool>,
 }
 
 impl H1 {
@@ -86,11 +111,14 @@ impl H1 {
     }
 
     /// Writable while sending; readable otherwise (an idle connection
-    /// listens for the server closing it).
-    pub(super) fn wants(&self) -> Interest {
+    /// listens for the server closing it); nothing while paused.
+    pub(super) fn wants(&self) -> Option<Interest> {
         match self.state {
-            H1State::Sending { .. } => Interest::WRITABLE,
-            H1State::Idle | H1State::Receiving { .. } => Interest::READABLE,
+            H1State::Sending { .. } => Some(Interest::WRITABLE),
+            H1State::Receiving {
+                paused: Some(_), ..
+            } => None,
+            H1State::Idle | H1State::Receiving { .. } => Some(Interest::READABLE),
         }
     }
 
@@ -124,9 +152,15 @@ impl Connection {
         };
         ex.begin(info);
         self.timers.set(ConnTimer::Deadline, ex.deadline());
+        self.timers.set(ConnTimer::ReadIdle, None);
+        self.timers.set(ConnTimer::SinkRetry, None);
         h1.out.clear();
         ex.write_h1_head(&mut h1.out, ctx.config);
-        let reader = ResponseReader::new(ex.request().method().clone(), ctx.config.limits);
+        let limits = Limits {
+            max_body_bytes: ex.body_limit(ctx.config),
+            ..ctx.config.limits
+        };
+        let reader = ResponseReader::new(ex.request().method().clone(), limits);
         h1.state = H1State::Sending {
             exchange,
             written: 0,
@@ -144,6 +178,10 @@ impl Connection {
         };
         match h1.state {
             H1State::Sending { .. } => self.h1_send(ctx),
+            // Paused: a spurious event (the socket is out of the poller).
+            H1State::Receiving {
+                paused: Some(_), ..
+            } => {}
             H1State::Receiving { .. } => self.h1_receive(ctx),
             H1State::Idle => self.h1_check_idle(ctx),
         }
@@ -175,19 +213,35 @@ impl Connection {
             exchange, reader, ..
         } = std::mem::replace(&mut h1.state, H1State::Idle)
         {
-            h1.state = H1State::Receiving { exchange, reader };
+            let idle = ctx
+                .exchanges
+                .get(exchange)
+                .and_then(|ex| ex.read_idle_timeout(ctx.config));
+            arm_read_idle(&mut self.timers, idle, ctx.now);
+            h1.state = H1State::Receiving {
+                exchange,
+                reader,
+                paused: None,
+            };
         }
     }
 
     /// Reads until `WouldBlock`, feeding the bytes to the response reader
-    /// and the exchange. Once the body's remaining length is known, reads go
-    /// straight into the body buffer.
+    /// and the exchange, or until the exchange's sink cannot take more. Once
+    /// the body's remaining length is known, reads go straight into the body
+    /// buffer (a body kept in memory) or are handed to the sink as a slice
+    /// of the reactor's buffer.
     fn h1_receive(&mut self, ctx: &mut Ctx<'_>) {
         loop {
             let State::Open(transport, Session::H1(h1)) = &mut self.state else {
                 return;
             };
-            let H1State::Receiving { exchange, reader } = &mut h1.state else {
+            let H1State::Receiving {
+                exchange,
+                reader,
+                paused: None,
+            } = &mut h1.state
+            else {
                 return;
             };
             let Some(ex) = ctx.exchanges.get_mut(*exchange) else {
@@ -199,22 +253,41 @@ impl Connection {
             } else {
                 Phase::ReadHead
             };
-            // A coded body goes through the decoder, not straight into the body.
+            // How the bytes of this read reach the exchange.
+            #[derive(PartialEq)]
+            enum Dest {
+                /// Straight into the body kept in memory.
+                Body,
+                /// Into the scratch buffer, all of them body bytes.
+                Slice,
+                /// Into the scratch buffer, through the response reader.
+                Reader,
+            }
             let remaining = reader.body_remaining().filter(|&n| n > 0);
-            let direct = remaining.and_then(|n| Some((n, ex.direct_body()?)));
-            let is_direct = direct.is_some();
-            let result = match direct {
-                Some((remaining, body)) => match read_body_direct(transport, body, remaining) {
-                    (0, Err(e)) => Err(e),
-                    (n, Err(e)) => {
-                        // Count what arrived, then report the error.
-                        ctx.counters.bytes_received += n as u64;
-                        let _ = reader.advance_body(n);
-                        Err(e)
+            let (into, result) = match remaining {
+                Some(remaining) => match ex.direct_body() {
+                    Some(body) => {
+                        let result = match read_body_direct(transport, body, remaining) {
+                            (0, Err(e)) => Err(e),
+                            (n, Err(e)) => {
+                                // Count what arrived, then report the error.
+                                ctx.counters.bytes_received += n as u64;
+                                let _ = reader.advance_body(n);
+                                let _ = ex.on_body();
+                                Err(e)
+                            }
+                            (n, Ok(())) => Ok(n),
+                        };
+                        (Dest::Body, result)
                     }
-                    (n, Ok(())) => Ok(n),
+                    None => {
+                        let want = usize::try_from(remaining).unwrap_or(usize::MAX);
+                        let room = want.min(ctx.scratch.len());
+                        let buf = ctx.scratch.get_mut(..room).unwrap_or_default();
+                        (Dest::Slice, transport.read(buf))
+                    }
                 },
-                None => transport.read(ctx.scratch),
+                None => (Dest::Reader, transport.read(ctx.scratch)),
             };
             match result {
                 Ok(0) => {
@@ -226,27 +299,42 @@ impl Connection {
                 Ok(n) => {
                     ctx.counters.bytes_received += n as u64;
                     ex.on_first_byte(ctx.now);
-                    let outcome = if is_direct {
-                        reader.advance_body(n).map(|()| n)
-                    } else {
-                        let input = ctx.scratch.get(..n).unwrap_or_default();
-                        reader.read(input, ex.body_input())
+                    arm_read_idle(&mut self.timers, ex.read_idle_timeout(ctx.config), ctx.now);
+                    let input = ctx.scratch.get(..n).unwrap_or_default();
+                    let outcome = match into {
+                        Dest::Body => reader.advance_body(n).map(|()| n),
+                        Dest::Slice => reader.advance_body(n).map(|()| n),
+                        Dest::Reader => reader.read(input, ex.body_input()),
                     };
                     let outcome = match outcome {
-                        Ok(used) => {
-                            if let Some(head) = reader.head() {
-                                ex.on_head(head, ctx.config);
+                        Ok(used) => match into {
+                            Dest::Slice => ex.on_body_slice(input).map(|()| used),
+                            Dest::Body => ex.on_body().map(|()| used),
+                            Dest::Reader => {
+                                let head = match reader.head() {
+                                    Some(head) => ex.on_head(head, ctx.config),
+                                    None => Ok(()),
+                                };
+                                head.and_then(|()| ex.on_body()).map(|()| used)
                             }
-                            ex.on_body().map(|()| used)
-                        }
+                        },
                         Err(source) => Err(Reason::Protocol {
                             peer: self.peer,
                             source,
                         }),
                     };
                     match outcome {
-                        Ok(used) if reader.is_done() => return self.h1_finish(used < n, ctx),
-                        Ok(_) => {}
+                        Ok(used) => {
+                            let done = reader.is_done();
+                            let leftover = used < n;
+                            if let Some(wait) = holds_back(ex, done) {
+                                let finished = done.then_some(leftover);
+                                return self.h1_pause(wait, finished, ctx.now);
+                            }
+                            if done {
+                                return self.h1_finish(leftover, ctx);
+                            }
+                        }
                         Err(reason) => {
                             let replayable = !reader.has_received_bytes();
                             return self.fail_with(reason, replayable, ctx);
@@ -259,6 +347,71 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.h1_read_failed(phase, e, ctx),
             }
+        }
+    }
+
+    /// Stops reading for the exchange: its sink cannot take more (or has
+    /// not taken all of a complete response). A writer that would block is
+    /// tried again on the `SinkRetry` timer; a full chunk queue waits for
+    /// the caller. The read-idle clock stops meanwhile.
+    fn h1_pause(&mut self, wait: Wait, finished: Option<bool>, now: Instant) {
+        let State::Open(_, Session::H1(h1)) = &mut self.state else {
+            return;
+        };
+        let H1State::Receiving { paused, .. } = &mut h1.state else {
+            return;
+        };
+        *paused = Some(Paused {
+            wait,
+            tries: 0,
+            finished,
+        });
+        self.timers.set(ConnTimer::ReadIdle, None);
+        let retry = (wait == Wait::Retry).then(|| now + SINK_RETRY_FIRST);
+        self.timers.set(ConnTimer::SinkRetry, retry);
+    }
+
+    /// The sink may take more (its retry timer fired, or the caller took
+    /// chunks): hands it what waits, and reads on once it has room (or
+    /// finishes a response that was only waiting for its sink).
+    pub(super) fn h1_sink_ready(&mut self, ctx: &mut Ctx<'_>) {
+        let State::Open(_, Session::H1(h1)) = &mut self.state else {
+            return;
+        };
+        let H1State::Receiving {
+            exchange,
+            paused: Some(paused),
+            ..
+        } = &mut h1.state
+        else {
+            return;
+        };
+        let Some(ex) = ctx.exchanges.get_mut(*exchange) else {
+            return self.close(ctx.registry);
+        };
+        if let Err(reason) = ex.drain_sink() {
+            return self.fail_with(reason, false, ctx);
+        }
+        if let Some(wait) = holds_back(ex, paused.finished.is_some()) {
+            paused.wait = wait;
+            paused.tries = paused.tries.saturating_add(1);
+            let delay = SINK_RETRY_FIRST
+                .saturating_mul(1 << paused.tries.min(16))
+                .min(SINK_RETRY_MAX);
+            let retry = (wait == Wait::Retry).then(|| ctx.now + delay);
+            self.timers.set(ConnTimer::SinkRetry, retry);
+            return;
+        }
+        let finished = paused.finished;
+        let idle = ex.read_idle_timeout(ctx.config);
+        if let H1State::Receiving { paused, .. } = &mut h1.state {
+            *paused = None;
+        }
+        self.timers.set(ConnTimer::SinkRetry, None);
+        arm_read_idle(&mut self.timers, idle, ctx.now);
+        match finished {
+            Some(leftover) => self.h1_finish(leftover, ctx),
+            None => self.h1_receive(ctx),
         }
     }
 
@@ -315,6 +468,7 @@ impl Connection {
         let H1State::Receiving {
             exchange,
             mut reader,
+            ..
         } = std::mem::replace(&mut h1.state, H1State::Idle)
         else {
             return;
@@ -342,4 +496,16 @@ impl Connection {
             },
         });
     }
+}
+
+/// Why the session must not read on for `ex` (or, for a complete response,
+/// not finish yet); `None` when it may.
+fn holds_back(ex: &Exchange, done: bool) -> Option<Wait> {
+    ex.sink_wait()
+        .or_else(|| (done && !ex.sink_drained()).then_some(Wait::Retry))
+}
+
+/// Starts (or moves on) the read-idle clock.
+fn arm_read_idle(timers: &mut ConnTimers, idle: Option<Duration>, now: Instant) {
+    timers.set(ConnTimer::ReadIdle, idle.map(|d| now + d));
 }

@@ -17,12 +17,32 @@
 //! ```
 //!
 //! Reads are handed to [`h2::Session::recv`] straight from the reactor's
-//! scratch buffer; DATA bytes are copied into the exchange's body and
-//! released at once, so WINDOW_UPDATEs follow consumption (the session sends
-//! them once half a window is pending). Bytes to send are taken from the
-//! session only when the socket has taken the previous ones, so a server
-//! that floods us with PINGs while not reading trips the session's flood
-//! limit instead of growing a buffer.
+//! scratch buffer; DATA bytes are copied into the exchange's body (or on to
+//! its sink) and released as the exchange takes them
+//! ([`Exchange::take_released`](crate::exchange::Exchange::take_released)),
+//! so WINDOW_UPDATEs follow consumption (the session sends them once half a
+//! window is pending). Bytes to send are taken from the session only when
+//! the socket has taken the previous ones, so a server that floods us with
+//! PINGs while not reading trips the session's flood limit instead of
+//! growing a buffer.
+//!
+//! Backpressure is per stream: while a stream's sink cannot take more
+//! (a writer that would block, a chunk queue the caller has not emptied),
+//! the stream is *held*: its bytes are not released, so its window (and the
+//! connection's, by as much) stays closed and the server stops sending on
+//! it, while the other streams go on. The connection keeps reading. A held
+//! writer is tried again on the `SinkRetry` timer; a held chunk queue when
+//! the caller takes chunks. A stream whose END_STREAM came while held ends
+//! once its sink has every byte.
+//!
+//! ```text
+//!  open ──DATA, sink has room──▶ open (bytes released, read-idle clock moved on)
+//!    │  └─DATA, sink full──▶ held (nothing released, read-idle clock stopped)
+//!    │                          │  sink took it (SinkRetry timer, or the caller took chunks)
+//!    │                          ▼
+//!    │                        open (what the sink took released: WINDOW_UPDATE)
+//!    └─END_STREAM──▶ complete once the sink has every byte (held until then)
+//! ```
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, IoSlice, Read};
@@ -34,7 +54,7 @@ use mio::Interest;
 use super::{Connection, Ctx, Event, Session, State, Transport};
 use crate::config::Config;
 use crate::error::{Phase, Reason};
-use crate::exchange::{ConnInfo, Replay};
+use crate::exchange::{ConnInfo, Exchange, Replay, SINK_RETRY_FIRST, SINK_RETRY_MAX, Wait};
 use crate::h1::ResponseHead;
 use crate::h2::StreamId;
 use crate::h2::error::{ErrorCode, SendError, StreamFailure};
@@ -55,6 +75,14 @@ pub(crate) struct H2 {
     streams: HashMap<u32, Carried>,
     /// The whole-request deadline of each stream, earliest first.
     deadlines: BTreeSet<(Instant, u32)>,
+    /// The read-idle deadline of each stream not held, earliest first.
+    idles: BTreeSet<(Instant, u32)>,
+    /// Streams whose sink cannot take more (see the module docs).
+    held: BTreeSet<u32>,
+    /// Tries of held writers since one last took everything: the next
+    /// waits `SINK_RETRY_FIRST` doubled this many times (at most
+    /// `SINK_RETRY_MAX`).
+    sink_tries: u8,
     /// Most streams at once (`http2_max_concurrent_streams`).
     max_streams: usize,
     /// The GOAWAY received, for the messages of streams it ends.
@@ -80,6 +108,11 @@ struct Carried {
     /// The exchange already failed within this read (a body it could not
     /// decode): later DATA is not its.
     failed: bool,
+    /// When the stream times out for sending nothing (its read-idle
+    /// timeout); `None` while held, or with no read-idle timeout.
+    idle_at: Option<Instant>,
+    /// END_STREAM came; the stream waits for its sink to take every byte.
+    ended: bool,
 }
 
 /// How a stream ended, as found while the session reported events.
@@ -112,6 +145,9 @@ impl H2 {
             written: 0,
             streams: HashMap::new(),
             deadlines: BTreeSet::new(),
+            idles: BTreeSet::new(),
+            held: BTreeSet::new(),
+            sink_tries: 0,
             max_streams: config.http2.max_concurrent_streams as usize,
             goaway: None,
             idle: true,
@@ -174,6 +210,67 @@ impl H2 {
     fn earliest_deadline(&self) -> Option<Instant> {
         self.deadlines.first().map(|&(at, _)| at)
     }
+
+    fn earliest_idle(&self) -> Option<Instant> {
+        self.idles.first().map(|&(at, _)| at)
+    }
+
+    /// Forgets a stream that ended or failed: its clocks, its hold, and
+    /// any bytes not yet released go back to the windows.
+    fn forget(&mut self, id: u32, c: &Carried) {
+        if let Some(at) = c.deadline {
+            self.deadlines.remove(&(at, id));
+        }
+        if let Some(at) = c.idle_at {
+            self.idles.remove(&(at, id));
+        }
+        self.held.remove(&id);
+        self.session.release(StreamId::new(id), usize::MAX);
+    }
+}
+
+/// Moves stream `id`'s read-idle clock to `at` (or stops it).
+fn set_idle(idles: &mut BTreeSet<(Instant, u32)>, id: u32, c: &mut Carried, at: Option<Instant>) {
+    if let Some(old) = c.idle_at.take() {
+        idles.remove(&(old, id));
+    }
+    if let Some(at) = at {
+        idles.insert((at, id));
+        c.idle_at = Some(at);
+    }
+}
+
+/// After body bytes reached `ex`: what the sink took goes back to the
+/// windows, and the stream is held while the sink cannot take more (its
+/// read-idle clock stopped) or runs on (the clock moved). Returns what the
+/// sink waits for, if it is full.
+fn after_body(
+    ex: &mut Exchange,
+    id: u32,
+    c: &mut Carried,
+    idles: &mut BTreeSet<(Instant, u32)>,
+    held: &mut BTreeSet<u32>,
+    releases: &mut Vec<(StreamId, usize)>,
+    idle_at: Option<Instant>,
+) -> Option<Wait> {
+    let released = usize::try_from(ex.take_released()).unwrap_or(usize::MAX);
+    if released > 0 {
+        releases.push((StreamId::new(id), released));
+    }
+    let wait = ex
+        .sink_wait()
+        .or_else(|| (c.ended && !ex.sink_drained()).then_some(Wait::Retry));
+    match wait {
+        Some(_) => {
+            held.insert(id);
+            set_idle(idles, id, c, None);
+        }
+        None => {
+            held.remove(&id);
+            set_idle(idles, id, c, idle_at);
+        }
+    }
+    wait
 }
 
 impl Connection {
@@ -245,6 +342,10 @@ impl Connection {
         if let Some(at) = deadline {
             h2.deadlines.insert((at, stream.get()));
         }
+        let idle_at = ex.read_idle_timeout(ctx.config).map(|d| ctx.now + d);
+        if let Some(at) = idle_at {
+            h2.idles.insert((at, stream.get()));
+        }
         h2.streams.insert(
             stream.get(),
             Carried {
@@ -254,6 +355,8 @@ impl Connection {
                 body_sent: has_body.then_some(0),
                 deadline,
                 failed: false,
+                idle_at,
+                ended: false,
             },
         );
         if has_body {
@@ -264,6 +367,8 @@ impl Connection {
         }
         let earliest = h2.earliest_deadline();
         self.timers.set(ConnTimer::Deadline, earliest);
+        let idle = h2.earliest_idle();
+        self.timers.set(ConnTimer::ReadIdle, idle);
     }
 
     /// The socket is ready: write what waits, read what came, hand it to
@@ -343,6 +448,8 @@ impl Connection {
         let input = ctx.scratch.get(..n).unwrap_or_default();
         let exchanges = &mut *ctx.exchanges;
         let (config, now) = (ctx.config, ctx.now);
+        let touched = &mut *ctx.touched;
+        let mut retry = false;
         let H2 {
             session,
             streams,
@@ -350,6 +457,8 @@ impl Connection {
             finished,
             releases,
             capacity,
+            idles,
+            held,
             ..
         } = &mut **h2;
         let result = session.recv(input, |event| match event {
@@ -370,7 +479,16 @@ impl Connection {
                 };
                 if let Some(ex) = exchanges.get_mut(c.exchange) {
                     ex.on_first_byte(now);
-                    ex.on_head(&head, config);
+                    touched.push(c.exchange);
+                    let idle_at = ex.read_idle_timeout(config).map(|d| now + d);
+                    if c.idle_at.is_some() {
+                        set_idle(idles, stream.get(), c, idle_at);
+                    }
+                    if let Err(reason) = ex.on_head(&head, config) {
+                        c.failed = true;
+                        finished.push((stream, Finish::Cancel(reason)));
+                        return;
+                    }
                 }
                 c.head = Some(head);
                 if end_stream {
@@ -382,18 +500,25 @@ impl Connection {
                 data,
                 end_stream,
             } => {
-                releases.push((stream, data.len()));
-                let Some(c) = streams.get_mut(&stream.get()).filter(|c| !c.failed) else {
+                let carried = streams.get_mut(&stream.get()).filter(|c| !c.failed);
+                let Some((c, ex)) = carried.and_then(|c| {
+                    let ex = exchanges.get_mut(c.exchange)?;
+                    Some((c, ex))
+                }) else {
+                    // Nobody takes these bytes: straight back to the windows.
+                    releases.push((stream, data.len()));
                     return;
                 };
-                if let Some(ex) = exchanges.get_mut(c.exchange) {
-                    ex.body_input().extend_from_slice(data);
-                    if let Err(reason) = ex.on_body() {
-                        c.failed = true;
-                        finished.push((stream, Finish::Cancel(reason)));
-                        return;
-                    }
+                touched.push(c.exchange);
+                ex.body_input().extend_from_slice(data);
+                if let Err(reason) = ex.on_body() {
+                    c.failed = true;
+                    finished.push((stream, Finish::Cancel(reason)));
+                    return;
                 }
+                let idle_at = ex.read_idle_timeout(config).map(|d| now + d);
+                let wait = after_body(ex, stream.get(), c, idles, held, releases, idle_at);
+                retry |= wait == Some(Wait::Retry);
                 if end_stream {
                     finished.push((stream, Finish::Complete));
                 }
@@ -404,6 +529,10 @@ impl Connection {
                     c.received = true;
                     if let Some(ex) = exchanges.get_mut(c.exchange) {
                         ex.on_first_byte(now);
+                        let idle_at = ex.read_idle_timeout(config).map(|d| now + d);
+                        if c.idle_at.is_some() {
+                            set_idle(idles, stream.get(), c, idle_at);
+                        }
                     }
                 }
             }
@@ -446,6 +575,10 @@ impl Connection {
         if h2.session.peer_settings().received {
             self.timers.set(ConnTimer::ServerPreface, None);
         }
+        if retry && self.timers.get(ConnTimer::SinkRetry).is_none() {
+            self.timers
+                .set(ConnTimer::SinkRetry, Some(ctx.now + SINK_RETRY_FIRST));
+        }
         self.h2_end_streams(ctx);
         if let State::Open(_, Session::H2(h2)) = &mut self.state {
             let mut capacity = std::mem::take(&mut h2.capacity);
@@ -483,13 +616,30 @@ impl Connection {
         };
         let mut finished = std::mem::take(&mut h2.finished);
         for (stream, finish) in finished.drain(..) {
-            let Some(c) = h2.streams.remove(&stream.get()) else {
+            let Some(mut c) = h2.streams.remove(&stream.get()) else {
                 continue;
             };
-            if let Some(at) = c.deadline {
-                h2.deadlines.remove(&(at, stream.get()));
-            }
             let exchange = c.exchange;
+            if let Finish::Complete = finish {
+                let drained = ctx
+                    .exchanges
+                    .get(exchange)
+                    .is_none_or(Exchange::sink_drained);
+                if !drained {
+                    // Complete, but its sink is behind: held until it has
+                    // every byte.
+                    c.ended = true;
+                    set_idle(&mut h2.idles, stream.get(), &mut c, None);
+                    h2.held.insert(stream.get());
+                    h2.streams.insert(stream.get(), c);
+                    if self.timers.get(ConnTimer::SinkRetry).is_none() {
+                        self.timers
+                            .set(ConnTimer::SinkRetry, Some(ctx.now + SINK_RETRY_FIRST));
+                    }
+                    continue;
+                }
+            }
+            h2.forget(stream.get(), &c);
             let event = match finish {
                 Finish::Complete => {
                     if c.body_sent.is_some() {
@@ -522,6 +672,70 @@ impl Connection {
         h2.finished = finished;
         let earliest = h2.earliest_deadline();
         self.timers.set(ConnTimer::Deadline, earliest);
+        let idle = h2.earliest_idle();
+        self.timers.set(ConnTimer::ReadIdle, idle);
+    }
+
+    /// Held sinks may take more (the `SinkRetry` timer fired, or the caller
+    /// took chunks): each is handed what waits; what it took goes back to
+    /// the windows (WINDOW_UPDATE), a stream whose sink has room again runs
+    /// on, and one that ended while held completes once its sink has every
+    /// byte.
+    pub(super) fn h2_sink_ready(&mut self, ctx: &mut Ctx<'_>) {
+        let State::Open(_, Session::H2(h2)) = &mut self.state else {
+            return;
+        };
+        let ids: Vec<u32> = h2.held.iter().copied().collect();
+        let mut retry = false;
+        let mut releases = std::mem::take(&mut h2.releases);
+        for id in ids {
+            let Some(c) = h2.streams.get_mut(&id) else {
+                h2.held.remove(&id);
+                continue;
+            };
+            let Some(ex) = ctx.exchanges.get_mut(c.exchange) else {
+                continue;
+            };
+            ctx.touched.push(c.exchange);
+            if let Err(reason) = ex.drain_sink() {
+                h2.finished
+                    .push((StreamId::new(id), Finish::Cancel(reason)));
+                continue;
+            }
+            let idle_at = ex.read_idle_timeout(ctx.config).map(|d| ctx.now + d);
+            let wait = after_body(
+                ex,
+                id,
+                c,
+                &mut h2.idles,
+                &mut h2.held,
+                &mut releases,
+                idle_at,
+            );
+            retry |= wait == Some(Wait::Retry);
+            if wait.is_none() && c.ended {
+                h2.finished.push((StreamId::new(id), Finish::Complete));
+            }
+        }
+        for (stream, n) in releases.drain(..) {
+            h2.session.release(stream, n);
+        }
+        h2.releases = releases;
+        let delay = if retry {
+            h2.sink_tries = h2.sink_tries.saturating_add(1);
+            let delay = SINK_RETRY_FIRST
+                .saturating_mul(1 << h2.sink_tries.min(16))
+                .min(SINK_RETRY_MAX);
+            Some(ctx.now + delay)
+        } else {
+            h2.sink_tries = 0;
+            None
+        };
+        self.timers.set(ConnTimer::SinkRetry, delay);
+        self.h2_end_streams(ctx);
+        if self.h2_flush(ctx) {
+            self.h2_settle(ctx);
+        }
     }
 
     /// After a step: a connection with no stream goes idle (and to the
@@ -597,33 +811,45 @@ impl Connection {
         }
     }
 
-    /// Streams whose whole-request deadline passed fail with a timeout (and
-    /// are reset with CANCEL); the others go on.
+    /// Streams whose whole-request deadline or read-idle timeout passed
+    /// fail with a timeout (and are reset with CANCEL); the others go on.
     pub(super) fn h2_expire(&mut self, ctx: &mut Ctx<'_>) {
         let peer = self.peer_name();
         let State::Open(_, Session::H2(h2)) = &mut self.state else {
             return;
         };
-        let after = ctx.config.timeout.unwrap_or_default();
-        while let Some(&(at, id)) = h2.deadlines.first() {
-            if at > ctx.now {
-                break;
-            }
-            h2.deadlines.pop_first();
+        loop {
+            let deadline = h2.deadlines.first().filter(|&&(at, _)| at <= ctx.now);
+            let idle = h2.idles.first().filter(|&&(at, _)| at <= ctx.now);
+            let (id, whole) = match (deadline, idle) {
+                (Some(&(_, id)), _) => (id, true),
+                (None, Some(&(_, id))) => (id, false),
+                (None, None) => break,
+            };
             let Some(c) = h2.streams.remove(&id) else {
+                h2.deadlines.retain(|&(_, s)| s != id);
+                h2.idles.retain(|&(_, s)| s != id);
                 continue;
             };
             h2.session.reset(StreamId::new(id), ErrorCode::CANCEL);
-            let phase = if c.head.is_some() {
-                Phase::ReadBody
+            h2.forget(id, &c);
+            let ex = ctx.exchanges.get(c.exchange);
+            let (phase, after) = if whole {
+                let phase = if c.head.is_some() {
+                    Phase::ReadBody
+                } else {
+                    Phase::ReadHead
+                };
+                (phase, ex.and_then(|ex| ex.timeout(ctx.config)))
             } else {
-                Phase::ReadHead
+                let after = ex.and_then(|ex| ex.read_idle_timeout(ctx.config));
+                (Phase::ReadIdle, after)
             };
             ctx.events.push(Event::Failed {
                 exchange: c.exchange,
                 reason: Reason::Timeout {
                     phase,
-                    after,
+                    after: after.unwrap_or_default(),
                     target: peer.clone(),
                 },
                 replay: Replay::Never,
@@ -631,6 +857,8 @@ impl Connection {
         }
         let earliest = h2.earliest_deadline();
         self.timers.set(ConnTimer::Deadline, earliest);
+        let idle = h2.earliest_idle();
+        self.timers.set(ConnTimer::ReadIdle, idle);
         if self.h2_flush(ctx) {
             self.h2_settle(ctx);
         }

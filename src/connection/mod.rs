@@ -83,6 +83,11 @@ pub(crate) struct Ctx<'a> {
     pub connector: &'a mut dyn Connector,
     /// What the step meant for exchanges, for the reactor to hand over.
     pub events: &'a mut Vec<Event>,
+    /// Exchanges on HTTP/2 streams that took a head or body bytes in this
+    /// step, for the reactor to collect their chunks and progress (h1's
+    /// one exchange is found through [`Connection::carried`]).
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    pub touched: &'a mut Vec<ExchangeId>,
 }
 
 /// What a step meant for an exchange the connection carried; the
@@ -108,6 +113,17 @@ pub(crate) enum Event {
         exchange: ExchangeId,
         source: std::io::Error,
     },
+}
+
+impl Event {
+    /// The exchange the event is about.
+    pub(crate) fn exchange(&self) -> ExchangeId {
+        match self {
+            Event::Response { exchange, .. }
+            | Event::Failed { exchange, .. }
+            | Event::NoSocket { exchange, .. } => *exchange,
+        }
+    }
 }
 
 /// The protocol spoken on an open connection.
@@ -338,18 +354,25 @@ impl Connection {
             State::Tunneling(transport, tunnel) => Some(transport.interest(tunnel.wants())),
             // The TLS session decides while it handshakes.
             State::Handshaking(transport, _) => Some(transport.interest(Interest::READABLE)),
-            State::Open(transport, Session::H1(h1)) => Some(transport.interest(h1.wants())),
+            // `None` while a sink holds the reading back (backpressure).
+            State::Open(transport, Session::H1(h1)) => h1.wants().map(|w| transport.interest(w)),
             #[cfg(feature = "http2")]
             State::Open(transport, Session::H2(h2)) => Some(transport.interest(h2.wants())),
         }
     }
 
     /// Registers the socket for [`interest`](Self::interest), or changes its
-    /// registration, when that differs from what is registered. Called by
-    /// the reactor after every step; a failure fails what the connection
-    /// carries.
+    /// registration, when that differs from what is registered; with no
+    /// interest (a paused read), takes the socket out of the poller until
+    /// there is one again. Called by the reactor after every step; a
+    /// failure fails what the connection carries.
     pub(crate) fn sync_interest(&mut self, ctx: &mut Ctx<'_>) {
         let Some(want) = self.interest() else {
+            if self.registered.take().is_some() {
+                if let State::Open(t, _) = &mut self.state {
+                    t.stream().deregister(ctx.registry);
+                }
+            }
             return;
         };
         if self.registered == Some(want) {
@@ -395,6 +418,18 @@ impl Connection {
         }
     }
 
+    /// The sink of the exchange this connection carries may take more (its
+    /// retry timer fired, or the caller took chunks): the session hands it
+    /// what waits and reads on once it has room.
+    pub(crate) fn on_sink_ready(&mut self, ctx: &mut Ctx<'_>) {
+        match self.state {
+            State::Open(_, Session::H1(_)) => self.h1_sink_ready(ctx),
+            #[cfg(feature = "http2")]
+            State::Open(_, Session::H2(_)) => self.h2_sink_ready(ctx),
+            _ => {}
+        }
+    }
+
     /// A connection timer may have expired; the one that did names the
     /// phase that ran out of time. The whole-request deadline of the
     /// exchange it carries speaks first; the exchange then fails with the
@@ -408,17 +443,36 @@ impl Connection {
             if due(ConnTimer::ServerPreface) {
                 return self.h2_preface_timeout(ctx);
             }
-            if due(ConnTimer::Deadline) {
+            let expired = due(ConnTimer::Deadline) || due(ConnTimer::ReadIdle);
+            let sink_retry = due(ConnTimer::SinkRetry);
+            if expired {
                 self.h2_expire(ctx);
+            }
+            if sink_retry {
+                self.timers.set(ConnTimer::SinkRetry, None);
+                self.h2_sink_ready(ctx);
             }
             if self.timers.get(ConnTimer::Idle).is_some_and(|at| at <= now) && self.is_idle() {
                 self.h2_close(ctx);
             }
             return;
         }
-        if due(ConnTimer::Deadline) && self.carried().is_some() {
-            let after = ctx.config.timeout.unwrap_or_default();
+        let carried = self.carried().and_then(|id| ctx.exchanges.get(id));
+        if due(ConnTimer::Deadline) && carried.is_some() {
+            let after = carried
+                .and_then(|ex| ex.timeout(ctx.config))
+                .unwrap_or_default();
             return self.time_out(self.phase(), after, ctx);
+        }
+        if due(ConnTimer::ReadIdle) && carried.is_some() {
+            let after = carried
+                .and_then(|ex| ex.read_idle_timeout(ctx.config))
+                .unwrap_or_default();
+            return self.time_out(Phase::ReadIdle, after, ctx);
+        }
+        if due(ConnTimer::SinkRetry) {
+            self.timers.set(ConnTimer::SinkRetry, None);
+            return self.on_sink_ready(ctx);
         }
         let connect_phase = [
             (ConnTimer::Resolve, Phase::Resolve),
@@ -566,6 +620,8 @@ impl Connection {
     fn go_idle(&mut self, ctx: &Ctx<'_>) {
         self.idle_serial += 1;
         self.timers.set(ConnTimer::Deadline, None);
+        self.timers.set(ConnTimer::ReadIdle, None);
+        self.timers.set(ConnTimer::SinkRetry, None);
         self.timers.set(
             ConnTimer::Idle,
             Some(ctx.now + ctx.config.pool_idle_timeout),

@@ -12,16 +12,21 @@ use crate::request::Request;
 
 /// Builds the request head: the request's own headers first, then the
 /// client's defaults for names the request does not set, then what the
-/// client adds itself (`Accept-Encoding`, `Proxy-Authorization`). Through a
+/// client adds itself (`Accept-Encoding`, `Proxy-Authorization`, and for a
+/// resumed download `Range: bytes=N-` with its `If-Range`). Through a
 /// forwarding proxy the request target is the absolute URL (RFC 9112
-/// §3.2.2). Returns whether `Accept-Encoding` was added, that is, whether a
-/// coded response is for the client to decode.
+/// §3.2.2). A request with a `Range` gets no `Accept-Encoding`: a range of
+/// a coded body is a range of the coded bytes, which the caller cannot use
+/// (and a coded resume could not be joined to what came before). Returns
+/// whether `Accept-Encoding` was added, that is, whether a coded response
+/// is for the client to decode.
 pub(crate) fn write_head(
     out: &mut Vec<u8>,
     request: &Request,
     route: &Route,
     defaults: &HeaderMap,
     decompress: bool,
+    range: Option<(u64, Option<&HeaderValue>)>,
 ) -> bool {
     let url = request.url();
     let target = match route {
@@ -32,8 +37,18 @@ pub(crate) fn write_head(
     let host = &url[Position::BeforeHost..Position::AfterPort];
     let body_len = request.body_bytes().map(|b| b.len() as u64);
     let own = request.headers();
-    // Not when the caller set Accept-Encoding or Range (see the function).
-    let accept_encoding = decode::accept_encoding(own, defaults, decompress);
+    let range = range.filter(|_| !own.contains_key(header::RANGE));
+    let range_value = range.map(|(from, _)| {
+        HeaderValue::try_from(format!("bytes={from}-"))
+            .unwrap_or_else(|_| HeaderValue::from_static("bytes=0-"))
+    });
+    let if_range = range
+        .and_then(|(_, validator)| validator)
+        .filter(|_| !own.contains_key(header::IF_RANGE));
+    // Not when the caller set Accept-Encoding or Range (see the function),
+    // nor with the Range of a resumed download.
+    let accept_encoding =
+        decode::accept_encoding(own, defaults, decompress).filter(|_| range.is_none());
     let proxy_auth = match route {
         Route::Forward(proxy) => proxy
             .auth
@@ -47,6 +62,8 @@ pub(crate) fn write_head(
     let added = [
         (header::ACCEPT_ENCODING, accept_encoding.as_ref()),
         (header::PROXY_AUTHORIZATION, proxy_auth),
+        (header::RANGE, range_value.as_ref()),
+        (header::IF_RANGE, if_range),
     ];
     let headers = || {
         own.iter()
@@ -64,7 +81,8 @@ pub(crate) fn write_head(
 /// Opens an HTTP/2 stream for `request` on `session`: `:method`,
 /// `:scheme`, `:authority` (the URL's host and port, or the request's
 /// `Host`), `:path`, then the request's own fields, the client's defaults
-/// for names it does not set, `accept-encoding` when decoding is on, and
+/// for names it does not set, `accept-encoding` when decoding is on (and no
+/// `Range` goes), `range` and `if-range` for a resumed download, and
 /// `content-length` for a body. Connection-specific fields are never sent
 /// (RFC 9113 §8.2.2). With no body the HEADERS end the stream. Returns the
 /// stream (or why none could be opened) and whether `accept-encoding` was
@@ -75,6 +93,7 @@ pub(crate) fn send_h2_request(
     request: &Request,
     defaults: &HeaderMap,
     decompress: bool,
+    range: Option<(u64, Option<&HeaderValue>)>,
 ) -> (
     Result<crate::h2::StreamId, crate::h2::error::SendError>,
     bool,
@@ -86,15 +105,23 @@ pub(crate) fn send_h2_request(
     let path = if path.is_empty() { "/" } else { path };
     let authority = &url[Position::BeforeHost..Position::AfterPort];
     let own = request.headers();
-    let accept_encoding = decode::ACCEPT_ENCODING.filter(|_| {
-        decompress
-            && !own.contains_key(header::ACCEPT_ENCODING)
-            && !defaults.contains_key(header::ACCEPT_ENCODING)
-    });
+    let range = range.filter(|_| !own.contains_key(header::RANGE));
+    // As for HTTP/1.1: none when the caller set Accept-Encoding or Range,
+    // nor with the Range of a resumed download.
+    let accept_encoding =
+        decode::accept_encoding(own, defaults, decompress).filter(|_| range.is_none());
     let body = request.body_bytes();
     let mut added: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
     if let Some(value) = accept_encoding {
         added.push((header::ACCEPT_ENCODING, HeaderValue::from_static(value)));
+    }
+    if let Some((from, validator)) = range {
+        if let Ok(value) = HeaderValue::try_from(format!("bytes={from}-")) {
+            added.push((header::RANGE, value));
+        }
+        if let Some(validator) = validator.filter(|_| !own.contains_key(header::IF_RANGE)) {
+            added.push((header::IF_RANGE, validator.clone()));
+        }
     }
     if let Some(body) = body.filter(|_| !own.contains_key(header::CONTENT_LENGTH)) {
         added.push((header::CONTENT_LENGTH, HeaderValue::from(body.len())));
@@ -131,7 +158,7 @@ mod tests {
             .header("accept", "text/html")
             .unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &defaults, false);
+        write_head(&mut out, &req, &Route::Direct, &defaults, false, None);
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
@@ -144,10 +171,51 @@ mod tests {
     }
 
     #[test]
+    fn a_resumed_download_asks_for_the_rest_without_accept_encoding() {
+        let req = Request::get("http://h.test/f").unwrap();
+        let etag = HeaderValue::from_static("\"v1\"");
+        let mut out = Vec::new();
+        let decodes = write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            true,
+            Some((1234, Some(&etag))),
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!decodes);
+        assert!(text.contains("range: bytes=1234-\r\n"), "{text}");
+        assert!(text.contains("if-range: \"v1\"\r\n"), "{text}");
+        assert!(!text.contains("accept-encoding"), "{text}");
+
+        let own = req.header("range", "bytes=0-9").unwrap();
+        let mut out = Vec::new();
+        let decodes = write_head(
+            &mut out,
+            &own,
+            &Route::Direct,
+            &HeaderMap::new(),
+            true,
+            None,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!decodes && !text.contains("accept-encoding"), "{text}");
+        assert_eq!(text.matches("range:").count(), 1, "{text}");
+    }
+
+    #[test]
     fn default_ports_are_left_out_of_host() {
         let req = Request::get("http://example.com:80").unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &HeaderMap::new(), false);
+        write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            false,
+            None,
+        );
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     }
 }

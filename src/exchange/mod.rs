@@ -16,17 +16,26 @@
 //!                                   Done(Ok(Response) | Err(Error)) ◀── complete / fail
 //! ```
 //!
-//! The receiving half ([`body_input`](Exchange::body_input),
-//! [`on_head`](Exchange::on_head), [`on_body`](Exchange::on_body)) is
-//! protocol-neutral: h1 calls it from its response reader, and an h2 stream
-//! will call it from `Headers` and `Data` events. Issue 10's body sinks
-//! replace the `Vec` behind `body_input`; the known-length fast path
-//! ([`direct_body`](Exchange::direct_body)) stays a plain buffer the
-//! connection reads into without a copy.
+//! The receiving half (`body.rs`: [`body_input`](Exchange::body_input),
+//! [`on_head`](Exchange::on_head), [`on_body`](Exchange::on_body),
+//! [`sink_wait`](Exchange::sink_wait)) is protocol-neutral: h1 calls it from
+//! its response reader, and an h2 stream will call it from `Headers` and
+//! `Data` events. The body goes to the request's sink (memory, a file, a
+//! writer, chunks for the caller) with backpressure; the known-length fast
+//! path ([`direct_body`](Exchange::direct_body)) stays a plain buffer the
+//! connection reads into without a copy when the body is kept in memory.
+//! A file download that fails part-way comes back as [`Outcome::Resume`]
+//! and runs again with a range request (`range.rs`).
 
+mod body;
 mod head;
+pub(crate) mod range;
 
+pub use body::{CHUNK_QUEUE_BYTES, SINK_BUFFER_BYTES, SINK_RETRY_FIRST, SINK_RETRY_MAX};
+pub(crate) use body::{Streamed, Wait};
 pub(crate) use head::write_head;
+
+use body::{Body, Sink};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -37,7 +46,7 @@ use url::Url;
 
 use crate::completion::RequestId;
 use crate::config::Config;
-use crate::decode::{ContentDecoder, DecodeError};
+use crate::decode::DecodeError;
 use crate::error::{Error, Reason};
 use crate::h1::{ProtocolError, ResponseHead};
 use crate::handle::ConnId;
@@ -103,6 +112,9 @@ pub(crate) enum Outcome {
     /// Run the next hop of a redirect chain (this exchange, now carrying
     /// the next request).
     Redirect(Exchange),
+    /// Resume a file download that failed part-way, with a range request
+    /// from what the part file holds (or from zero, when that cannot be).
+    Resume(Exchange),
 }
 
 /// One request's life.
@@ -127,6 +139,9 @@ pub(crate) struct Exchange {
     chain: Vec<(Method, Url)>,
     /// The connection carrying (or being opened for) this exchange.
     conn: Option<ConnId>,
+    /// Where successful bodies go (a download's part file lives across
+    /// attempts).
+    sink: Sink,
     /// This attempt's response, as it arrives.
     response: Receiving,
 }
@@ -136,22 +151,27 @@ pub(crate) struct Exchange {
 struct Receiving {
     info: ConnInfo,
     first_byte: Option<Instant>,
-    /// Whether this request asked for compressed bodies and the head has
-    /// not been seen yet (so a coded response is to be decoded).
-    wants_decoding: bool,
-    /// Decodes the body once the head names a content coding.
-    decoder: Option<ContentDecoder>,
-    /// Body bytes still coded, on their way to `decoder`.
-    coded: Vec<u8>,
-    /// The body as the caller gets it.
-    body: Vec<u8>,
+    /// The body as it arrives.
+    body: Body,
 }
 
 impl Exchange {
     /// A request just submitted at `now`.
-    pub(crate) fn new(id: RequestId, request: Request, now: Instant, config: &Config) -> Exchange {
+    ///
+    /// # Errors
+    ///
+    /// A download that continues an earlier run's file could not look at
+    /// or move it ([`ErrorKind::Io`](crate::ErrorKind::Io), naming the file).
+    pub(crate) fn new(
+        id: RequestId,
+        request: Request,
+        now: Instant,
+        config: &Config,
+    ) -> Result<Exchange, Error> {
+        let sink = Sink::new(request.target(), request.resume_settings())
+            .map_err(|reason| Error::new(reason).with_url(request.url().as_str()))?;
         let origin = Origin::routed(request.url(), &config.proxies);
-        Exchange {
+        Ok(Exchange {
             id,
             request,
             origin,
@@ -163,8 +183,9 @@ impl Exchange {
             redirects: 0,
             chain: Vec::new(),
             conn: None,
+            sink,
             response: Receiving::default(),
-        }
+        })
     }
 
     pub(crate) fn id(&self) -> RequestId {
@@ -203,13 +224,25 @@ impl Exchange {
             .map_or(self.request.url(), |(_, url)| url)
     }
 
+    /// The whole-request timeout of this request (the request's own, or
+    /// the client's).
+    pub(crate) fn timeout(&self, config: &Config) -> Option<Duration> {
+        self.request.timeout_or(config.timeout)
+    }
+
+    /// How long the response may send nothing (the request's own setting,
+    /// or the client's).
+    pub(crate) fn read_idle_timeout(&self, config: &Config) -> Option<Duration> {
+        self.request.read_idle_timeout_or(config.read_idle_timeout)
+    }
+
     /// The request leaves the queue for connection `conn`; the first time,
     /// its clocks start.
     pub(crate) fn attach(&mut self, conn: ConnId, now: Instant, config: &Config) {
         if self.started.is_none() {
             self.started = Some(now);
-            self.timers
-                .set(ExchangeTimer::Deadline, config.timeout.map(|t| now + t));
+            let deadline = self.timeout(config).map(|t| now + t);
+            self.timers.set(ExchangeTimer::Deadline, deadline);
         }
         self.conn = Some(conn);
     }
@@ -219,12 +252,14 @@ impl Exchange {
         self.conn = None;
     }
 
-    /// A connection starts sending this request: a fresh attempt.
+    /// A connection starts sending this request: a fresh attempt (a
+    /// resumed download asks for the rest of its file).
     pub(crate) fn begin(&mut self, info: ConnInfo) {
         self.response = Receiving {
             info,
             ..Receiving::default()
         };
+        self.plan_range();
     }
 
     /// Times the server refused this request unprocessed so far.
@@ -247,9 +282,12 @@ impl Exchange {
             &self.request,
             &config.default_headers,
             config.decompress,
+            self.range_request(),
         );
-        if sent.is_ok() {
-            self.response.wants_decoding = wants_decoding;
+        if let Ok(stream) = sent {
+            self.response.body.wants_decoding = wants_decoding;
+            // A body going to a sink has no size limit but its own.
+            session.set_max_body_size(stream, self.body_limit(config));
         }
         sent
     }
@@ -257,13 +295,15 @@ impl Exchange {
     /// Writes the HTTP/1.1 request head into `out`; whether a coded
     /// response is to be decoded follows from what the head asked for.
     pub(crate) fn write_h1_head(&mut self, out: &mut Vec<u8>, config: &Config) {
-        self.response.wants_decoding = write_head(
+        let wants_decoding = write_head(
             out,
             &self.request,
             &self.origin.route,
             &config.default_headers,
             config.decompress,
+            self.range_request(),
         );
+        self.response.body.wants_decoding = wants_decoding;
     }
 
     fn started(&self) -> Instant {
@@ -275,51 +315,6 @@ impl Exchange {
     /// The first response byte arrived at `now`.
     pub(crate) fn on_first_byte(&mut self, now: Instant) {
         self.response.first_byte.get_or_insert(now);
-    }
-
-    /// Where transfer-decoded body bytes go: the body itself, or, once a
-    /// content coding is known, the decoder's input.
-    pub(crate) fn body_input(&mut self) -> &mut Vec<u8> {
-        let r = &mut self.response;
-        if r.decoder.is_some() {
-            &mut r.coded
-        } else {
-            &mut r.body
-        }
-    }
-
-    /// The body buffer, when bytes may go straight into it (no content
-    /// decoding): the connection reads a known-length body into its spare
-    /// capacity with no copy.
-    pub(crate) fn direct_body(&mut self) -> Option<&mut Vec<u8>> {
-        let r = &mut self.response;
-        (r.decoder.is_none() && !r.wants_decoding).then_some(&mut r.body)
-    }
-
-    /// The final response head is known (it stays with the protocol session
-    /// until [`complete`](Self::complete)): sets up content decoding, moving
-    /// the body bytes that came with the head over to the decoder.
-    pub(crate) fn on_head(&mut self, head: &ResponseHead, config: &Config) {
-        let r = &mut self.response;
-        if !std::mem::take(&mut r.wants_decoding) {
-            return;
-        }
-        r.decoder = ContentDecoder::for_headers(&head.headers, config.limits.max_body_bytes);
-        if r.decoder.is_some() {
-            r.coded = std::mem::take(&mut r.body);
-        }
-    }
-
-    /// Body bytes were appended to [`body_input`](Self::body_input): passes
-    /// coded ones through the decoder.
-    pub(crate) fn on_body(&mut self) -> Result<(), Reason> {
-        let r = &mut self.response;
-        let Some(decoder) = r.decoder.as_mut() else {
-            return Ok(());
-        };
-        let fed = decoder.feed(&r.coded, &mut r.body);
-        r.coded.clear();
-        fed.map_err(|e| decode_failure(decoder.coding(), e, r.info.peer))
     }
 
     // ---- outcomes ----------------------------------------------------------
@@ -348,16 +343,14 @@ impl Exchange {
             reused: r.info.reused,
         };
         let peer = r.info.peer;
-        if let Some(decoder) = r.decoder.as_mut() {
-            if let Err(error) = decoder.finish() {
-                let reason = decode_failure(decoder.coding(), error, peer);
-                return self.done(Err(Error::new(reason)));
-            }
-            if decoder.started() {
-                // The body is no longer what these described (as in reqwest).
-                head.headers.remove(header::CONTENT_ENCODING);
-                head.headers.remove(header::CONTENT_LENGTH);
-            }
+        let (body, body_len, download) = match self.finish_body() {
+            Ok(finished) => finished,
+            Err(reason) => return self.fail(reason, Replay::Never),
+        };
+        if self.response.body.was_decoded() {
+            // The body is no longer what these described (as in reqwest).
+            head.headers.remove(header::CONTENT_ENCODING);
+            head.headers.remove(header::CONTENT_LENGTH);
         }
         if head.status.is_redirection() && config.max_redirects > 0 {
             let mut chain = std::mem::take(&mut self.chain);
@@ -375,7 +368,7 @@ impl Exchange {
             match action {
                 Action::Return => {}
                 Action::Follow(next) => {
-                    self.redirect(next, config);
+                    self.redirect(*next, config);
                     return Outcome::Redirect(self);
                 }
                 Action::Fail(reason) => return self.done(Err(Error::new(reason))),
@@ -393,7 +386,9 @@ impl Exchange {
             version: head.version,
             redirect_declined,
             headers: head.headers,
-            body: self.response.body,
+            body,
+            body_len,
+            download,
             url: self.request.into_url(),
             remote_addr: peer,
             timings,
@@ -424,6 +419,10 @@ impl Exchange {
             self.unprocessed += 1;
             self.response = Receiving::default();
             return Outcome::Retry(self);
+        }
+        if self.resume_after(&reason) {
+            self.response = Receiving::default();
+            return Outcome::Resume(self);
         }
         if replay == Replay::IfStale
             && self.response.info.reused

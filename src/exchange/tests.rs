@@ -40,7 +40,7 @@ fn peer() -> SocketAddr {
 
 /// An exchange for `request`, attached and begun on a connection.
 fn begun(request: Request, reused: bool, t0: Instant, config: &Config) -> Exchange {
-    let mut ex = Exchange::new(RequestId(7), request, t0, config);
+    let mut ex = Exchange::new(RequestId(7), request, t0, config).unwrap();
     ex.attach(ConnId::from_parts(0, 1), t0, config);
     ex.begin(ConnInfo {
         peer: Some(peer()),
@@ -162,7 +162,8 @@ fn coded_bytes_that_came_with_the_head_go_to_the_decoder() {
         Request::get("http://a.test/").unwrap(),
         t0,
         &config,
-    );
+    )
+    .unwrap();
     ex.attach(ConnId::from_parts(0, 1), t0, &config);
     ex.begin(ConnInfo::default());
     ex.write_h1_head(&mut Vec::new(), &config);
@@ -170,7 +171,7 @@ fn coded_bytes_that_came_with_the_head_go_to_the_decoder() {
     let (first, rest) = coded.split_at(5);
     ex.body_input().extend_from_slice(first);
     let h = head(200, &[("content-encoding", "gzip")]);
-    ex.on_head(&h, &config);
+    ex.on_head(&h, &config).unwrap();
     ex.on_body().unwrap();
     assert!(
         ex.direct_body().is_none(),

@@ -22,6 +22,7 @@ mod h2;
 mod lifecycle;
 mod redirects;
 mod retries;
+mod sinks;
 mod timers;
 
 use std::net::{IpAddr, SocketAddr};

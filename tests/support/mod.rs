@@ -55,6 +55,21 @@ pub fn item_body(n: u64) -> Vec<u8> {
     unit.bytes().cycle().take(len).collect()
 }
 
+/// Byte `i` of a [`/bytes/{n}`](HttpServer) body.
+pub fn pattern_byte(i: u64) -> u8 {
+    (i % 251) as u8
+}
+
+/// The block `/bytes/{n}` bodies are sent in: 256 periods of the pattern,
+/// so that block after block continues it. Shared, so that a server sending
+/// gigabytes holds 64 KiB.
+fn pattern_block() -> Bytes {
+    static BLOCK: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+    BLOCK
+        .get_or_init(|| (0..251 * 256).map(pattern_byte).collect::<Vec<u8>>().into())
+        .clone()
+}
+
 /// Panics with a short description of where two bodies differ (printing
 /// megabytes of bytes helps nobody).
 #[track_caller]
@@ -138,6 +153,7 @@ pub enum Mode {
 /// | `/chunked/{n}` | 200, the same body sent chunked in pieces of up to 4 KiB |
 /// | `/echo` | 200, `{method} {target}\n`, one `{name}: {value}\n` per request header, `\n`, then the request body |
 /// | `/status/{code}` | that status, empty body |
+/// | `/bytes/{n}` | 200, `n` bytes of [`pattern_byte`] with `Content-Length`, streamed from one shared 64 KiB block |
 /// | `/redirect?to={url}` | 302 to `url` (taken as is: no percent-decoding) |
 /// | `/big-header/{n}` | 200 with a header `x-big` of `n` bytes |
 /// | anything else | 404 `not found` |
@@ -400,6 +416,14 @@ async fn handle(
             full(200, out)
         }
         ["status", code] if code.parse::<u16>().is_ok() => full(code.parse().unwrap(), Vec::new()),
+        ["bytes", n] if n.parse::<u64>().is_ok() => {
+            let left = n.parse().unwrap();
+            let mut response = hyper::Response::new(Pattern { left }.boxed());
+            response
+                .headers_mut()
+                .insert(hyper::header::CONTENT_LENGTH, left.into());
+            response
+        }
         ["redirect"] => {
             let to = req
                 .uri()
@@ -446,6 +470,35 @@ impl Body for Chunks {
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         Poll::Ready(self.0.pop_front().map(|piece| Ok(Frame::data(piece))))
+    }
+}
+
+/// `/bytes/{n}`: the pattern, a shared block at a time.
+struct Pattern {
+    left: u64,
+}
+
+impl Body for Pattern {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        let block = pattern_block();
+        let n = block
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        self.left -= n as u64;
+        Poll::Ready(Some(Ok(Frame::data(block.slice(..n)))))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.left)
     }
 }
 

@@ -676,6 +676,7 @@ impl Session {
                 unreleased: 0,
                 head_request: *head.method == Method::HEAD,
                 informational: 0,
+                max_body: self.settings.max_body_size,
             },
         );
         self.active += 1;
@@ -736,6 +737,26 @@ impl Session {
             }
         }
         Ok(taken)
+    }
+
+    /// Sets the most body bytes `stream` may carry, in place of
+    /// [`Settings::max_body_size`] (a client sending a body somewhere other
+    /// than memory lifts the limit with `u64::MAX`); the credit its window
+    /// may still be granted moves by as much. Unknown streams are left
+    /// alone.
+    pub fn set_max_body_size(&mut self, stream: StreamId, limit: u64) {
+        let Some(entry) = self.streams.get_mut(&stream.get()) else {
+            return;
+        };
+        let before = entry.max_body;
+        entry.max_body = limit;
+        if let Some(recv) = entry.recv() {
+            recv.window.budget = if limit >= before {
+                recv.window.budget.saturating_add(limit - before)
+            } else {
+                recv.window.budget.saturating_sub(before - limit)
+            };
+        }
     }
 
     /// Returns `n` consumed DATA bytes of `stream` to the flow-control
@@ -1079,7 +1100,7 @@ impl Session {
         let Some(entry) = self.streams.get_mut(&stream.get()) else {
             return Ok(());
         };
-        let max_body = self.settings.max_body_size;
+        let max_body = entry.max_body;
         let outcome = Self::take_data(entry, data.len(), end_stream, flow_len, max_body);
         match outcome {
             DataOutcome::Ignore => {
@@ -1264,7 +1285,8 @@ impl Session {
             // Forgotten: decoded for HPACK's sake only.
             return Ok(());
         };
-        match Self::take_block(entry, builder, end_stream, self.settings.max_body_size) {
+        let max_body = entry.max_body;
+        match Self::take_block(entry, builder, end_stream, max_body) {
             BlockOutcome::Ignore => Ok(()),
             BlockOutcome::Error(what) => self.stream_error(stream, what, on_event),
             BlockOutcome::Deliver(event, closed) => {

@@ -129,6 +129,9 @@ pub(crate) struct Stream {
     pub(crate) head_request: bool,
     /// Informational (1xx) heads received.
     pub(crate) informational: usize,
+    /// Most body bytes this stream may carry (`Settings::max_body_size`,
+    /// or what [`Session::set_max_body_size`](super::Session::set_max_body_size) set).
+    pub(crate) max_body: u64,
 }
 
 impl Stream {
@@ -216,6 +219,7 @@ mod tests {
             unreleased: 0,
             head_request: false,
             informational: 0,
+            max_body: u64::MAX,
         };
         s.close_send();
         assert!(matches!(s.state, StreamState::HalfClosedLocal { .. }));
@@ -230,6 +234,7 @@ mod tests {
             unreleased: 0,
             head_request: false,
             informational: 0,
+            max_body: u64::MAX,
         };
         s.close_recv();
         assert!(matches!(s.state, StreamState::HalfClosedRemote { .. }));

@@ -535,6 +535,59 @@ fn window_updates_never_grant_more_than_the_body_limit() {
     );
 }
 
+#[test]
+fn a_stream_whose_limit_is_lifted_takes_more_than_the_session_limit() {
+    // The session's limit is 1,500 bytes; stream 1 lifts it (its body goes
+    // to a sink), stream 3 keeps it.
+    let mut client = Client::with(Settings {
+        stream_window: 1000,
+        connection_window: 65_535,
+        max_body_size: 1500,
+        ..Settings::default()
+    });
+    client.ok(&hello().out);
+    let lifted = client.request("/big", true);
+    let kept = client.request("/small", true);
+    client.session.set_max_body_size(lifted, u64::MAX);
+    client.output();
+    let first = hello_less_head(1)
+        .headers(3, &[(":status", "200")], false)
+        .data(1, &[1; 1000], false)
+        .data(3, &[1; 1000], false);
+    client.ok(&first.out);
+    client.session.release(lifted, 1000);
+    client.session.release(kept, 1000);
+    assert_eq!(
+        client.output(),
+        [
+            "WindowUpdate { stream: StreamId(1), increment: 1000 }",
+            "WindowUpdate { stream: StreamId(3), increment: 501 }"
+        ]
+    );
+    // Past 1,500 bytes: stream 3 fails, stream 1 goes on.
+    let second = Server::new()
+        .data(1, &[1; 1000], false)
+        .data(3, &[1; 501], false);
+    let events = client.ok(&second.out);
+    assert!(has(&events, "StreamError(3)"), "{events:?}");
+    assert!(!has(&events, "StreamError(1)"), "{events:?}");
+    client.session.release(lifted, 1000);
+    let out = client.output();
+    assert!(
+        out.contains(&"RstStream { stream: StreamId(3), code: CANCEL }".to_string()),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"WindowUpdate { stream: StreamId(1), increment: 1000 }".to_string()),
+        "{out:?}"
+    );
+    assert!(
+        !out.iter()
+            .any(|f| f.starts_with("RstStream { stream: StreamId(1)")),
+        "{out:?}"
+    );
+}
+
 /// A response head for stream `s` after the usual preface... without the
 /// preface (the client already has it).
 fn hello_less_head(s: u32) -> Server {
