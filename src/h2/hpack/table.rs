@@ -82,6 +82,67 @@ pub(crate) enum Found {
     Name(usize),
 }
 
+/// The index of the first static table entry named `name` (entries with
+/// the same name are adjacent): one `match`, instead of comparing `name`
+/// with the table's rows one by one.
+fn static_name_index(name: &[u8]) -> Option<usize> {
+    Some(match name {
+        b":authority" => 1,
+        b":method" => 2,
+        b":path" => 4,
+        b":scheme" => 6,
+        b":status" => 8,
+        b"accept-charset" => 15,
+        b"accept-encoding" => 16,
+        b"accept-language" => 17,
+        b"accept-ranges" => 18,
+        b"accept" => 19,
+        b"access-control-allow-origin" => 20,
+        b"age" => 21,
+        b"allow" => 22,
+        b"authorization" => 23,
+        b"cache-control" => 24,
+        b"content-disposition" => 25,
+        b"content-encoding" => 26,
+        b"content-language" => 27,
+        b"content-length" => 28,
+        b"content-location" => 29,
+        b"content-range" => 30,
+        b"content-type" => 31,
+        b"cookie" => 32,
+        b"date" => 33,
+        b"etag" => 34,
+        b"expect" => 35,
+        b"expires" => 36,
+        b"from" => 37,
+        b"host" => 38,
+        b"if-match" => 39,
+        b"if-modified-since" => 40,
+        b"if-none-match" => 41,
+        b"if-range" => 42,
+        b"if-unmodified-since" => 43,
+        b"last-modified" => 44,
+        b"link" => 45,
+        b"location" => 46,
+        b"max-forwards" => 47,
+        b"proxy-authenticate" => 48,
+        b"proxy-authorization" => 49,
+        b"range" => 50,
+        b"referer" => 51,
+        b"refresh" => 52,
+        b"retry-after" => 53,
+        b"server" => 54,
+        b"set-cookie" => 55,
+        b"strict-transport-security" => 56,
+        b"transfer-encoding" => 57,
+        b"user-agent" => 58,
+        b"vary" => 59,
+        b"via" => 60,
+        b"www-authenticate" => 61,
+        _ => return None,
+    })
+}
+
 /// Whether `a` and `b` are the same bytes, ruling most pairs out by
 /// length and first byte before comparing the rest.
 fn same(a: &[u8], b: &[u8]) -> bool {
@@ -90,19 +151,14 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// Looks `name` and `value` up in the static table; index 1 first.
 pub(crate) fn find_static(name: &[u8], value: &[u8]) -> Option<Found> {
-    let mut name_match = None;
-    for (i, (n, v)) in STATIC_TABLE.iter().enumerate() {
-        if same(n.as_bytes(), name) {
-            if same(v.as_bytes(), value) {
-                return Some(Found::Field(i + 1));
-            }
-            name_match.get_or_insert(Found::Name(i + 1));
-        } else if name_match.is_some() {
-            // Entries with the same name are adjacent.
-            break;
+    let first = static_name_index(name)?;
+    let rows = STATIC_TABLE.iter().enumerate().skip(first - 1);
+    for (i, (_, v)) in rows.take_while(|(_, (n, _))| n.as_bytes() == name) {
+        if v.as_bytes() == value {
+            return Some(Found::Field(i + 1));
         }
     }
-    name_match
+    Some(Found::Name(first))
 }
 
 /// One dynamic table entry: where its name and value are in the table's
@@ -305,6 +361,33 @@ mod tests {
             find_static(b"www-authenticate", b"x"),
             Some(Found::Name(61))
         );
+    }
+
+    /// The `match` of names finds what a scan of the rows finds, for every
+    /// row's name and value and for names not in the table.
+    #[test]
+    fn find_static_matches_a_scan() {
+        let scan = |name: &[u8], value: &[u8]| {
+            let mut found = None;
+            for (i, (n, v)) in STATIC_TABLE.iter().enumerate() {
+                if n.as_bytes() == name {
+                    if v.as_bytes() == value {
+                        return Some(Found::Field(i + 1));
+                    }
+                    found.get_or_insert(Found::Name(i + 1));
+                }
+            }
+            found
+        };
+        for (name, value) in STATIC_TABLE {
+            for value in [value, "x", "", "gzip", "200", "404"] {
+                let (n, v) = (name.as_bytes(), value.as_bytes());
+                assert_eq!(find_static(n, v), scan(n, v), "{name}: {value}");
+            }
+        }
+        for name in ["", "x-nope", ":Status", "date ", "accept-encodinG"] {
+            assert_eq!(find_static(name.as_bytes(), b""), None);
+        }
     }
 
     #[test]
