@@ -77,6 +77,60 @@ fn bench_hpack(c: &mut Criterion) {
     group.finish();
 }
 
+/// 100 response heads as nginx sends them for a small file, through a
+/// session: HPACK (nginx adds `date`, `content-type` and the like to the
+/// table with new values each time, so every value is a Huffman-coded
+/// literal), the checks of each field, and the header map of each head.
+fn bench_response_heads(c: &mut Criterion) {
+    let mut server = Vec::new();
+    frame::encode_settings(&mut server, &[(SettingId::MaxConcurrentStreams, 128)]);
+    for i in 0..100u32 {
+        let date = format!("Mon, 30 Nov 2026 03:{:02}:{:02} GMT", i / 60, i % 60);
+        let etag = format!("\"6b0cdb0d-{i:x}\"");
+        let fields = [
+            (":status", "200"),
+            ("server", "nginx"),
+            ("date", date.as_str()),
+            ("content-type", "application/octet-stream"),
+            ("content-length", "100"),
+            ("last-modified", date.as_str()),
+            ("etag", etag.as_str()),
+            ("accept-ranges", "bytes"),
+        ];
+        // A fresh encoder each time: literals, as nginx's new values are.
+        let block = encode(&mut Encoder::new(), &fields);
+        frame::encode_headers(&mut server, StreamId::new(1 + 2 * i), &block, false, 16_384);
+    }
+    let mut group = c.benchmark_group("session");
+    group.throughput(Throughput::Elements(100));
+    group.bench_function("recv_100_nginx_response_heads", |b| {
+        let headers = HeaderMap::new();
+        b.iter(|| {
+            let mut session = Session::new(Settings::default());
+            for _ in 0..100 {
+                let request = RequestHead {
+                    method: &Method::GET,
+                    scheme: "https",
+                    authority: "example.com",
+                    path: "/small",
+                    headers: &headers,
+                };
+                session.send_request(&request, true).unwrap();
+            }
+            let mut n = 0;
+            session
+                .recv(black_box(&server), |event| {
+                    if let Event::Response { headers, .. } = event {
+                        n += headers.len();
+                    }
+                })
+                .unwrap();
+            n
+        });
+    });
+    group.finish();
+}
+
 /// 64 DATA frames of 16 KiB on stream 1 (1 MiB).
 fn data_run() -> Vec<u8> {
     let chunk = vec![b'x'; 16_384];
@@ -169,5 +223,11 @@ fn bench_request(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_hpack, bench_frames, bench_request);
+criterion_group!(
+    benches,
+    bench_hpack,
+    bench_response_heads,
+    bench_frames,
+    bench_request
+);
 criterion_main!(benches);

@@ -1,11 +1,18 @@
-//! A small crawler on the `Reactor`: fetch the first page of a ranked list,
-//! find the links to the other pages, fetch them all at once, and print the
-//! items in rank order (the classic "top 250" crawling exercise).
+//! A small, polite crawler on the `Reactor`: fetch the first page of a
+//! ranked list, find the links to the other pages, fetch them all, and print
+//! the items in rank order (the classic "top 250" crawling exercise).
 //!
 //! ```text
-//! cargo run --release --example crawl                 # a local site: 250 items over 10 pages
-//! cargo run --release --example crawl -- START_URL    # a real site with the same markup
+//! cargo run --release --example crawl                        # a local site: 250 items over 10 pages
+//! cargo run --release --example crawl -- START_URL [RATE]    # a real site with the same markup
 //! ```
+//!
+//! Politeness: at most RATE requests a second to the site (default 2 for a
+//! real site, 50 for the local one), two connections to it, and failures
+//! that another try may fix (a 429, 502, 503 or 504, a reset, a refused or
+//! timed-out connect) retried up to 4 times with backoff, honouring
+//! `Retry-After`. The local site answers each page's first request with
+//! 503, so every page is fetched on its second attempt.
 //!
 //! The pages are read with plain string search, enough for this markup: an
 //! item is `<em>RANK</em>` followed by `<span class="title">TITLE</span>`,
@@ -17,23 +24,40 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::error::Error;
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use multifetch::{Client, Reactor, Url};
+use multifetch::{Client, Reactor, RetryPolicy, Url};
 
 const ITEMS: usize = 250;
 const PER_PAGE: usize = 25;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let start = match std::env::args().nth(1) {
-        Some(url) => Url::parse(&url)?,
+    let mut args = std::env::args().skip(1);
+    let (start, default_rate) = match args.next() {
+        Some(url) => (Url::parse(&url)?, 2.0),
         None => {
-            let server = common::spawn_server(local_site)?;
-            Url::parse(&format!("http://{}/top250", server.addr))?
+            let seen = Mutex::new(HashSet::new());
+            let server = common::spawn_server(move |path| local_site(path, &seen))?;
+            (Url::parse(&format!("http://{}/top250", server.addr))?, 50.0)
         }
     };
+    let rate = match args.next() {
+        Some(rate) => rate.parse()?,
+        None => default_rate,
+    };
     let started = Instant::now();
-    let client = Client::builder().max_connections(16).build()?;
+    let client = Client::builder()
+        .max_connections(16)
+        .max_connections_per_host(2)
+        .max_requests_per_second_per_host(rate)
+        .retry(
+            RetryPolicy::new()
+                .max_attempts(5)
+                .backoff(Duration::from_millis(100), Duration::from_secs(10))
+                .statuses([429, 502, 503, 504]),
+        )
+        .build()?;
     let mut reactor = Reactor::new(&client)?;
     let mut seen: HashSet<Url> = HashSet::from([start.clone()]);
     let mut items: BTreeMap<u32, String> = BTreeMap::new();
@@ -69,11 +93,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (rank, title) in &items {
         outln!("{rank:>3}. {title}");
     }
+    let counters = reactor.counters();
     outln!(
-        "{} items from {pages} pages in {:.1} ms ({} connections opened)",
+        "{} items from {pages} pages in {:.1} ms at most {rate}/s ({} connections opened, {} retries)",
         items.len(),
         started.elapsed().as_secs_f64() * 1e3,
-        reactor.counters().connections_opened
+        counters.connections_opened,
+        counters.retries
     );
     Ok(())
 }
@@ -115,11 +141,23 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 }
 
 /// The local site: `/top250?start=N` lists items N+1 to N+25, with links to
-/// every page, in the markup `parse_items` reads.
-fn local_site(path: &str) -> common::Reply {
+/// every page, in the markup `parse_items` reads. The first request for each
+/// page (tracked in `seen`) gets a 503, as from an overloaded server.
+fn local_site(path: &str, seen: &Mutex<HashSet<String>>) -> common::Reply {
     let Some(query) = path.strip_prefix("/top250") else {
         return common::Reply::not_found();
     };
+    let first_time = seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(path.to_owned());
+    if first_time {
+        return common::Reply {
+            status: "503 Service Unavailable",
+            content_type: "text/plain",
+            body: b"busy, try again\n".to_vec(),
+        };
+    }
     let start: usize = query
         .strip_prefix("?start=")
         .and_then(|s| s.split('&').next())
@@ -195,7 +233,10 @@ mod tests {
 
     #[test]
     fn the_local_site_parses_back_to_its_items() {
-        let common::Reply { body, .. } = local_site("/top250?start=225&filter=");
+        let seen = Mutex::new(HashSet::new());
+        let path = "/top250?start=225&filter=";
+        assert_eq!(local_site(path, &seen).status, "503 Service Unavailable");
+        let common::Reply { body, .. } = local_site(path, &seen);
         let page = String::from_utf8(body).unwrap();
         let items = parse_items(&page);
         assert_eq!(items.len(), 25);

@@ -10,12 +10,13 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use crate::client::Client;
 use crate::config::{
     Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    Http2Config,
+    DEFAULT_HAPPY_EYEBALLS_DELAY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, Http2Config, Pacing,
 };
 use crate::error::{Error, Reason, Result};
 use crate::h1;
 use crate::proxy::{self, Proxy};
+use crate::retry::RetryPolicy;
 
 /// Configures a [`Client`].
 ///
@@ -38,6 +39,13 @@ use crate::proxy::{self, Proxy};
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 4 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | no limit beyond `max_connections_per_host` |
 /// | [`pool_max_idle`](Self::pool_max_idle) | no limit beyond `max_connections` |
+/// | [`retry`](Self::retry) | none (only the transparent retry of a stale kept-alive connection) |
+/// | [`max_requests_per_second_per_host`](Self::max_requests_per_second_per_host) | no limit |
+/// | [`max_burst_per_host`](Self::max_burst_per_host) | 1 (more for rates over 100/s: 10 ms worth) |
+/// | [`min_delay_per_host`](Self::min_delay_per_host) | none |
+/// | [`max_requests_per_second`](Self::max_requests_per_second) (all origins) | no limit |
+/// | [`pause_on_retry_after`](Self::pause_on_retry_after) | on with a retry policy or a per-host limit |
+/// | [`happy_eyeballs_delay`](Self::happy_eyeballs_delay) | 250 ms |
 /// | `User-Agent` | `multifetch/<version>` |
 /// | `Accept` | `*/*` |
 /// | TLS roots (`tls` feature) | webpki-roots (Mozilla's), plus any added |
@@ -54,6 +62,8 @@ pub struct ClientBuilder {
     config: Config,
     per_host_set: bool,
     read_proxy_env: bool,
+    /// `pause_on_retry_after` as the caller set it, if they did.
+    pause_set: Option<bool>,
     #[cfg(feature = "tls")]
     roots: crate::tls::Roots,
 }
@@ -92,12 +102,19 @@ impl ClientBuilder {
                 max_redirects: DEFAULT_MAX_REDIRECTS,
                 decompress: cfg!(feature = "_decode"),
                 proxies: Vec::new(),
+                retry: None,
+                pacing: Pacing::default(),
+                pause_on_retry_after: false,
+                happy_eyeballs_delay: DEFAULT_HAPPY_EYEBALLS_DELAY,
+                #[cfg(feature = "cookies")]
+                cookies: None,
                 http2: Http2Config::default(),
                 #[cfg(feature = "tls")]
                 tls: None,
             },
             per_host_set: false,
             read_proxy_env: false,
+            pause_set: None,
             #[cfg(feature = "tls")]
             roots: crate::tls::Roots::default(),
         }
@@ -131,8 +148,12 @@ impl ClientBuilder {
     /// connection and never completes the handshake is cut off here, with a
     /// [`Timeout`](crate::ErrorKind::Timeout) in
     /// [`Phase::TlsHandshake`](crate::Phase::TlsHandshake). With several
-    /// addresses, each TCP attempt gets an equal share of what is left, so
-    /// every address is tried. `None` waits as long as the OS does.
+    /// addresses it bounds all the attempts together (see
+    /// [`happy_eyeballs_delay`](Self::happy_eyeballs_delay)); the next
+    /// address starts early enough that every one is tried before it runs
+    /// out. `None` waits as long as the OS does. Under a
+    /// [`retry`](Self::retry) policy each attempt gets its own connect
+    /// timeout.
     pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> ClientBuilder {
         self.config.connect_timeout = timeout.into();
         self
@@ -141,6 +162,14 @@ impl ClientBuilder {
     /// Deadline for the whole request, from leaving the queue to the last
     /// body byte. A server that sends nothing, or one byte at a time, is cut
     /// off here. `None` disables it.
+    ///
+    /// It spans every redirect hop and every attempt of a
+    /// [`retry`](Self::retry) policy, waits between attempts included: a
+    /// retry whose wait would end past it is not made. Time spent queued
+    /// before the first attempt (for a connection, or for a turn at a paced
+    /// origin) does not count; a retried request that waits in a queue past
+    /// its deadline ends with a [`Timeout`](crate::ErrorKind::Timeout) in
+    /// [`Phase::Queued`](crate::Phase::Queued).
     pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> ClientBuilder {
         self.config.timeout = timeout.into();
         self
@@ -327,6 +356,103 @@ impl ClientBuilder {
     /// Most idle connections kept over all origins.
     pub fn pool_max_idle(mut self, n: usize) -> ClientBuilder {
         self.config.pool_max_idle = n;
+        self
+    }
+
+    /// Runs failed requests again under `policy`: connect and DNS failures,
+    /// timeouts before the first response byte, resets before the response,
+    /// and 429 and 503 responses by default, with exponential backoff and
+    /// full jitter, honouring `Retry-After` (see [`RetryPolicy`]). Off by
+    /// default, as in curl (`--retry`) and reqwest; aiohttp has no retries.
+    pub fn retry(mut self, policy: RetryPolicy) -> ClientBuilder {
+        self.config.retry = Some(policy);
+        self
+    }
+
+    /// Most requests started per second to one origin (scheme, host, port;
+    /// the unit of [`max_connections_per_host`](Self::max_connections_per_host)),
+    /// as a token bucket: [`max_burst_per_host`](Self::max_burst_per_host)
+    /// requests may start back to back, then one every `1 / rate` seconds.
+    /// Every request counts, redirect hops and retries included, whether it
+    /// opens a connection or reuses one. Requests waiting for their turn
+    /// hold up no other origin, and the reactor sleeps until the next turn
+    /// (no busy-waiting). A rate that is not a positive number turns the
+    /// limit off, the default.
+    pub fn max_requests_per_second_per_host(mut self, rate: f64) -> ClientBuilder {
+        self.config.pacing.per_host_interval = interval(rate);
+        self
+    }
+
+    /// How many requests to one origin may start back to back under
+    /// [`max_requests_per_second_per_host`](Self::max_requests_per_second_per_host)
+    /// (the token bucket's size; at least 1). Default: 1, so requests are
+    /// evenly spaced; for rates over 100 a second, 10 ms worth of the rate
+    /// (the reactor's timers have millisecond precision).
+    pub fn max_burst_per_host(mut self, burst: u32) -> ClientBuilder {
+        self.config.pacing.per_host_burst = Some(burst.max(1));
+        self
+    }
+
+    /// Least time between the starts of two requests to one origin, a
+    /// crawl delay (Scrapy's `DOWNLOAD_DELAY`, robots.txt's `Crawl-delay`).
+    /// Combines with the per-origin rate: both must allow a request.
+    /// Default none.
+    pub fn min_delay_per_host(mut self, delay: Duration) -> ClientBuilder {
+        self.config.pacing.min_delay = (!delay.is_zero()).then_some(delay);
+        self
+    }
+
+    /// Most requests started per second over all origins, as a token bucket
+    /// whose size is 10 ms worth of the rate (at least 1). A rate that is
+    /// not a positive number turns the limit off, the default.
+    pub fn max_requests_per_second(mut self, rate: f64) -> ClientBuilder {
+        self.config.pacing.global_interval = interval(rate);
+        self
+    }
+
+    /// Whether a 429 Too Many Requests or 503 Service Unavailable response
+    /// with `Retry-After` pauses new requests to its origin until then
+    /// (capped by the retry policy's
+    /// [`max_retry_after`](RetryPolicy::max_retry_after), 60 s by default):
+    /// a server that said "slow down" is not hit by the next queued request.
+    /// By default on when the client has a [`retry`](Self::retry) policy or
+    /// a per-origin limit, off otherwise.
+    pub fn pause_on_retry_after(mut self, on: bool) -> ClientBuilder {
+        self.pause_set = Some(on);
+        self
+    }
+
+    /// RFC 8305 §5's "Connection Attempt Delay" (Happy Eyeballs): when a name
+    /// has several addresses, each connect attempt runs this long alone
+    /// before the next address is tried beside it (at once when an attempt
+    /// fails); the first to connect wins and the others are closed. The
+    /// addresses are tried IPv6 and IPv4 in turn (RFC 8305 §4), starting
+    /// with the resolver's first. Default 250 ms, as RFC 8305 recommends
+    /// (curl: 200 ms, `--happy-eyeballs-timeout-ms`). The
+    /// [`connect_timeout`](Self::connect_timeout) bounds all attempts
+    /// together, and the delay shrinks when it must so that every address
+    /// is tried before that runs out.
+    pub fn happy_eyeballs_delay(mut self, delay: Duration) -> ClientBuilder {
+        self.config.happy_eyeballs_delay = delay;
+        self
+    }
+
+    /// Keeps cookies: a jar shared by every request and redirect hop of the
+    /// client (and its clones), filled from `Set-Cookie` and sent back in
+    /// `Cookie` (RFC 6265). Replaces any jar set before. Off by default (as
+    /// in reqwest; curl keeps cookies only with `-b`/`-c`, aiohttp always).
+    /// Needs the `cookies` feature.
+    #[cfg(feature = "cookies")]
+    pub fn cookie_store(mut self, on: bool) -> ClientBuilder {
+        self.config.cookies = on.then(crate::cookies::CookieJar::new);
+        self
+    }
+
+    /// Uses `jar` for cookies (for one loaded from disk, or shared between
+    /// clients); see [`cookie_store`](Self::cookie_store).
+    #[cfg(feature = "cookies")]
+    pub fn cookie_jar(mut self, jar: crate::cookies::CookieJar) -> ClientBuilder {
+        self.config.cookies = Some(jar);
         self
     }
 
@@ -521,8 +647,19 @@ impl ClientBuilder {
             let found = proxy::from_env(|name| std::env::var(name).ok());
             self.config.proxies.extend(found);
         }
+        self.config.pause_on_retry_after = self
+            .pause_set
+            .unwrap_or(self.config.retry.is_some() || self.config.pacing.per_host());
         Client::with_config(self.config)
     }
+}
+
+/// The time between requests at `rate` a second; `None` for a rate that is
+/// not a positive number. Rates below one a year are one a year.
+fn interval(rate: f64) -> Option<Duration> {
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+    (rate.is_finite() && rate > 0.0)
+        .then(|| Duration::try_from_secs_f64(1.0 / rate).map_or(YEAR, |d| d.min(YEAR)))
 }
 
 /// The soft limit on open file descriptors, where the OS tells it through
@@ -559,6 +696,36 @@ mod tests {
         assert_eq!(default_max_connections(Some(1024)), 256);
         assert_eq!(default_max_connections(Some(256)), 96);
         assert_eq!(default_max_connections(Some(10)), 1);
+    }
+
+    #[test]
+    fn rates_become_intervals() {
+        assert_eq!(interval(4.0), Some(Duration::from_millis(250)));
+        assert_eq!(interval(0.5), Some(Duration::from_secs(2)));
+        for off in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(interval(off), None, "{off}");
+        }
+        assert_eq!(interval(1e-300), Some(Duration::from_secs(365 * 86_400)));
+        assert_eq!(interval(1e300), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_pauses_follow_retries_and_pacing_unless_set() {
+        let pauses = |b: ClientBuilder| b.finish().config.pause_on_retry_after;
+        assert!(!pauses(ClientBuilder::new()));
+        assert!(pauses(ClientBuilder::new().retry(RetryPolicy::new())));
+        assert!(pauses(
+            ClientBuilder::new().min_delay_per_host(Duration::from_secs(1))
+        ));
+        assert!(pauses(
+            ClientBuilder::new().max_requests_per_second_per_host(2.0)
+        ));
+        assert!(!pauses(
+            ClientBuilder::new()
+                .retry(RetryPolicy::new())
+                .pause_on_retry_after(false)
+        ));
+        assert!(pauses(ClientBuilder::new().pause_on_retry_after(true)));
     }
 
     #[cfg(target_os = "linux")]

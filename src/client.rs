@@ -83,6 +83,13 @@ impl Client {
         ClientBuilder::new()
     }
 
+    /// The client's cookie jar, when it keeps cookies (see
+    /// [`ClientBuilder::cookie_store`]); read it, change it, save it.
+    #[cfg(feature = "cookies")]
+    pub fn cookie_jar(&self) -> Option<&crate::cookies::CookieJar> {
+        self.config.cookies.as_ref()
+    }
+
     /// Fetches one request.
     ///
     /// # Errors
@@ -384,6 +391,7 @@ impl Client {
         summary.bytes_sent = after.bytes_sent - before.bytes_sent;
         summary.bytes_received = after.bytes_received - before.bytes_received;
         summary.connections_opened = after.connections_opened - before.connections_opened;
+        summary.retries = after.retries - before.retries;
         summary.h2_streams = after.h2_streams - before.h2_streams;
         summary.wall = started.elapsed();
         if failure.is_none() {

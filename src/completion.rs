@@ -104,9 +104,14 @@ pub struct Counters {
     pub connections_opened: u64,
     /// Requests that went over a kept-alive connection.
     pub connections_reused: u64,
-    /// Requests retried on a fresh connection after a kept-alive one failed
-    /// before answering.
+    /// Retries made by the [`RetryPolicy`](crate::RetryPolicy): attempts
+    /// after the first.
     pub retries: u64,
+    /// Requests replayed at once: on a fresh connection after a kept-alive
+    /// one failed before answering (the server had closed it), or after an
+    /// HTTP/2 server said it did not process them (REFUSED_STREAM, GOAWAY);
+    /// not retries of the policy.
+    pub replays: u64,
     /// File downloads resumed after failing part-way.
     pub resumes: u64,
     /// Bytes written to sockets.

@@ -12,6 +12,7 @@ use http::header::HeaderMap;
 
 use crate::h1;
 use crate::proxy::Proxy;
+use crate::retry::RetryPolicy;
 
 /// Upper bound of the default for [`ClientBuilder::max_connections`](crate::ClientBuilder::max_connections) (see
 /// there for how the process's descriptor limit lowers it).
@@ -32,6 +33,31 @@ pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 pub const DEFAULT_DNS_THREADS: usize = 4;
 /// Default for [`ClientBuilder::dns_cache_ttl`](crate::ClientBuilder::dns_cache_ttl).
 pub const DEFAULT_DNS_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Default for [`ClientBuilder::happy_eyeballs_delay`](crate::ClientBuilder::happy_eyeballs_delay):
+/// RFC 8305 §5's recommended "Connection Attempt Delay".
+pub const DEFAULT_HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
+
+/// The request-rate limits (see `pacing.rs`); every field `None` turns
+/// pacing off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Pacing {
+    /// Time between two requests to one origin at the per-origin rate.
+    pub per_host_interval: Option<Duration>,
+    /// Requests to one origin that may start back to back (the bucket's
+    /// size); `None`: the default for the rate.
+    pub per_host_burst: Option<u32>,
+    /// Least time between the starts of two requests to one origin.
+    pub min_delay: Option<Duration>,
+    /// Time between two requests over all origins at the global rate.
+    pub global_interval: Option<Duration>,
+}
+
+impl Pacing {
+    /// True when any per-origin limit is set.
+    pub(crate) fn per_host(&self) -> bool {
+        self.per_host_interval.is_some() || self.min_delay.is_some()
+    }
+}
 
 /// Default for `ClientBuilder::http2_max_concurrent_streams`: the most
 /// streams one HTTP/2 connection carries at once, when the server allows
@@ -108,6 +134,20 @@ pub(crate) struct Config {
     pub decompress: bool,
     /// Proxies, the first that applies to a URL wins.
     pub proxies: Vec<Proxy>,
+    /// When and how often a failed request runs again; `None`: only the
+    /// transparent retry of a stale kept-alive connection.
+    pub retry: Option<RetryPolicy>,
+    /// Request-rate limits per origin and overall.
+    pub pacing: Pacing,
+    /// Whether a 429 or 503 with `Retry-After` pauses new requests to its
+    /// origin (decided by the builder).
+    pub pause_on_retry_after: bool,
+    /// RFC 8305's Connection Attempt Delay: how long a connect attempt runs
+    /// alone before the next address is tried beside it.
+    pub happy_eyeballs_delay: Duration,
+    /// The cookie jar every request and redirect hop shares.
+    #[cfg(feature = "cookies")]
+    pub cookies: Option<crate::cookies::CookieJar>,
     /// HTTP/2 negotiation and settings.
     pub http2: Http2Config,
     /// The TLS settings; `None` until [`ClientBuilder::build`](crate::ClientBuilder::build)(crate::ClientBuilder::build) makes them, and

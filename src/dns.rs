@@ -71,6 +71,8 @@ pub(crate) enum Lookup {
 
 struct CacheEntry {
     result: Result<Addrs, DnsError>,
+    /// When the answer came.
+    stored: Instant,
     expires: Instant,
 }
 
@@ -248,7 +250,28 @@ impl Resolver {
         }
         let expires = now + ttl;
         self.order.push_back((host.clone(), expires));
-        self.cache.insert(host, CacheEntry { result, expires });
+        self.cache.insert(
+            host,
+            CacheEntry {
+                result,
+                stored: now,
+                expires,
+            },
+        );
+    }
+
+    /// Forgets a cached failure for `host` that came no later than `seen`:
+    /// a request retrying after that failure looks the name up again
+    /// rather than meet the same answer (a failure that came after it is
+    /// news, and is kept).
+    pub(crate) fn forget_failure(&mut self, host: &str, seen: Instant) {
+        let stale = self
+            .cache
+            .get(host)
+            .is_some_and(|e| e.result.is_err() && e.stored <= seen);
+        if stale {
+            self.cache.remove(host);
+        }
     }
 
     /// Drops the oldest answer (unless its name was answered again since).

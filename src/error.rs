@@ -120,6 +120,10 @@ pub enum Phase {
     ReadHead,
     /// Reading the response body.
     ReadBody,
+    /// Waiting in a queue (for a connection, or for a turn at a paced
+    /// origin) after an earlier attempt or redirect hop had started the
+    /// request's deadline.
+    Queued,
     /// Nothing arrived for the read-idle timeout
     /// ([`ClientBuilder::read_idle_timeout`](crate::ClientBuilder::read_idle_timeout)),
     /// while waiting for the response head or between body bytes.
@@ -135,6 +139,7 @@ impl fmt::Display for Phase {
             Phase::SendRequest => "sending the request to",
             Phase::ReadHead => "waiting for the response from",
             Phase::ReadBody => "reading the response body from",
+            Phase::Queued => "queued for",
             Phase::ReadIdle => "with nothing received from",
         })
     }
@@ -152,6 +157,8 @@ pub struct Error {
 struct Inner {
     url: Option<String>,
     reason: Reason,
+    /// Attempts made under the retry policy (1 without retries).
+    attempts: u32,
 }
 
 /// The detailed cause; private so that it can grow without breaking users.
@@ -435,7 +442,11 @@ impl fmt::Display for DisplayDuration {
 impl Error {
     pub(crate) fn new(reason: Reason) -> Error {
         Error {
-            inner: Box::new(Inner { url: None, reason }),
+            inner: Box::new(Inner {
+                url: None,
+                reason,
+                attempts: 1,
+            }),
         }
     }
 
@@ -445,6 +456,19 @@ impl Error {
             self.inner.url = Some(url.to_owned());
         }
         self
+    }
+
+    /// Records how many attempts the request made.
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Error {
+        self.inner.attempts = attempts.max(1);
+        self
+    }
+
+    /// How many attempts the request made before this error: 1 unless a
+    /// [`RetryPolicy`](crate::RetryPolicy) retried it (then the message says
+    /// `gave up after N attempts`).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
     }
 
     /// What kind of failure this is.
@@ -505,6 +529,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.inner.reason)?;
+        if self.inner.attempts > 1 {
+            write!(f, "; gave up after {} attempts", self.inner.attempts)?;
+        }
         match &self.inner.url {
             // An invalid URL already quotes its input.
             Some(url) if !matches!(self.inner.reason, Reason::InvalidUrl { .. }) => {
@@ -521,6 +548,7 @@ impl fmt::Debug for Error {
             .field("kind", &self.kind())
             .field("url", &self.inner.url)
             .field("reason", &self.inner.reason)
+            .field("attempts", &self.inner.attempts)
             .finish()
     }
 }
@@ -794,6 +822,38 @@ mod tests {
             chain,
         });
         assert!(text.starts_with("redirect loop: http://a/ -> http://b/"));
+    }
+
+    #[test]
+    fn attempts_are_told_when_there_were_several() {
+        let refused = || Reason::Connect {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            tried: 1,
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        let once = Error::new(refused()).with_url("http://x/").with_attempts(1);
+        assert_eq!(once.attempts(), 1);
+        assert!(!once.to_string().contains("attempts"), "{once}");
+        let thrice = Error::new(refused()).with_url("http://x/").with_attempts(3);
+        assert_eq!(thrice.attempts(), 3);
+        let text = thrice.to_string();
+        assert!(
+            text.starts_with("connect to 127.0.0.1:1 failed: "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("; gave up after 3 attempts (http://x/)"),
+            "{text}"
+        );
+        let (_, queued) = msg(Reason::Timeout {
+            phase: Phase::Queued,
+            after: Duration::from_secs(5),
+            target: "http://x:80".into(),
+        });
+        assert_eq!(
+            queued,
+            "timeout after 5s queued for http://x:80 (http://x/)"
+        );
     }
 
     #[test]

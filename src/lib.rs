@@ -37,9 +37,18 @@
 //! - DNS through the system resolver on helper threads (so `/etc/hosts`
 //!   works), cached (at most [`DNS_CACHE_MAX_ENTRIES`] names), never
 //!   blocking the loop; hosts can be pinned to addresses
-//!   ([`ClientBuilder::resolve`]). Every address is tried.
+//!   ([`ClientBuilder::resolve`]). Every address is tried, with Happy
+//!   Eyeballs (RFC 8305: overlapping attempts, IPv6 and IPv4 in turns;
+//!   [`ClientBuilder::happy_eyeballs_delay`]).
 //! - A connect timeout, a whole-request timeout and a read-idle timeout;
 //!   an error says which phase ran out of time.
+//! - Retries with exponential backoff, full jitter and `Retry-After`
+//!   ([`ClientBuilder::retry`], [`RetryPolicy`]); per-origin and global
+//!   pacing ([`ClientBuilder::max_requests_per_second_per_host`],
+//!   [`ClientBuilder::min_delay_per_host`],
+//!   [`ClientBuilder::max_requests_per_second`]), with a 429/503's
+//!   `Retry-After` pausing its origin. Waits are timers of the loop, never
+//!   sleeps.
 //! - Limits on the response head, header count and body size.
 //! - HTTP/2 (RFC 9113, the `http2` feature, on by default), our own
 //!   sans-IO frames, HPACK and session in the same loop: ALPN `h2` over TLS
@@ -95,10 +104,16 @@
 //!   rustls's default `aws-lc-rs` also wants cmake (and NASM on Windows).
 //!   Without the feature the crate speaks plain HTTP only, and an https URL
 //!   fails with an [`ErrorKind::InvalidUrl`] error saying the feature is off.
+//! - `http2` (default): the sans-IO HTTP/2 engine (not yet used by the
+//!   client).
+//! - `cookies` (off): a cookie jar per client
+//!   (`ClientBuilder::cookie_store`, `CookieJar`) kept by the
+//!   `cookie_store` crate, with Mozilla's public suffix list compiled in
+//!   (the `psl` crate) and JSON save and load.
 //!
 //! # Out of scope
 //!
-//! HTTP/3, HTTP/2 server push (refused), cookies, an async (`Future`) API.
+//! HTTP/3, HTTP/2 server push (refused), an async (`Future`) API.
 //!
 //! # Examples
 //!
@@ -106,6 +121,7 @@
 //! slow servers and compares sequential, threaded and multiplexed fetching;
 //! `examples/fetch/` is a command-line fetcher for URL lists with curl's option names
 //! (`cargo install --path . --example fetch`);
+//! `examples/crawl.rs` a polite crawler with pacing and retries;
 //! `examples/download.rs` downloads many files at once with progress and
 //! resume; `examples/sse/` subscribes to many server-sent event streams on
 //! one thread and reconnects them with `Last-Event-ID`.
@@ -125,6 +141,8 @@ mod client;
 mod completion;
 mod config;
 mod connection;
+#[cfg(feature = "cookies")]
+mod cookies;
 mod decode;
 mod dns;
 mod error;
@@ -134,12 +152,14 @@ mod h1;
 mod h2;
 mod handle;
 mod origin;
+mod pacing;
 mod pool;
 mod proxy;
 mod reactor;
 mod redirect;
 mod request;
 mod response;
+mod retry;
 mod sink;
 mod stream;
 mod summary;
@@ -154,14 +174,17 @@ pub use client::BatchProgress;
 pub use client::Client;
 pub use completion::{Completion, Counters, Event, Progress, RequestId};
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_REDIRECTS, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_CACHE_TTL, DEFAULT_DNS_THREADS,
+    DEFAULT_HAPPY_EYEBALLS_DELAY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
 #[cfg(feature = "http2")]
 pub use config::{
     DEFAULT_HTTP2_CONNECTION_WINDOW, DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
     DEFAULT_HTTP2_STREAM_WINDOW,
 };
+#[cfg(feature = "cookies")]
+pub use cookies::CookieJar;
 pub use dns::{DNS_CACHE_MAX_AGE, DNS_CACHE_MAX_ENTRIES};
 pub use error::{Error, ErrorKind, Phase, Result};
 pub use exchange::{CHUNK_QUEUE_BYTES, SINK_BUFFER_BYTES, SINK_RETRY_FIRST, SINK_RETRY_MAX};
@@ -174,6 +197,10 @@ pub use reactor::Reactor;
 pub use redirect::RedirectDeclined;
 pub use request::{IntoRequest, Request};
 pub use response::{Download, Response, Timings};
+pub use retry::{
+    DEFAULT_MAX_RETRY_AFTER, DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_BASE, DEFAULT_RETRY_CAP,
+    RetryPolicy,
+};
 pub use sink::{DEFAULT_MAX_RESUMES, PART_SUFFIX};
 pub use summary::Summary;
 

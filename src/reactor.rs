@@ -31,13 +31,16 @@
 //! stale event can never reach a new connection in a reused slot; the
 //! handles kept elsewhere (timer heap, pool, DNS waiters) carry generations.
 //!
-//! Dispatch: an exchange takes an idle connection to its origin if there is
+//! Dispatch: an exchange first passes its origin's pacing gate (the
+//! [`Pacer`]: per-origin rate, crawl delay, a `Retry-After` pause, and the
+//! global rate), then takes an idle connection to its origin if there is
 //! one; otherwise it opens a new connection if its origin is under
 //! `max_connections_per_host` and the total is under `max_connections`
 //! (closing the longest-idle connection of another origin to make room if
-//! needed). An exchange whose origin is at its limit waits in that origin's
-//! queue, so it does not hold up requests to other origins. (Issue 9's
-//! per-origin pacing holds such a queue until a time.)
+//! needed). An exchange whose origin is at its limit, or whose origin's
+//! gate is closed, waits in that origin's queue, so it does not hold up
+//! requests to other origins; the gate's wake-up time is part of the poll
+//! timeout, so nothing busy-waits.
 //!
 //! HTTP/2 (RFC 9113 §9.1): an exchange for an origin that may speak h2
 //! first takes a stream on an open h2 connection of its origin with room;
@@ -46,7 +49,15 @@
 //! while every h2 connection's streams are taken and
 //! `http2_max_connections_per_host` are open; else it opens a connection.
 //! Streams placed in one dispatch are written together: the connections
-//! that took them are flushed once dispatch is done.
+//! that took them are flushed once dispatch is done. The origin's gate
+//! comes first either way: a stream on an open connection is a request
+//! start like any other, paced the same.
+//!
+//! Retries: an exchange the retry policy runs again waits in the exchange
+//! slab, on no connection, until its [`ExchangeTimer::Retry`](crate::timer::ExchangeTimer)
+//! fires (an `Owner::Exchange` entry in the timer heap); then it is queued.
+//! A started exchange held in a queue keeps such an entry for its
+//! deadline, so a retry waiting for its turn still times out on time.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -64,8 +75,10 @@ use crate::error::{Error, Reason, Result};
 use crate::exchange::{Exchange, Outcome, Streamed};
 use crate::handle::{ConnId, ExchangeId, Handle, Slots};
 use crate::origin::Origin;
+use crate::pacing::{Held, Pacer, Woken};
 use crate::pool::{IdleRef, Pool};
 use crate::request::IntoRequest;
+use crate::retry::{self, Clock};
 use crate::stream::{Connector, TcpConnector};
 use crate::timer::{Owner, TimerHeap};
 
@@ -112,6 +125,10 @@ pub struct Reactor {
     /// Origins whose blocked exchanges may now find a connection.
     unblocked: VecDeque<Origin>,
     pool: Pool,
+    /// The pacing gates per origin and over all origins.
+    pacer: Pacer,
+    /// Wall-clock time and jitter for the retry policy.
+    clock: Clock,
     /// After the OS refused a socket: open no more connections than this
     /// until one closes.
     socket_cap: Option<usize>,
@@ -189,6 +206,8 @@ impl Reactor {
             blocked: HashMap::new(),
             unblocked: VecDeque::new(),
             pool: Pool::default(),
+            pacer: Pacer::new(&config.pacing),
+            clock: Clock::new(),
             socket_cap: None,
             resolver,
             timers: TimerHeap::default(),
@@ -265,7 +284,8 @@ impl Reactor {
         self.pool.idle_count()
     }
 
-    /// Running totals: connections opened and reused, bytes sent and received.
+    /// Running totals: connections opened and reused, retries and replays,
+    /// bytes sent and received.
     pub fn counters(&self) -> Counters {
         self.counters
     }
@@ -453,12 +473,24 @@ impl Reactor {
             return Ok(());
         }
         let now = Instant::now();
-        let timeout = self.timers.next_timeout(now);
+        let timeout = self.poll_timeout(now);
         let timeout = match deadline.map(|at| at.saturating_duration_since(now)) {
             Some(left) => Some(timeout.map_or(left, |t| t.min(left))),
             None => timeout,
         };
         self.poll_once(timeout)
+    }
+
+    /// How long the loop may sleep: until the earliest timer or pacing gate.
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        let gate = self
+            .pacer
+            .next_wake()
+            .map(|at| at.saturating_duration_since(now));
+        match (self.timers.next_timeout(now), gate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn poll_once(&mut self, timeout: Option<Duration>) -> Result<()> {
@@ -496,7 +528,8 @@ impl Reactor {
     }
 
     /// Fires every timer due at `now` (a connection's own, or the deadline
-    /// of the exchange it carries).
+    /// of the exchange it carries; an exchange's own while it is off every
+    /// connection), then opens the pacing gates due.
     fn on_timers(&mut self, now: Instant) {
         while let Some(due) = self.timers.pop_due(now) {
             match due.owner {
@@ -509,7 +542,59 @@ impl Reactor {
                         self.with_conn(id, now, Connection::on_timeout);
                     }
                 }
+                Owner::Exchange(id) => {
+                    let live = self
+                        .exchanges
+                        .get_mut(id)
+                        .is_some_and(|ex| ex.timers_mut().fire(due.at));
+                    if live {
+                        self.on_exchange_timeout(id, now);
+                    }
+                }
             }
+        }
+        while let Some(woken) = self.pacer.pop_due(now) {
+            if let Woken::Origin(origin) = woken {
+                if self.blocked.contains_key(&origin) {
+                    self.unblocked.push_back(origin);
+                }
+            }
+            // The global gate needs no more: dispatch runs every turn.
+        }
+    }
+
+    /// A timer of an exchange that is off every connection fired: its retry
+    /// wait is over (queue it), or its deadline passed while it waited in a
+    /// queue (fail it). On a connection, the connection's table carries the
+    /// deadline and this entry is stale.
+    fn on_exchange_timeout(&mut self, id: ExchangeId, now: Instant) {
+        let Some(ex) = self.exchanges.get_mut(id) else {
+            return;
+        };
+        if ex.conn().is_some() {
+            return;
+        }
+        if ex.take_retry_due(now) {
+            self.queue.push_front(id);
+            self.hold(id);
+            return;
+        }
+        if ex.is_waiting_to_retry() || ex.deadline().is_none_or(|d| d > now) {
+            self.hold(id);
+            return;
+        }
+        if let Some(ex) = self.exchanges.remove(id) {
+            // Its queue entry goes stale: dispatch skips handles that are gone.
+            let outcome = ex.expire(&self.config);
+            self.settle(outcome);
+        }
+    }
+
+    /// Keeps a heap entry for the timers of exchange `id` while it is off
+    /// every connection (none for a request not started yet: it has none).
+    fn hold(&mut self, id: ExchangeId) {
+        if let Some(ex) = self.exchanges.get_mut(id) {
+            self.timers.schedule(ex.timers_mut(), Owner::Exchange(id));
         }
     }
 
@@ -599,7 +684,10 @@ impl Reactor {
                 let Some(ex) = self.exchanges.remove(exchange) else {
                     return;
                 };
-                ex.complete(head, now, &self.config)
+                if self.config.pause_on_retry_after && retry::is_slow_down(head.status) {
+                    self.pause_origin(ex.origin(), &head.headers, now);
+                }
+                ex.complete(head, now, &self.config, &mut self.clock)
             }
             Event::Failed {
                 exchange,
@@ -609,14 +697,30 @@ impl Reactor {
                 let Some(ex) = self.exchanges.remove(exchange) else {
                     return;
                 };
-                ex.fail(reason, replay)
+                ex.fail(reason, replay, now, &self.config, &mut self.clock)
             }
             Event::NoSocket { exchange, source } => return self.on_no_socket(exchange, source),
         };
         self.settle(outcome);
     }
 
-    /// Acts on an exchange's outcome: complete it, or queue it again.
+    /// A 429 or 503 with `Retry-After`: no new request starts to `origin`
+    /// until then (capped by the retry policy's `max_retry_after`).
+    fn pause_origin(&mut self, origin: &Origin, headers: &http::HeaderMap, now: Instant) {
+        let Some(wait) = retry::retry_after(headers, self.clock.wall()) else {
+            return;
+        };
+        let cap = self.config.retry.as_ref().map_or(
+            retry::DEFAULT_MAX_RETRY_AFTER,
+            retry::RetryPolicy::retry_after_cap,
+        );
+        if let Some(until) = now.checked_add(wait.min(cap)) {
+            self.pacer.pause(origin, until, now);
+        }
+    }
+
+    /// Acts on an exchange's outcome: complete it, queue it again, or let
+    /// it wait for its next attempt.
     fn settle(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Done(id, result) => {
@@ -629,9 +733,15 @@ impl Reactor {
                 self.queue.push_front(id);
             }
             Outcome::Retry(ex) => {
-                self.counters.retries += 1;
+                self.counters.replays += 1;
                 let id = self.requeue(ex);
                 self.queue.push_front(id);
+            }
+            // Off every connection until its retry timer fires.
+            Outcome::RetryLater(ex) => {
+                self.counters.retries += 1;
+                let id = self.requeue(ex);
+                self.hold(id);
             }
             // The next hop goes first, so a chain is not held up behind
             // the queue; it takes a pooled connection like any request.
@@ -646,6 +756,8 @@ impl Reactor {
     /// handle (its deadline is scheduled again when it is placed).
     fn requeue(&mut self, mut ex: Exchange) -> ExchangeId {
         ex.detach();
+        // Any heap entry was made for the old handle.
+        ex.timers_mut().forget_entry();
         let request = ex.id();
         let id = self.exchanges.insert_with(|_| ex);
         self.ids.insert(request, id);
@@ -729,11 +841,12 @@ impl Reactor {
             while let Some(id) = self.blocked.get_mut(&origin).and_then(VecDeque::pop_front) {
                 match self.place(id, now) {
                     Placed::Started => {}
-                    Placed::OriginFull(id) => {
+                    Placed::OriginFull(id) | Placed::Paced(id) => {
                         self.blocked
                             .entry(origin.clone())
                             .or_default()
                             .push_front(id);
+                        self.hold(id);
                         break;
                     }
                     Placed::AllFull(id) => {
@@ -741,6 +854,7 @@ impl Reactor {
                             .entry(origin.clone())
                             .or_default()
                             .push_front(id);
+                        self.hold(id);
                         self.unblocked.push_front(origin);
                         self.free_closed();
                         return;
@@ -762,16 +876,18 @@ impl Reactor {
             }
             match self.place(id, now) {
                 Placed::Started => {}
-                Placed::OriginFull(id) => {
+                Placed::OriginFull(id) | Placed::Paced(id) => {
                     if let Some(origin) = self.exchanges.get(id).map(Exchange::origin) {
                         self.blocked
                             .entry(origin.clone())
                             .or_default()
                             .push_back(id);
                     }
+                    self.hold(id);
                 }
                 Placed::AllFull(id) => {
                     self.queue.push_front(id);
+                    self.hold(id);
                     break;
                 }
             }
@@ -797,6 +913,14 @@ impl Reactor {
         let Some(ex) = self.exchanges.get(id) else {
             return Placed::Started;
         };
+        if self.pacer.is_active() {
+            match self.pacer.check(ex.origin(), now) {
+                None => {}
+                Some(Held::Origin) => return Placed::Paced(id),
+                // Like a full client: nothing starts until the gate opens.
+                Some(Held::All) => return Placed::AllFull(id),
+            }
+        }
         let retry = ex.is_retry();
         if !retry && may_speak_h2(ex.origin(), &self.config) {
             let origin = ex.origin().clone();
@@ -827,6 +951,7 @@ impl Reactor {
         if !retry {
             if let Some(conn) = self.pool.take(ex.origin()) {
                 self.counters.connections_reused += 1;
+                self.pacer.started(ex.origin(), now);
                 return self.reuse(conn, id, now);
             }
         }
@@ -842,6 +967,9 @@ impl Reactor {
         }
         if self.conns.len() - self.closed.len() >= max && !self.evict_idle(None) {
             return Placed::AllFull(id);
+        }
+        if let Some(ex) = self.exchanges.get(id) {
+            self.pacer.started(ex.origin(), now);
         }
         self.start(id, now);
         Placed::Started
@@ -872,6 +1000,7 @@ impl Reactor {
         match self.with_conn(conn, now, |c, ctx| c.start(id, ctx)) {
             Some(Ok(())) => {
                 self.counters.connections_reused += 1;
+                self.pacer.started(origin, now);
                 if self.to_flush.last() != Some(&conn) {
                     self.to_flush.push(conn);
                 }
@@ -948,6 +1077,14 @@ impl Reactor {
         let Some(c) = self.conns.get(conn) else {
             return;
         };
+        if let Some(seen) = self
+            .exchanges
+            .get_mut(id)
+            .and_then(Exchange::take_dns_failure)
+        {
+            self.resolver
+                .forget_failure(c.origin().connect_host(), seen);
+        }
         self.pool.opened(c.origin());
         if c.is_negotiating() {
             self.pool.negotiating(c.origin());
@@ -980,6 +1117,7 @@ impl Reactor {
         self.ids.clear();
         self.resume.clear();
         self.blocked.clear();
+        self.pacer = Pacer::new(&self.config.pacing);
         self.pool.clear();
         self.unblocked.clear();
         self.closed.clear();
@@ -992,7 +1130,9 @@ enum Placed {
     Started,
     /// Its origin is at `max_connections_per_host`.
     OriginFull(ExchangeId),
-    /// All connections are busy.
+    /// Its origin's pacing gate is closed until a wake-up.
+    Paced(ExchangeId),
+    /// All connections are busy, or the global rate holds every request.
     AllFull(ExchangeId),
 }
 
@@ -1059,9 +1199,20 @@ impl Reactor {
         Some(event)
     }
 
-    /// When the earliest timer is due.
+    /// When the earliest timer or pacing gate is due.
     pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        self.timers.next_timeout(now)
+        self.poll_timeout(now)
+    }
+
+    /// Fixes the wall-clock time the retry policy reads, and seeds its jitter.
+    pub(crate) fn fix_clock(&mut self, wall: std::time::SystemTime, seed: u64) {
+        self.clock = Clock::seeded(seed);
+        self.clock.fix_wall(wall);
+    }
+
+    /// Requests waiting in queues (the main one and the origins').
+    pub(crate) fn queued_for_test(&self) -> usize {
+        self.queued()
     }
 
     pub(crate) fn connections(&self) -> usize {

@@ -152,13 +152,20 @@ pub struct Timings {
     /// Time from the TCP connection being up until the TLS handshake was
     /// done; `None` for plain HTTP and on a reused connection.
     pub tls: Option<Duration>,
-    /// Time from the start of the request until the first response byte.
+    /// Time from the start of the request until the first response byte
+    /// (of the last attempt, when it was retried).
     pub first_byte: Duration,
-    /// Time from the start of the request until the last body byte.
+    /// Time from the start of the request until the last body byte, every
+    /// attempt and wait between attempts included.
     pub total: Duration,
     /// Whether the request went over a kept-alive connection opened by an
     /// earlier request (then `dns`, `connect` and `tls` are `None`).
     pub reused: bool,
+    /// Attempts made under the [`RetryPolicy`](crate::RetryPolicy): 1
+    /// unless it retried (the other fields are of the last attempt, from the
+    /// start of the first). The transparent replay of a request that met a
+    /// stale kept-alive connection is not an attempt of its own.
+    pub attempts: u32,
 }
 
 /// Where a file download ([`Request::to_file`](crate::Request::to_file))

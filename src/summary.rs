@@ -27,6 +27,9 @@ pub struct Summary {
     /// TCP connections opened; fewer than requests means keep-alive (or
     /// HTTP/2 multiplexing) worked.
     pub connections_opened: u64,
+    /// Retries made by the [`RetryPolicy`](crate::RetryPolicy) (attempts
+    /// after the first, over all requests).
+    pub retries: u64,
     /// Requests sent on HTTP/2 streams.
     pub h2_streams: u64,
     /// Wall-clock time of the whole batch.
@@ -64,7 +67,8 @@ impl Summary {
 }
 
 impl fmt::Display for Summary {
-    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 h2_streams=0 wall=1.234s rate=810 req/s`
+    /// `ok=998 failed=2 (timeout 1, DNS 1) sent=… received=… connections=64 h2_streams=0 retries=3 wall=1.234s rate=810 req/s`
+    /// (`retries` only when there were some)
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ok={} failed={}", self.ok, self.failed)?;
         if !self.failed_by_kind.is_empty() {
@@ -77,11 +81,15 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            " sent={} received={} connections={} h2_streams={} wall={:.3}s rate={:.0} req/s",
-            self.bytes_sent,
-            self.bytes_received,
-            self.connections_opened,
-            self.h2_streams,
+            " sent={} received={} connections={} h2_streams={}",
+            self.bytes_sent, self.bytes_received, self.connections_opened, self.h2_streams,
+        )?;
+        if self.retries > 0 {
+            write!(f, " retries={}", self.retries)?;
+        }
+        write!(
+            f,
+            " wall={:.3}s rate={:.0} req/s",
             self.wall.as_secs_f64(),
             self.requests_per_second()
         )
@@ -108,6 +116,12 @@ mod tests {
         assert!(
             text.starts_with("ok=0 failed=3 (invalid URL 1, DNS 2) "),
             "{text}"
+        );
+        assert!(!text.contains("retries"), "{text}");
+        s.retries = 4;
+        assert!(
+            s.to_string()
+                .contains(" connections=0 h2_streams=0 retries=4 wall=")
         );
     }
 }

@@ -6,6 +6,7 @@
 //! ```text
 //!  Exchange timers:   Deadline (whole request), copied into its connection's
 //!                     table while a connection carries the exchange
+//!                     Retry (the retry policy's wait before the next attempt)
 //!  Connection timers: Deadline (of the exchange it carries; h2: the earliest of its streams')
 //!                     Resolve | Connect | TlsHandshake  (one connect budget, named by phase)
 //!                     ConnectAttempt (one address's share)   Idle (pool idle timeout)
@@ -30,17 +31,20 @@
 //! heap entry of its own: a kept-alive connection carrying a million
 //! requests then leaves no trail of stale entries (each would sit in the
 //! heap until its deadline), and the heap stays about one entry per
-//! connection. A queued exchange needs no timer today: its deadline is
-//! checked once it is placed. Issue 9's backoff and pacing timers are new
-//! [`ExchangeTimer`] variants (an exchange waiting to retry holds no
-//! connection) with an `Exchange(ExchangeId)` [`Owner`] in the heap.
+//! connection. An exchange gets an entry of its own (an
+//! [`Owner::Exchange`]) only while it is off every connection with a timer
+//! running: waiting for a retry (an exchange waiting holds no connection),
+//! or, once started, waiting in a queue past which its deadline may pass.
+//! A request not yet started has no timer: its deadline starts when it
+//! leaves the queue. The pacing gates of the dispatcher keep their own
+//! wake-up times (`pacing.rs`), merged into the poll timeout by the reactor.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use crate::handle::ConnId;
+use crate::handle::{ConnId, ExchangeId};
 
 /// A timer name: an enum with a slot index per variant.
 pub(crate) trait TimerName: Copy + 'static {
@@ -100,10 +104,12 @@ pub(crate) enum ExchangeTimer {
     /// The whole-request deadline (`ClientBuilder::timeout`), from the
     /// first time the request left the queue, across retries and redirects.
     Deadline,
+    /// The end of the retry policy's wait before the next attempt.
+    Retry,
 }
 
 impl TimerName for ExchangeTimer {
-    const ALL: &'static [Self] = &[ExchangeTimer::Deadline];
+    const ALL: &'static [Self] = &[ExchangeTimer::Deadline, ExchangeTimer::Retry];
     fn index(self) -> usize {
         self as usize
     }
@@ -121,7 +127,7 @@ pub(crate) struct TimerTable<T, const N: usize> {
 /// A connection's timers.
 pub(crate) type ConnTimers = TimerTable<ConnTimer, 9>;
 /// An exchange's timers.
-pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 1>;
+pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 2>;
 
 impl<T, const N: usize> Default for TimerTable<T, N> {
     fn default() -> Self {
@@ -164,6 +170,13 @@ impl<T: TimerName, const N: usize> TimerTable<T, N> {
             .min_by_key(|(at, _)| *at)
     }
 
+    /// Forgets the table's heap entry: its owner's handle changed (an
+    /// exchange put back in its slab), so the old entry is stale and the
+    /// next [`TimerHeap::schedule`] must push a new one.
+    pub(crate) fn forget_entry(&mut self) {
+        self.scheduled = None;
+    }
+
     /// Marks the heap entry due at `at` as fired; false if it was stale.
     pub(crate) fn fire(&mut self, at: Instant) -> bool {
         if self.scheduled == Some(at) {
@@ -180,6 +193,8 @@ impl<T: TimerName, const N: usize> TimerTable<T, N> {
 pub(crate) enum Owner {
     /// A connection's table (its own timers and its exchange's deadline).
     Conn(ConnId),
+    /// An exchange's table, while it is off every connection.
+    Exchange(ExchangeId),
 }
 
 /// A heap entry: `owner`'s earliest timer is due at `at`.
@@ -276,6 +291,30 @@ mod tests {
             [(conn(1), true), (conn(2), true), (conn(1), false)],
             "the stale entry for 1 still pops, and is known to be stale"
         );
+    }
+
+    #[test]
+    fn a_forgotten_entry_is_pushed_again() {
+        let mut heap = TimerHeap::default();
+        let t0 = Instant::now();
+        let mut table = ExchangeTimers::default();
+        table.set(ExchangeTimer::Retry, Some(t0 + Duration::from_secs(1)));
+        let old = Owner::Exchange(ExchangeId::new(0, 1));
+        heap.schedule(&mut table, old);
+        heap.schedule(&mut table, old);
+        assert_eq!(heap.len(), 1);
+        table.forget_entry();
+        let new = Owner::Exchange(ExchangeId::new(0, 2));
+        heap.schedule(&mut table, new);
+        assert_eq!(heap.len(), 2, "the new handle has its own entry");
+        let later = t0 + Duration::from_secs(2);
+        // The old handle no longer reaches the table (the reactor's slab
+        // lookup fails), so only the new entry fires it.
+        let owners: Vec<Owner> = std::iter::from_fn(|| heap.pop_due(later))
+            .filter(|e| e.owner == new && table.fire(e.at))
+            .map(|e| e.owner)
+            .collect();
+        assert_eq!(owners, [new]);
     }
 
     #[test]

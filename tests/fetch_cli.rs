@@ -400,6 +400,7 @@ const FIELDS: &[&str] = &[
     "bytes",
     "final_url",
     "redirects",
+    "attempts",
     "redirect_declined",
     "remote_addr",
     "content_type",
@@ -1111,4 +1112,87 @@ fn output_dir_streams_bodies_to_disk_as_they_arrive() {
     let line = &run.json()[0];
     assert_eq!(line["bytes"], body.len());
     assert_eq!(line["saved"], dir.path("big.bin").to_str().unwrap());
+}
+
+/// `/flaky/*` answers 503 to its first two requests, then 200.
+fn flaky_server() -> Server {
+    let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        String,
+        u32,
+    >::new()));
+    Server::start(move |req| {
+        let mut counts = counts.lock().unwrap();
+        let n = counts.entry(req.target.clone()).or_default();
+        *n += 1;
+        if req.target.starts_with("/flaky/") && *n <= 2 {
+            response("503 Service Unavailable", &[], b"busy")
+        } else {
+            response("200 OK", &[], b"fine")
+        }
+    })
+}
+
+#[test]
+fn retry_runs_transient_failures_again_as_curl_does() {
+    let server = flaky_server();
+    let enough = fetch(&[
+        "--retry",
+        "2",
+        "--retry-delay",
+        "0.01",
+        "--json",
+        &server.url("/flaky/a"),
+    ]);
+    assert_eq!(enough.code, 0, "{enough:?}");
+    let line = &enough.json()[0];
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["attempts"], 3);
+    let too_few = fetch(&[
+        "--retry",
+        "1",
+        "--retry-delay",
+        "0.01",
+        "-f",
+        "-s",
+        "-w",
+        "%{http_code} %{num_retries}",
+        &server.url("/flaky/b"),
+    ]);
+    assert_eq!(too_few.code, 22, "{too_few:?}");
+    assert_eq!(too_few.stdout, "503 1");
+    let none = fetch(&["--json", &server.url("/flaky/c")]);
+    assert_eq!(none.json()[0]["attempts"], 1);
+    let seen = server.seen();
+    let count = |path: &str| seen.iter().filter(|s| s.target == path).count();
+    assert_eq!(
+        (count("/flaky/a"), count("/flaky/b"), count("/flaky/c")),
+        (3, 2, 1)
+    );
+    // A refused connect is retried too, and the error counts the attempts.
+    let refused = format!("http://127.0.0.1:{}/", closed_port());
+    let run = fetch(&["--retry", "2", "--retry-delay", "0.01", "--json", &refused]);
+    assert_eq!(run.code, 7, "{run:?}");
+    assert_eq!(run.json()[0]["attempts"], 3);
+}
+
+/// `--rate 20/s`: requests to one host start at least 50 ms apart (the
+/// token bucket holds one), whatever the concurrency.
+#[test]
+fn rate_paces_requests_to_one_host() {
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&arrivals);
+    let server = Server::start(move |_| {
+        seen.lock().unwrap().push(Instant::now());
+        response("200 OK", &[], b"ok")
+    });
+    let urls: Vec<String> = (0..6).map(|i| server.url(&format!("/r/{i}"))).collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["--rate", "1200/m", "-Z", "6"]);
+    let run = fetch(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let arrivals = arrivals.lock().unwrap();
+    assert_eq!(arrivals.len(), 6);
+    let span = *arrivals.last().unwrap() - arrivals[0];
+    // Five gaps of at least 50 ms each (a little slack for the clock).
+    assert!(span >= Duration::from_millis(5 * 45), "{span:?}");
 }

@@ -222,11 +222,12 @@ pub struct Args {
     #[arg(long = "retry", value_name = "N", help_heading = "Connection")]
     pub retry: Option<u32>,
 
-    /// Wait this long before the first retry (doubling after) [default: 1]
+    /// Wait up to this long before each retry (a random wait, so that failed clients spread out)
+    /// [default: from 0.5 s, doubling, at most 30 s; a Retry-After header is waited exactly]
     #[arg(long = "retry-delay", value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
     pub retry_delay: Option<Seconds>,
 
-    /// Retry only within this long from the first attempt [default: no limit besides -m]
+    /// End every attempt and wait within this long (with -m, the smaller of the two)
     #[arg(long = "retry-max-time", value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
     pub retry_max_time: Option<Seconds>,
 
@@ -287,7 +288,7 @@ pub struct Args {
 
     /// Print FORMAT for each URL instead of the line: %{http_code}, %{url}, %{url_effective},
     /// %{size_download}, %{time_total}, %{time_namelookup}, %{time_connect}, %{time_appconnect},
-    /// %{time_starttransfer}, %{time_queue}, %{http_version}, %{num_redirects},
+    /// %{time_starttransfer}, %{time_queue}, %{http_version}, %{num_redirects}, %{num_retries},
     /// %{remote_ip}, %{remote_port}, %{filename_effective}, %{content_type}, %{header{NAME}},
     /// %{exitcode}, %{errormsg}; \n \t \\ and %% as in curl
     #[arg(

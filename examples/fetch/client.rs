@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use http::{HeaderName, HeaderValue, Method};
-use multifetch::{Client, ClientBuilder, Proxy, Request};
+use multifetch::{Client, ClientBuilder, Proxy, Request, RetryPolicy};
 
 use crate::args::{Args, Seconds};
 
@@ -137,7 +137,15 @@ fn builder(args: &Args) -> Result<ClientBuilder, String> {
     if let Some(n) = args.per_host {
         builder = builder.max_connections_per_host(n);
     }
-    if let Some(Seconds(timeout)) = args.max_time {
+    // --retry-max-time bounds every attempt and wait together, as the
+    // whole-request deadline does under a retry policy: the smaller wins.
+    let deadline = match (args.max_time, args.retry_max_time) {
+        (Some(Seconds(Some(a))), Some(Seconds(Some(b)))) => Some(Some(a.min(b))),
+        (None, Some(Seconds(Some(b)))) => Some(Some(b)),
+        (Some(Seconds(a)), _) => Some(a),
+        (None, _) => None,
+    };
+    if let Some(timeout) = deadline {
         builder = builder.timeout(timeout);
     }
     if let Some(Seconds(timeout)) = args.connect_timeout {
@@ -168,7 +176,7 @@ fn builder(args: &Args) -> Result<ClientBuilder, String> {
     }
     builder = tls(builder, args)?;
     builder = http_version(builder, args)?;
-    builder = retries(builder, args)?;
+    builder = retries(builder, args);
     Ok(builder)
 }
 
@@ -228,18 +236,21 @@ fn http_version(mut builder: ClientBuilder, args: &Args) -> Result<ClientBuilder
     Ok(builder)
 }
 
-/// `--retry`, `--retry-delay`, `--retry-max-time`, `--rate`.
-fn retries(builder: ClientBuilder, args: &Args) -> Result<ClientBuilder, String> {
-    let asked = [
-        (args.retry.is_some_and(|n| n > 0), "--retry"),
-        (args.retry_delay.is_some(), "--retry-delay"),
-        (args.retry_max_time.is_some(), "--retry-max-time"),
-        (args.rate.is_some(), "--rate"),
-    ];
-    if let Some((_, name)) = asked.iter().find(|(on, _)| *on) {
-        return Err(format!(
-            "{name}: this multifetch has no retry policy or pacing (not landed yet)"
-        ));
+/// `--retry`, `--retry-delay`, `--rate`.
+fn retries(mut builder: ClientBuilder, args: &Args) -> ClientBuilder {
+    let retries = args.retry.unwrap_or(0);
+    if retries > 0 {
+        // curl's transient answers: 408, 429, 500, 502, 503 and 504.
+        let mut policy = RetryPolicy::new()
+            .max_attempts(retries.saturating_add(1))
+            .statuses([408, 429, 500, 502, 503, 504]);
+        if let Some(Seconds(Some(delay))) = args.retry_delay {
+            policy = policy.backoff(delay, delay);
+        }
+        builder = builder.retry(policy);
     }
-    Ok(builder)
+    if let Some(rate) = args.rate {
+        builder = builder.max_requests_per_second_per_host(rate);
+    }
+    builder
 }

@@ -72,6 +72,8 @@ pub struct Outcome {
     pub response: Option<Response>,
     pub failure: Option<Failure>,
     pub saved: Option<PathBuf>,
+    /// Attempts made under `--retry` (`None` when the URL was not fetched).
+    pub attempts: Option<u32>,
 }
 
 impl Outcome {
@@ -83,12 +85,21 @@ impl Outcome {
             response: None,
             failure: Some(failure),
             saved: None,
+            attempts: None,
         }
     }
 
     /// A URL whose request could not be made.
     pub fn error(index: usize, url: &str, error: &multifetch::Error) -> Outcome {
         Outcome::failed(index, url, Failure::from_error(error))
+    }
+
+    /// A URL that was fetched and failed.
+    fn fetch_error(index: usize, url: &str, error: &multifetch::Error) -> Outcome {
+        Outcome {
+            attempts: Some(error.attempts()),
+            ..Outcome::error(index, url, error)
+        }
     }
 
     /// A URL the event loop dropped when it failed.
@@ -123,12 +134,13 @@ impl Outcome {
                 Outcome {
                     index,
                     url: url.to_owned(),
+                    attempts: Some(response.timings().attempts),
                     response: Some(response),
                     failure,
                     saved: None,
                 }
             }
-            Err(error) => Outcome::error(index, url, &error),
+            Err(error) => Outcome::fetch_error(index, url, &error),
         }
     }
 }
@@ -177,6 +189,7 @@ const VARIABLES: &[&str] = &[
     "time_queue",
     "http_version",
     "num_redirects",
+    "num_retries",
     "remote_ip",
     "remote_port",
     "filename_effective",
@@ -485,6 +498,7 @@ pub fn json_line(outcome: &Outcome) -> Value {
         "bytes": response.map(|r| r.body_len()),
         "final_url": response.map(|r| r.url().as_str()),
         "redirects": response.map(|r| r.redirects()),
+        "attempts": outcome.attempts,
         "redirect_declined": response.and_then(|r| r.redirect_declined()).map(|w| w.to_string()),
         "remote_addr": response.and_then(|r| r.remote_addr()).map(|a| a.to_string()),
         "content_type": response
@@ -529,6 +543,10 @@ fn write_out(pieces: &[Piece], outcome: &Outcome) -> String {
                 "time_queue" => secs(t.queued),
                 "http_version" => response.map_or("0", version).to_owned(),
                 "num_redirects" => response.map_or(0, |r| r.redirects()).to_string(),
+                "num_retries" => outcome
+                    .attempts
+                    .map_or(0, |n| n.saturating_sub(1))
+                    .to_string(),
                 "remote_ip" => response
                     .and_then(|r| r.remote_addr())
                     .map_or_else(String::new, |a| a.ip().to_string()),

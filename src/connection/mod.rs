@@ -18,7 +18,8 @@
 //!                                    I/O error, bad response, not reusable, idle timeout, server closed
 //! ```
 //!
-//! - `connect.rs`: DNS answer, address fallback, finishing a non-blocking
+//! - `connect.rs`: DNS answer, Happy Eyeballs (RFC 8305: several connect
+//!   attempts in flight, IPv6 and IPv4 in turns), finishing a non-blocking
 //!   connect (mio's `TcpStream::connect` notes).
 //! - `tunnel.rs`: `CONNECT` through a proxy (RFC 9110 §9.3.6).
 //! - `handshake.rs`: the TLS handshake (glue to [`crate::tls`]).
@@ -148,10 +149,14 @@ pub(crate) fn may_speak_h2(origin: &Origin, config: &Config) -> bool {
 }
 
 /// The states of a connection, named after what it is waiting for.
+// Most connections spend their life `Open`, the largest state: boxing it
+// would add an allocation per connection and save no memory.
+#[allow(clippy::large_enum_variant)]
 enum State {
     /// Waiting for the resolver.
     Resolving,
-    /// A non-blocking connect is in progress.
+    /// Non-blocking connects are in progress (one per address tried, Happy
+    /// Eyeballs).
     Connecting(Connecting),
     /// Connected to a proxy: asking it for a tunnel with `CONNECT`.
     Tunneling(Transport, Box<Tunnel>),
@@ -375,23 +380,30 @@ impl Connection {
             }
             return;
         };
+        if let State::Connecting(c) = &mut self.state {
+            // Attempts start over time: register each new one.
+            let registered = c
+                .register(ctx.registry, self.token)
+                .map(|()| c.is_registered());
+            match registered {
+                Ok(any) => self.registered = any.then_some(Interest::WRITABLE),
+                Err(source) => self.fail(Reason::Socket { source }, ctx),
+            }
+            return;
+        }
         if self.registered == Some(want) {
             return;
         }
         let first = self.registered.is_none();
         let (token, registry) = (self.token, ctx.registry);
         let result = match &mut self.state {
-            State::Connecting(c) => c.socket.register(registry, token, want, first),
             State::Tunneling(t, _) | State::Handshaking(t, _) | State::Open(t, _) => {
                 t.stream().register(registry, token, want, first)
             }
-            State::Resolving | State::Closed => Ok(()),
+            State::Resolving | State::Connecting(_) | State::Closed => Ok(()),
         };
         match result {
             Ok(()) => self.registered = Some(want),
-            Err(source) if matches!(self.state, State::Connecting(_)) => {
-                self.fail(Reason::Socket { source }, ctx);
-            }
             Err(source) => self.fail_io(self.phase(), source, ctx),
         }
     }
@@ -550,7 +562,7 @@ impl Connection {
     fn time_out(&mut self, phase: Phase, after: Duration, ctx: &mut Ctx<'_>) {
         let target = match (&self.state, phase) {
             (_, Phase::Resolve) => self.origin.connect_host().to_string(),
-            (State::Connecting(c), _) => c.addr.to_string(),
+            (State::Connecting(c), _) => c.target(),
             _ => self.peer_name(),
         };
         self.fail(
@@ -740,7 +752,7 @@ impl Connection {
     fn drop_socket(&mut self, registry: &Registry) {
         let registered = self.registered.take().is_some();
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Connecting(mut c) if registered => c.socket.deregister(registry),
+            State::Connecting(c) => c.close(registry),
             State::Tunneling(mut t, _) | State::Handshaking(mut t, _) | State::Open(mut t, _)
                 if registered =>
             {
@@ -759,7 +771,8 @@ impl Connection {
     /// epoll does.
     pub(crate) fn fin_arrived_for_test(&self) -> bool {
         let stream = match &self.state {
-            State::Connecting(c) => &c.socket,
+            // `on_ready` ignores read-closed while connecting.
+            State::Connecting(_) => return false,
             State::Tunneling(Transport::Plain(s), _)
             | State::Handshaking(Transport::Plain(s), _)
             | State::Open(Transport::Plain(s), _) => s,

@@ -1,5 +1,6 @@
 //! The request head of an exchange, as HTTP/1.1 bytes: the request's own
-//! headers, then the client's defaults, then what the client adds.
+//! headers, then the client's defaults, then what the client adds
+//! (`Accept-Encoding`, the cookie jar's `Cookie`, `Proxy-Authorization`).
 
 use http::HeaderMap;
 use http::header::{self, HeaderValue};
@@ -12,11 +13,12 @@ use crate::request::Request;
 
 /// Builds the request head: the request's own headers first, then the
 /// client's defaults for names the request does not set, then what the
-/// client adds itself (`Accept-Encoding`, `Proxy-Authorization`, and for a
-/// resumed download `Range: bytes=N-` with its `If-Range`). Through a
-/// forwarding proxy the request target is the absolute URL (RFC 9112
-/// §3.2.2). A request with a `Range` gets no `Accept-Encoding`: a range of
-/// a coded body is a range of the coded bytes, which the caller cannot use
+/// client adds itself (`Accept-Encoding`; `cookie`, the jar's `Cookie`
+/// value, unless the request or the defaults set one; `Proxy-Authorization`;
+/// and for a resumed download `Range: bytes=N-` with its `If-Range`).
+/// Through a forwarding proxy the request target is the absolute URL (RFC
+/// 9112 §3.2.2). A request with a `Range` gets no `Accept-Encoding`: a range
+/// of a coded body is a range of the coded bytes, which the caller cannot use
 /// (and a coded resume could not be joined to what came before). Returns
 /// whether `Accept-Encoding` was added, that is, whether a coded response
 /// is for the client to decode.
@@ -26,6 +28,7 @@ pub(crate) fn write_head(
     route: &Route,
     defaults: &HeaderMap,
     decompress: bool,
+    cookie: Option<&HeaderValue>,
     range: Option<(u64, Option<&HeaderValue>)>,
 ) -> bool {
     let url = request.url();
@@ -59,8 +62,11 @@ pub(crate) fn write_head(
     // The request's own headers, then the defaults it does not override,
     // then what the client adds: chained, so nothing is copied.
     let accept_encoding = accept_encoding.map(HeaderValue::from_static);
+    let cookie = cookie
+        .filter(|_| !own.contains_key(header::COOKIE) && !defaults.contains_key(header::COOKIE));
     let added = [
         (header::ACCEPT_ENCODING, accept_encoding.as_ref()),
+        (header::COOKIE, cookie),
         (header::PROXY_AUTHORIZATION, proxy_auth),
         (header::RANGE, range_value.as_ref()),
         (header::IF_RANGE, if_range),
@@ -82,8 +88,10 @@ pub(crate) fn write_head(
 /// `:scheme`, `:authority` (the URL's host and port, or the request's
 /// `Host`), `:path`, then the request's own fields, the client's defaults
 /// for names it does not set, `accept-encoding` when decoding is on (and no
-/// `Range` goes), `range` and `if-range` for a resumed download, and
-/// `content-length` for a body. Connection-specific fields are never sent
+/// `Range` goes), `cookie` (the jar's value, unless the request or the
+/// defaults set one; one field, as RFC 9113 §8.2.3 allows), `range` and
+/// `if-range` for a resumed download, and `content-length` for a body.
+/// Connection-specific fields are never sent
 /// (RFC 9113 §8.2.2). With no body the HEADERS end the stream. Returns the
 /// stream (or why none could be opened) and whether `accept-encoding` was
 /// added.
@@ -93,6 +101,7 @@ pub(crate) fn send_h2_request(
     request: &Request,
     defaults: &HeaderMap,
     decompress: bool,
+    cookie: Option<&HeaderValue>,
     range: Option<(u64, Option<&HeaderValue>)>,
 ) -> (
     Result<crate::h2::StreamId, crate::h2::error::SendError>,
@@ -114,6 +123,11 @@ pub(crate) fn send_h2_request(
     let mut added: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
     if let Some(value) = accept_encoding {
         added.push((header::ACCEPT_ENCODING, HeaderValue::from_static(value)));
+    }
+    if let Some(cookie) = cookie
+        .filter(|_| !own.contains_key(header::COOKIE) && !defaults.contains_key(header::COOKIE))
+    {
+        added.push((header::COOKIE, cookie.clone()));
     }
     if let Some((from, validator)) = range {
         if let Ok(value) = HeaderValue::try_from(format!("bytes={from}-")) {
@@ -158,7 +172,7 @@ mod tests {
             .header("accept", "text/html")
             .unwrap();
         let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &defaults, false, None);
+        write_head(&mut out, &req, &Route::Direct, &defaults, false, None, None);
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
@@ -168,6 +182,57 @@ mod tests {
         assert!(!text.contains("*/*"), "{text}");
         assert!(text.contains("user-agent: multifetch/test\r\n"), "{text}");
         assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn the_jar_cookie_is_added_unless_the_request_has_its_own() {
+        let jar = HeaderValue::from_static("sid=1");
+        let req = Request::get("http://example.com/").unwrap();
+        let mut out = Vec::new();
+        write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &HeaderMap::new(),
+            false,
+            Some(&jar),
+            None,
+        );
+        assert!(String::from_utf8_lossy(&out).contains("\r\ncookie: sid=1\r\n"));
+        let own = req.header("cookie", "mine=2").unwrap();
+        out.clear();
+        write_head(
+            &mut out,
+            &own,
+            &Route::Direct,
+            &HeaderMap::new(),
+            false,
+            Some(&jar),
+            None,
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("cookie: mine=2\r\n") && !text.contains("sid=1"),
+            "{text}"
+        );
+        let mut defaults = HeaderMap::new();
+        defaults.insert(header::COOKIE, HeaderValue::from_static("default=3"));
+        let req = Request::get("http://example.com/").unwrap();
+        out.clear();
+        write_head(
+            &mut out,
+            &req,
+            &Route::Direct,
+            &defaults,
+            false,
+            Some(&jar),
+            None,
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("default=3") && !text.contains("sid=1"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -181,6 +246,7 @@ mod tests {
             &Route::Direct,
             &HeaderMap::new(),
             true,
+            None,
             Some((1234, Some(&etag))),
         );
         let text = String::from_utf8(out).unwrap();
@@ -198,6 +264,7 @@ mod tests {
             &HeaderMap::new(),
             true,
             None,
+            None,
         );
         let text = String::from_utf8(out).unwrap();
         assert!(!decodes && !text.contains("accept-encoding"), "{text}");
@@ -214,6 +281,7 @@ mod tests {
             &Route::Direct,
             &HeaderMap::new(),
             false,
+            None,
             None,
         );
         assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");

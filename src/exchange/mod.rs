@@ -8,13 +8,23 @@
 //! ```text
 //!            submit                    dispatch: idle or new connection
 //!  (new) ──────────▶ Queued ──────────────────────────────────────────▶ OnConnection(ConnId)
-//!                      ▲  ▲                                                 │   │   │
-//!                      │  └──── Retry (reused connection failed before ─────┘   │   │
-//!                      │        any response byte; idempotent; once)            │   │
-//!                      └─────── Redirect (next hop: new request, same id) ──────┘   │
-//!                                                                                   ▼
-//!                                   Done(Ok(Response) | Err(Error)) ◀── complete / fail
+//!                   ▲ ▲  ▲  ▲                                               │ │ │   │
+//!                   │ │  │  └── Retry (reused connection failed before ─────┘ │ │   │
+//!                   │ │  │      any response byte; idempotent; once)          │ │   │
+//!                   │ │  └───── Redirect (next hop: new request, same id) ────┘ │   │
+//!                   │ │                                                         │   │
+//!                   │ └─ timer ── Waiting ◀── RetryLater (the policy: a failure ┘   │
+//!                   │            (no connection)   or a 429/503; attempt n+1)       │
+//!                   │                                                               ▼
+//!   deadline while queued ──▶ Done(Err(timeout))      Done(Ok(Response) | Err(Error)) ◀── complete / fail
 //! ```
+//!
+//! Two kinds of running again: a *replay* (`Retry`) is the transparent
+//! retry of a request that met a kept-alive connection the server had just
+//! closed; it happens at once, at most once, and is not an attempt of the
+//! [`RetryPolicy`](crate::RetryPolicy). A *retry* (`RetryLater`) is the
+//! policy's: the exchange waits off any connection until its
+//! [`ExchangeTimer::Retry`] fires, then queues again as attempt n+1.
 //!
 //! The receiving half (`body.rs`: [`body_input`](Exchange::body_input),
 //! [`on_head`](Exchange::on_head), [`on_body`](Exchange::on_body),
@@ -47,13 +57,16 @@ use url::Url;
 use crate::completion::RequestId;
 use crate::config::Config;
 use crate::decode::DecodeError;
-use crate::error::{Error, Reason};
+use crate::error::{Error, Phase, Reason};
 use crate::h1::{ProtocolError, ResponseHead};
+#[cfg(feature = "http2")]
+use crate::h2::error::StreamFailure;
 use crate::handle::ConnId;
 use crate::origin::Origin;
 use crate::redirect::{self, Action};
 use crate::request::Request;
 use crate::response::{Response, Timings};
+use crate::retry::{self, Clock, Failure, RetryPolicy, is_idempotent};
 use crate::timer::{ExchangeTimer, ExchangeTimers};
 
 /// What the connection knows that the exchange reports: where it went and
@@ -107,8 +120,12 @@ impl Replay {
 pub(crate) enum Outcome {
     /// The request is finished; hand this to the caller.
     Done(RequestId, Result<Response, Error>),
-    /// Run the same request again on a fresh connection.
+    /// Replay the same request at once on a fresh connection (a stale
+    /// kept-alive connection; not an attempt of the retry policy).
     Retry(Exchange),
+    /// The retry policy runs the request again as its next attempt once
+    /// the exchange's [`ExchangeTimer::Retry`] fires.
+    RetryLater(Exchange),
     /// Run the next hop of a redirect chain (this exchange, now carrying
     /// the next request).
     Redirect(Exchange),
@@ -134,6 +151,12 @@ pub(crate) struct Exchange {
     unprocessed: u32,
     /// Redirects followed to get to this request.
     redirects: u32,
+    /// Attempts under the retry policy, this one included (1 until the
+    /// policy retries; a replay is part of the same attempt).
+    attempt: u32,
+    /// When the last attempt failed to resolve the name, if it did: the
+    /// next attempt must not get the same cached failure.
+    dns_failed: Option<Instant>,
     /// Method and URL of every request of the redirect chain, this one
     /// last; empty before the first redirect.
     chain: Vec<(Method, Url)>,
@@ -181,6 +204,8 @@ impl Exchange {
             retried: false,
             unprocessed: 0,
             redirects: 0,
+            attempt: 1,
+            dns_failed: None,
             chain: Vec::new(),
             conn: None,
             sink,
@@ -215,6 +240,35 @@ impl Exchange {
     /// The whole-request deadline, once the request has left the queue.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.timers.get(ExchangeTimer::Deadline)
+    }
+
+    /// The exchange's own timers: its deadline, and its retry wait.
+    pub(crate) fn timers_mut(&mut self) -> &mut ExchangeTimers {
+        &mut self.timers
+    }
+
+    /// True when a retry wait is due at `now` (it is then over: the
+    /// exchange may be queued).
+    pub(crate) fn take_retry_due(&mut self, now: Instant) -> bool {
+        let due = self
+            .timers
+            .get(ExchangeTimer::Retry)
+            .is_some_and(|at| at <= now);
+        if due {
+            self.timers.set(ExchangeTimer::Retry, None);
+        }
+        due
+    }
+
+    /// When the previous attempt's name lookup failed, if it did (taken:
+    /// the resolver forgets that failure once for this attempt).
+    pub(crate) fn take_dns_failure(&mut self) -> Option<Instant> {
+        self.dns_failed.take()
+    }
+
+    /// True while the exchange waits for its next attempt.
+    pub(crate) fn is_waiting_to_retry(&self) -> bool {
+        self.timers.get(ExchangeTimer::Retry).is_some()
     }
 
     /// The URL the caller asked for, before any redirect.
@@ -277,11 +331,13 @@ impl Exchange {
         session: &mut crate::h2::session::Session,
         config: &Config,
     ) -> Result<crate::h2::StreamId, crate::h2::error::SendError> {
+        let cookie = self.cookie_header(config);
         let (sent, wants_decoding) = head::send_h2_request(
             session,
             &self.request,
             &config.default_headers,
             config.decompress,
+            cookie.as_ref(),
             self.range_request(),
         );
         if let Ok(stream) = sent {
@@ -295,15 +351,29 @@ impl Exchange {
     /// Writes the HTTP/1.1 request head into `out`; whether a coded
     /// response is to be decoded follows from what the head asked for.
     pub(crate) fn write_h1_head(&mut self, out: &mut Vec<u8>, config: &Config) {
+        let cookie = self.cookie_header(config);
         let wants_decoding = write_head(
             out,
             &self.request,
             &self.origin.route,
             &config.default_headers,
             config.decompress,
+            cookie.as_ref(),
             self.range_request(),
         );
         self.response.body.wants_decoding = wants_decoding;
+    }
+
+    /// The cookie jar's `Cookie` value for this request's URL, if any.
+    #[cfg(feature = "cookies")]
+    pub(crate) fn cookie_header(&self, config: &Config) -> Option<http::HeaderValue> {
+        config.cookies.as_ref()?.header_for(self.request.url())
+    }
+
+    /// Without the `cookies` feature there is no jar.
+    #[cfg(not(feature = "cookies"))]
+    pub(crate) fn cookie_header(&self, _config: &Config) -> Option<http::HeaderValue> {
+        None
     }
 
     fn started(&self) -> Instant {
@@ -326,8 +396,24 @@ impl Exchange {
         mut head: ResponseHead,
         now: Instant,
         config: &Config,
+        clock: &mut Clock,
     ) -> Outcome {
         self.conn = None;
+        // Every answer's cookies count, a redirect's or a retried one's too.
+        #[cfg(feature = "cookies")]
+        if let Some(jar) = &config.cookies {
+            jar.store_from(&head.headers, self.request.url());
+        }
+        if let Some(policy) = config
+            .retry
+            .as_ref()
+            .filter(|p| p.retries_status(head.status))
+        {
+            let asked = retry::retry_after(&head.headers, clock.wall());
+            if let Some(at) = self.retry_at(policy, asked, now, clock) {
+                return self.retry_later(at);
+            }
+        }
         let started = self.started();
         let r = &mut self.response;
         let timings = Timings {
@@ -341,11 +427,12 @@ impl Exchange {
                 .saturating_duration_since(started),
             total: now.saturating_duration_since(started),
             reused: r.info.reused,
+            attempts: self.attempt,
         };
         let peer = r.info.peer;
         let (body, body_len, download) = match self.finish_body() {
             Ok(finished) => finished,
-            Err(reason) => return self.fail(reason, Replay::Never),
+            Err(reason) => return self.fail(reason, Replay::Never, now, config, clock),
         };
         if self.response.body.was_decoded() {
             // The body is no longer what these described (as in reqwest).
@@ -408,12 +495,88 @@ impl Exchange {
         self.response = Receiving::default();
     }
 
+    /// When the next attempt may start under `policy`, given what the
+    /// answer asked for; `None` when the policy gives up or the wait would
+    /// outlast the whole-request deadline.
+    fn retry_at(
+        &self,
+        policy: &RetryPolicy,
+        retry_after: Option<Duration>,
+        now: Instant,
+        clock: &mut Clock,
+    ) -> Option<Instant> {
+        let wait = policy.next_wait(
+            self.attempt,
+            self.request.method(),
+            retry_after,
+            clock.next_u64(),
+        )?;
+        let at = now.checked_add(wait)?;
+        match self.deadline() {
+            Some(deadline) if at >= deadline => None,
+            _ => Some(at),
+        }
+    }
+
+    /// Becomes the policy's next attempt, waiting off any connection until `at`.
+    fn retry_later(mut self, at: Instant) -> Outcome {
+        self.attempt += 1;
+        self.retried = false;
+        self.response = Receiving::default();
+        self.timers.set(ExchangeTimer::Retry, Some(at));
+        Outcome::RetryLater(self)
+    }
+
+    /// The kind of failure `reason` is, for the retry policy: only one
+    /// before any byte of this attempt's response can be retried.
+    fn failure_kind(&self, reason: &Reason) -> Option<Failure> {
+        if self.response.first_byte.is_some() {
+            return None;
+        }
+        match reason {
+            Reason::Dns { .. } | Reason::NoAddresses { .. } | Reason::Connect { .. } => {
+                Some(Failure::Connect)
+            }
+            Reason::Timeout { .. } => Some(Failure::Timeout),
+            Reason::Io { .. }
+            | Reason::Protocol {
+                source: ProtocolError::EmptyReply,
+                ..
+            } => Some(Failure::Reset),
+            // HTTP/2: the stream reset (RST_STREAM) or the connection closed
+            // before the response head. REFUSED_STREAM and GOAWAY are not
+            // here: they are replayed without counting as attempts.
+            #[cfg(feature = "http2")]
+            Reason::H2 {
+                failure:
+                    StreamFailure::Reset {
+                        after_head: false, ..
+                    }
+                    | StreamFailure::Closed {
+                        after_head: false, ..
+                    },
+                ..
+            } => Some(Failure::Reset),
+            _ => None,
+        }
+    }
+
     /// The exchange failed on its connection (or could not get one).
-    /// `replayable` says no byte of a response arrived: on a reused
-    /// connection that is the classic race with a server closing an idle
-    /// connection, safe to retry once when the method is idempotent
-    /// (RFC 9110 §9.2.2).
-    pub(crate) fn fail(mut self, reason: Reason, replay: Replay) -> Outcome {
+    /// `replay` says whether it may simply run again: with no byte of a
+    /// response on a reused connection (the classic race with a server
+    /// closing an idle connection) once, when the method is idempotent (RFC
+    /// 9110 §9.2.2); when the server said it did not process the request
+    /// (HTTP/2 REFUSED_STREAM, GOAWAY) whatever the method. Neither replay
+    /// is an attempt of the retry policy. Otherwise the policy, if any,
+    /// decides.
+    pub(crate) fn fail(
+        mut self,
+        reason: Reason,
+        replay: Replay,
+        now: Instant,
+        config: &Config,
+        clock: &mut Clock,
+    ) -> Outcome {
         self.conn = None;
         if replay == Replay::Unprocessed && self.unprocessed < MAX_UNPROCESSED_RETRIES {
             self.unprocessed += 1;
@@ -433,6 +596,27 @@ impl Exchange {
             self.response = Receiving::default();
             return Outcome::Retry(self);
         }
+        let policy = config.retry.as_ref().filter(|policy| {
+            self.failure_kind(&reason)
+                .is_some_and(|failure| policy.retries_failure(failure))
+        });
+        if let Some(at) = policy.and_then(|policy| self.retry_at(policy, None, now, clock)) {
+            if matches!(reason, Reason::Dns { .. } | Reason::NoAddresses { .. }) {
+                self.dns_failed = Some(now);
+            }
+            return self.retry_later(at);
+        }
+        self.done(Err(Error::new(reason)))
+    }
+
+    /// The whole-request deadline passed while the exchange waited in a
+    /// queue (a retry waiting for its turn).
+    pub(crate) fn expire(self, config: &Config) -> Outcome {
+        let reason = Reason::Timeout {
+            phase: Phase::Queued,
+            after: config.timeout.unwrap_or_default(),
+            target: self.origin.to_string(),
+        };
         self.done(Err(Error::new(reason)))
     }
 
@@ -441,14 +625,20 @@ impl Exchange {
     fn done(&self, result: Result<Response, Error>) -> Outcome {
         Outcome::Done(
             self.id,
-            result.map_err(|e| e.with_url(self.first_url().as_str())),
+            result.map_err(|e| {
+                e.with_url(self.first_url().as_str())
+                    .with_attempts(self.attempt)
+            }),
         )
     }
 
     /// Ends the request with an error that is not about this attempt's
     /// response (no socket, no TLS in this build), naming the current URL.
     pub(crate) fn error(&self, error: Error) -> Outcome {
-        Outcome::Done(self.id, Err(error.with_url(self.request.url().as_str())))
+        let error = error
+            .with_url(self.request.url().as_str())
+            .with_attempts(self.attempt);
+        Outcome::Done(self.id, Err(error))
     }
 }
 
@@ -462,14 +652,6 @@ fn decode_failure(coding: &'static str, error: DecodeError, peer: Option<SocketA
         },
         DecodeError::Corrupt(message) => Reason::Decode { coding, message },
     }
-}
-
-/// Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2).
-fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
-    )
 }
 
 #[cfg(test)]

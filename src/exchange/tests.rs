@@ -14,9 +14,14 @@ use crate::error::Reason;
 use crate::h1::{ProtocolError, ResponseHead};
 use crate::handle::ConnId;
 use crate::request::Request;
+use crate::retry::Clock;
 
 fn config() -> Config {
     ClientBuilder::new().finish().config.as_ref().clone()
+}
+
+fn clock() -> Clock {
+    Clock::seeded(1)
 }
 
 fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
@@ -74,9 +79,12 @@ fn a_response_is_built_with_its_timings() {
     let mut ex = begun(Request::get("http://a.test/x").unwrap(), true, t0, &config);
     ex.on_first_byte(t0 + Duration::from_millis(5));
     ex.body_input().extend_from_slice(b"body");
-    let Outcome::Done(id, Ok(r)) =
-        ex.complete(head(200, &[]), t0 + Duration::from_millis(9), &config)
-    else {
+    let Outcome::Done(id, Ok(r)) = ex.complete(
+        head(200, &[]),
+        t0 + Duration::from_millis(9),
+        &config,
+        &mut clock(),
+    ) else {
         panic!("not a response");
     };
     assert_eq!(id, RequestId(7));
@@ -101,7 +109,13 @@ fn retry_needs_a_reused_connection_an_idempotent_method_and_no_response_byte() {
     ];
     for (request, reused, replayable, retried) in cases {
         let ex = begun(request, reused, t0, &config);
-        let outcome = ex.fail(closed_early(), Replay::if_stale(replayable));
+        let outcome = ex.fail(
+            closed_early(),
+            Replay::if_stale(replayable),
+            t0,
+            &config,
+            &mut clock(),
+        );
         match outcome {
             Outcome::Retry(again) => {
                 assert!(retried);
@@ -116,7 +130,7 @@ fn retry_needs_a_reused_connection_an_idempotent_method_and_no_response_byte() {
                     again
                 };
                 assert!(matches!(
-                    again.fail(closed_early(), Replay::IfStale),
+                    again.fail(closed_early(), Replay::IfStale, t0, &config, &mut clock()),
                     Outcome::Done(_, Err(_))
                 ));
             }
@@ -134,7 +148,8 @@ fn a_redirect_becomes_the_next_hop_and_errors_name_the_first_url() {
     let config = config();
     let t0 = Instant::now();
     let ex = begun(Request::get("http://a.test/1").unwrap(), false, t0, &config);
-    let Outcome::Redirect(mut ex) = ex.complete(head(302, &[("location", "/2")]), t0, &config)
+    let Outcome::Redirect(mut ex) =
+        ex.complete(head(302, &[("location", "/2")]), t0, &config, &mut clock())
     else {
         panic!("not followed");
     };
@@ -142,7 +157,9 @@ fn a_redirect_becomes_the_next_hop_and_errors_name_the_first_url() {
     assert_eq!(ex.first_url().as_str(), "http://a.test/1");
     ex.attach(ConnId::from_parts(0, 1), t0, &config);
     ex.begin(ConnInfo::default());
-    let Outcome::Done(_, Err(error)) = ex.fail(closed_early(), Replay::Never) else {
+    let Outcome::Done(_, Err(error)) =
+        ex.fail(closed_early(), Replay::Never, t0, &config, &mut clock())
+    else {
         panic!("not failed");
     };
     assert_eq!(error.url(), Some("http://a.test/1"));
@@ -179,7 +196,7 @@ fn coded_bytes_that_came_with_the_head_go_to_the_decoder() {
     );
     ex.body_input().extend_from_slice(rest);
     ex.on_body().unwrap();
-    let Outcome::Done(_, Ok(r)) = ex.complete(h, t0, &config) else {
+    let Outcome::Done(_, Ok(r)) = ex.complete(h, t0, &config, &mut clock()) else {
         panic!("not decoded");
     };
     assert_eq!(r.body(), b"decoded");

@@ -14,12 +14,15 @@
 //! Every step reports every connection that has a socket as ready, so
 //! each state also meets spurious readiness all the time.
 
+mod backoff;
 mod closes;
 mod decoding;
+mod eyeballs;
 mod faults;
 #[cfg(feature = "http2")]
 mod h2;
 mod lifecycle;
+mod pacing;
 mod redirects;
 mod retries;
 mod sinks;

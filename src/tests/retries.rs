@@ -39,7 +39,7 @@ fn a_stale_connection_is_retried_once_on_a_fresh_one() {
         let r = s.response();
         assert_eq!(r.body(), b"fresh");
         assert!(!r.timings().reused, "the retry ran on a new connection");
-        assert_eq!(s.reactor.counters().retries, 1);
+        assert_eq!(s.reactor.counters().replays, 1);
         assert!(stale.is_dropped());
     }
 }
@@ -58,7 +58,7 @@ fn a_retry_is_not_retried_again() {
     let error = s.error();
     assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
     assert_eq!(s.attempts().len(), 2);
-    assert_eq!(s.reactor.counters().retries, 1);
+    assert_eq!(s.reactor.counters().replays, 1);
 }
 
 #[test]
@@ -110,5 +110,9 @@ fn a_server_closing_an_idle_connection_is_noticed_before_reuse() {
     s.peer().send(ok("next"));
     s.run();
     assert_eq!(s.response().body(), b"next");
-    assert_eq!(s.reactor.counters().retries, 0, "nothing had to be retried");
+    assert_eq!(
+        s.reactor.counters().replays,
+        0,
+        "nothing had to be replayed"
+    );
 }

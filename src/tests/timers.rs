@@ -70,30 +70,38 @@ fn the_connect_budget_runs_out_while_connecting() {
 }
 
 #[test]
-fn each_address_gets_its_share_then_the_next_is_tried() {
+fn a_short_budget_shares_itself_so_every_address_is_tried() {
+    // 300 ms for three addresses: the next attempt starts after 100 ms (a
+    // fair share), not after the 250 ms Happy Eyeballs delay.
     let mut s = Scenario::new(|b| {
-        b.connect_timeout(4 * SECOND)
-            .resolve("two.test", [ip(1), ip(2)])
+        b.connect_timeout(Duration::from_millis(300))
+            .resolve("three.test", [ip(1), ip(2), ip(3)])
     });
-    s.plan("10.0.0.1:80", Plan::Pending);
-    s.submit("http://two.test/");
+    for n in 1..=3 {
+        s.plan(&format!("10.0.0.{n}:80"), Plan::Pending);
+    }
+    s.submit("http://three.test/");
     s.step();
-    let slow = s.peer();
-    assert_eq!(s.reactor.next_timeout(s.now), Some(2 * SECOND), "half each");
-    s.advance(2 * SECOND);
-    assert!(slow.is_dropped());
     assert_eq!(
-        s.attempts(),
-        [
-            "10.0.0.1:80".parse().unwrap(),
-            "10.0.0.2:80".parse().unwrap()
-        ]
+        s.reactor.next_timeout(s.now),
+        Some(Duration::from_millis(100))
     );
-    s.peer().send(ok("second address"));
-    s.run();
-    let r = s.response();
-    assert_eq!(r.body(), b"second address");
-    assert_eq!(r.remote_addr(), Some("10.0.0.2:80".parse().unwrap()));
+    s.advance(Duration::from_millis(100));
+    assert_eq!(s.attempts().len(), 2);
+    // Two left of the budget for one more address: half of 200 ms.
+    assert_eq!(
+        s.reactor.next_timeout(s.now),
+        Some(Duration::from_millis(100))
+    );
+    s.advance(Duration::from_millis(100));
+    assert_eq!(s.attempts().len(), 3, "every address was tried");
+    s.advance(Duration::from_millis(100));
+    timed_out(
+        &mut s,
+        Phase::Connect,
+        "timeout after 300ms connecting to 10.0.0.1:80, 10.0.0.2:80, 10.0.0.3:80 (http://three.test/)",
+    );
+    assert!(s.net.peers().iter().all(|p| p.is_dropped()));
 }
 
 #[test]

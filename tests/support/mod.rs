@@ -7,6 +7,7 @@
 //!   HTTP/1.1 ([`HttpServer::start_with`], [`TestCa`]).
 //! - [`ScriptServer`]: a raw TCP server on std threads whose every connection
 //!   runs a closure, for canned and deliberately broken responses.
+//! - [`Arrivals`]: a server-side log of requests and when they arrived.
 //! - [`closed_port`], [`open_fds`] and small helpers.
 //!
 //! Each test binary uses a different part of this module.
@@ -19,7 +20,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::task::{Context, Poll};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -779,6 +780,55 @@ pub fn reset(conn: &mut TcpStream) {
     // Let the rest of the request head land in the receive buffer too; the
     // caller then drops the socket with it unread.
     thread::sleep(Duration::from_millis(20));
+}
+
+// ---------------------------------------------------------------------------
+// Server-side logs
+// ---------------------------------------------------------------------------
+
+/// What a scripted server saw: each request's target (or a label) and the
+/// instant it arrived, in arrival order. Clones share the log.
+#[derive(Debug, Clone, Default)]
+pub struct Arrivals(Arc<Mutex<Vec<(Instant, String)>>>);
+
+impl Arrivals {
+    /// Records an arrival now; returns how many came before it.
+    pub fn record(&self, what: impl Into<String>) -> usize {
+        let mut log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        log.push((Instant::now(), what.into()));
+        log.len() - 1
+    }
+
+    /// Every arrival so far.
+    pub fn all(&self) -> Vec<(Instant, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The arrival instants.
+    pub fn times(&self) -> Vec<Instant> {
+        self.all().into_iter().map(|(at, _)| at).collect()
+    }
+
+    /// How many arrived.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// The request target of a request head (`/a?b` of `GET /a?b HTTP/1.1`).
+pub fn target_of(head: &str) -> &str {
+    head.split(' ').nth(1).unwrap_or("")
+}
+
+/// The value of header `name` (any case) in a request head, if present.
+pub fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::table::{DynamicTable, lookup};
+use super::table::{DynamicTable, STATIC_TABLE, lookup};
 use super::{DEFAULT_HEADER_TABLE_SIZE, Field, HpackError, decode_integer, huffman};
 
 /// Decodes header blocks into fields.
@@ -36,10 +36,12 @@ impl Default for Decoder {
     }
 }
 
-/// Where a decoded string is: a range of the block, or the scratch buffer.
+/// Where a decoded string is: a range of the block, the scratch buffer,
+/// or the static table.
 enum Str {
     Raw(Range<usize>),
     Decoded,
+    Static(&'static [u8]),
 }
 
 impl Decoder {
@@ -132,6 +134,8 @@ impl Decoder {
             let index = decode_integer(block, &mut pos, prefix)?;
             let name_raw = if index == 0 {
                 read_string(block, &mut pos, &mut self.name_buf)?
+            } else if let Some(&(name, _)) = STATIC_TABLE.get(index as usize - 1) {
+                Str::Static(name.as_bytes())
             } else {
                 let (name, _) =
                     lookup(&self.table, index as usize).ok_or(HpackError::InvalidIndex(index))?;
@@ -181,6 +185,7 @@ fn resolve<'a>(block: &'a [u8], s: Str, buf: &'a [u8]) -> Result<&'a [u8], Hpack
     match s {
         Str::Raw(range) => block.get(range).ok_or(HpackError::Truncated),
         Str::Decoded => Ok(buf),
+        Str::Static(name) => Ok(name),
     }
 }
 

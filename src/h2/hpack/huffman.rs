@@ -355,27 +355,53 @@ const fn build_tables() -> Tables {
 
 static TABLES: Tables = build_tables();
 
-/// Codes of at most 8 bits (the letters, digits and punctuation headers
-/// are made of), by the 8 bits they start: `(symbol, length)`, length 0
-/// where no such code starts. One lookup decodes them.
-static FAST: [(u8, u8); 256] = build_fast();
+/// How many bits the fast path of [`decode`] looks up at once: a 4 KiB
+/// table, which stays in cache between header blocks better than a larger one.
+const PEEK: u32 = 10;
 
-const fn build_fast() -> [(u8, u8); 256] {
-    let mut fast = [(0u8, 0u8); 256];
+/// By the next [`PEEK`] bits of input: the one or two whole symbols whose
+/// codes (at most 10 bits, which covers every letter, digit and the common
+/// punctuation) those bits start with, packed as
+/// `sym1 | sym2 << 8 | len1 << 16 | len_both << 24`. `len1` is the first
+/// code's length, 0 when that code is longer than [`PEEK`] bits;
+/// `len_both` is the two codes' lengths together, or `len1` when the
+/// second does not fit. One lookup thus decodes up to two symbols.
+static MULTI: [u32; 1 << PEEK] = build_multi();
+
+const fn build_multi() -> [u32; 1 << PEEK] {
+    let mut table = [0u32; 1 << PEEK];
+    // The first symbol: every entry that starts with a short code.
     let mut symbol = 0;
     while symbol < 256 {
         let (code, len) = CODES[symbol];
-        if len <= 8 {
-            let shift = 8 - len as u32;
+        if len as u32 <= PEEK {
+            let shift = PEEK - len as u32;
             let mut entry = code << shift;
             while entry < (code + 1) << shift {
-                fast[entry as usize] = (symbol as u8, len);
+                table[entry as usize] = symbol as u32 | (len as u32) << 16 | (len as u32) << 24;
                 entry += 1;
             }
         }
         symbol += 1;
     }
-    fast
+    // The second symbol: the bits after the first, looked up the same way
+    // (with zeros after them), count only when its whole code is there.
+    let mut entry = 0;
+    while entry < 1 << PEEK {
+        let first = table[entry];
+        let len1 = (first >> 16) & 0xff;
+        if len1 != 0 && len1 < PEEK {
+            let rest = (entry << len1) & ((1 << PEEK) - 1);
+            let second = table[rest];
+            let len2 = (second >> 16) & 0xff;
+            if len2 != 0 && len1 + len2 <= PEEK {
+                table[entry] =
+                    (first & 0xff) | (second & 0xff) << 8 | len1 << 16 | (len1 + len2) << 24;
+            }
+        }
+        entry += 1;
+    }
+    table
 }
 
 /// The length in bytes of `input` once Huffman-encoded, padding included.
@@ -411,69 +437,98 @@ pub(crate) fn encode(input: &[u8], out: &mut Vec<u8>) {
 
 /// Appends the decoding of `input` to `out`.
 ///
+/// Up to two symbols at a time come from one lookup of the next 10 bits
+/// ([`MULTI`]); longer codes, and the last bits of the input, take the
+/// canonical path (the code length from the left-aligned limits, then an
+/// offset into the symbols).
+///
 /// # Errors
 ///
 /// [`HpackError::InvalidHuffman`] when the input holds the EOS symbol, ends
 /// in more than 7 bits of padding, or in padding that is not all ones
 /// (RFC 7541 §5.2).
 pub(crate) fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
-    let tables = &TABLES;
+    // At most 8 symbols per 5 bits of input.
+    out.reserve(input.len() * 8 / 5 + 1);
+    // The bits not yet decoded are the low `nbits` of `acc` (bits above
+    // them are stale and masked off wherever `acc` is read).
     let mut acc: u64 = 0;
     let mut nbits: u32 = 0;
-    let mut bytes = input.iter();
+    let mut rest = input;
     loop {
-        // Refill so that at least 30 bits are buffered whenever the input
-        // still has them.
-        while nbits <= 56 {
-            match bytes.next() {
-                Some(&b) => {
-                    acc = (acc << 8) | u64::from(b);
-                    nbits += 8;
+        if nbits < 32 {
+            // Refill to more than 56 bits, or to the end of the input.
+            while nbits <= 56 {
+                let Some((&b, tail)) = rest.split_first() else {
+                    break;
+                };
+                acc = (acc << 8) | u64::from(b);
+                nbits += 8;
+                rest = tail;
+            }
+        }
+        if nbits >= PEEK {
+            let entry = MULTI
+                .get(((acc >> (nbits - PEEK)) & ((1 << PEEK) - 1)) as usize)
+                .copied()
+                .unwrap_or(0);
+            let len1 = (entry >> 16) & 0xff;
+            if len1 != 0 {
+                let len_both = entry >> 24;
+                out.push(entry as u8);
+                if len_both != len1 {
+                    out.push((entry >> 8) as u8);
                 }
-                None => break,
+                nbits -= len_both;
+                continue;
             }
         }
         if nbits == 0 {
             return Ok(());
         }
-        let window = if nbits >= 32 {
-            (acc >> (nbits - 32)) as u32
-        } else {
-            (acc << (32 - nbits)) as u32
-        };
-        let (symbol, len) = FAST.get((window >> 24) as usize).copied().unwrap_or((0, 0));
-        if len != 0 && u32::from(len) <= nbits {
-            out.push(symbol);
-            nbits -= u32::from(len);
-            acc &= (1u64 << nbits) - 1;
-            continue;
+        if !decode_one(acc, &mut nbits, out)? {
+            return Ok(());
         }
-        let mut len = MIN_LEN;
-        while len < MAX_LEN && u64::from(window) >= tables.limit[len] {
-            len += 1;
-        }
-        if len as u32 > nbits {
-            // The input is exhausted: what is left must be padding.
-            let mask = (1u64 << nbits) - 1;
-            if nbits <= 7 && acc & mask == mask {
-                return Ok(());
-            }
-            return Err(HpackError::InvalidHuffman);
-        }
-        let code = window >> (32 - len);
-        let index = tables.offset[len] + (code - tables.first_code[len]) as usize;
-        let symbol = tables
-            .symbols
-            .get(index)
-            .copied()
-            .ok_or(HpackError::InvalidHuffman)?;
-        if symbol == EOS {
-            return Err(HpackError::InvalidHuffman);
-        }
-        out.push(symbol as u8);
-        nbits -= len as u32;
-        acc &= (1u64 << nbits) - 1;
     }
+}
+
+/// Decodes the one symbol that starts the low `*nbits` bits of `acc` by
+/// its code length, for codes longer than [`PEEK`] bits and for the end of
+/// the input. Returns false, decoding nothing, when what is left is valid
+/// padding: the end.
+fn decode_one(acc: u64, nbits: &mut u32, out: &mut Vec<u8>) -> Result<bool, HpackError> {
+    let tables = &TABLES;
+    let n = *nbits;
+    let window = if n >= 32 {
+        (acc >> (n - 32)) as u32
+    } else {
+        (acc << (32 - n)) as u32
+    };
+    let mut len = MIN_LEN;
+    while len < MAX_LEN && u64::from(window) >= tables.limit[len] {
+        len += 1;
+    }
+    if len as u32 > n {
+        // The input is exhausted: what is left must be padding.
+        let mask = (1u64 << n) - 1;
+        if n <= 7 && acc & mask == mask {
+            return Ok(false);
+        }
+        return Err(HpackError::InvalidHuffman);
+    }
+    let code = window >> (32 - len);
+    let index = tables.offset[len] + (code - tables.first_code[len]) as usize;
+    let symbol = tables
+        .symbols
+        .get(index)
+        .copied()
+        .ok_or(HpackError::InvalidHuffman)?;
+    if symbol == EOS {
+        return Err(HpackError::InvalidHuffman);
+    }
+    out.push(symbol as u8);
+    *nbits = n - len as u32;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -484,6 +539,32 @@ mod tests {
     fn decoded(input: &[u8]) -> Result<Vec<u8>, HpackError> {
         let mut out = Vec::new();
         decode(input, &mut out).map(|()| out)
+    }
+
+    /// The decoder before the table lookup: one symbol at a time by its
+    /// code length. The reference the table-driven decoder must agree with.
+    fn decoded_by_length(input: &[u8]) -> Result<Vec<u8>, HpackError> {
+        let mut out = Vec::new();
+        let mut acc: u64 = 0;
+        let mut nbits: u32 = 0;
+        let mut bytes = input.iter();
+        loop {
+            while nbits <= 56 {
+                match bytes.next() {
+                    Some(&b) => {
+                        acc = (acc << 8) | u64::from(b);
+                        nbits += 8;
+                    }
+                    None => break,
+                }
+            }
+            if nbits == 0 {
+                return Ok(out);
+            }
+            if !decode_one(acc, &mut nbits, &mut out)? {
+                return Ok(out);
+            }
+        }
     }
 
     fn encoded(input: &[u8]) -> Vec<u8> {
@@ -558,6 +639,55 @@ mod tests {
             let wire = hex_bytes(hex);
             assert_eq!(encoded(text.as_bytes()), wire, "{text}");
             assert_eq!(decoded(&wire).unwrap(), text.as_bytes());
+        }
+    }
+
+    /// The lookup table against the canonical decoder: every 1- to 3-byte
+    /// input, and random inputs (well-formed encodings of random text and
+    /// random bytes, most of them invalid) of every length up to 64 bytes.
+    #[test]
+    fn table_decoder_agrees_with_canonical_decoder() {
+        for a in 0..=255u8 {
+            assert_eq!(decoded(&[a]), decoded_by_length(&[a]), "{a:02x}");
+            for b in 0..=255u8 {
+                let two = [a, b];
+                assert_eq!(decoded(&two), decoded_by_length(&two), "{two:02x?}");
+            }
+        }
+        for a in (0..=255u8).step_by(3) {
+            for b in (0..=255u8).step_by(5) {
+                for c in 0..=255u8 {
+                    let three = [a, b, c];
+                    assert_eq!(decoded(&three), decoded_by_length(&three), "{three:02x?}");
+                }
+            }
+        }
+        // xorshift64*: deterministic, no dependency.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        for round in 0..20_000 {
+            let len = (next() % 65) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    // Mostly header-like text, sometimes any byte.
+                    if r % 4 == 0 {
+                        (r >> 8) as u8
+                    } else {
+                        b' ' + ((r >> 8) % 95) as u8
+                    }
+                })
+                .collect();
+            let wire = encoded(&text);
+            assert_eq!(decoded(&wire).as_deref(), Ok(&text[..]), "round {round}");
+            assert_eq!(decoded_by_length(&wire).as_deref(), Ok(&text[..]));
+            let noise: Vec<u8> = (0..len).map(|_| (next() >> 24) as u8).collect();
+            assert_eq!(decoded(&noise), decoded_by_length(&noise), "{noise:02x?}");
         }
     }
 

@@ -82,41 +82,118 @@ pub(crate) enum Found {
     Name(usize),
 }
 
-/// Looks `name` and `value` up in the static table; index 1 first.
-pub(crate) fn find_static(name: &[u8], value: &[u8]) -> Option<Found> {
-    let mut name_match = None;
-    for (i, (n, v)) in STATIC_TABLE.iter().enumerate() {
-        if n.as_bytes() == name {
-            if v.as_bytes() == value {
-                return Some(Found::Field(i + 1));
-            }
-            name_match.get_or_insert(Found::Name(i + 1));
-        } else if name_match.is_some() {
-            // Entries with the same name are adjacent.
-            break;
-        }
-    }
-    name_match
+/// The index of the first static table entry named `name` (entries with
+/// the same name are adjacent): one `match`, instead of comparing `name`
+/// with the table's rows one by one.
+fn static_name_index(name: &[u8]) -> Option<usize> {
+    Some(match name {
+        b":authority" => 1,
+        b":method" => 2,
+        b":path" => 4,
+        b":scheme" => 6,
+        b":status" => 8,
+        b"accept-charset" => 15,
+        b"accept-encoding" => 16,
+        b"accept-language" => 17,
+        b"accept-ranges" => 18,
+        b"accept" => 19,
+        b"access-control-allow-origin" => 20,
+        b"age" => 21,
+        b"allow" => 22,
+        b"authorization" => 23,
+        b"cache-control" => 24,
+        b"content-disposition" => 25,
+        b"content-encoding" => 26,
+        b"content-language" => 27,
+        b"content-length" => 28,
+        b"content-location" => 29,
+        b"content-range" => 30,
+        b"content-type" => 31,
+        b"cookie" => 32,
+        b"date" => 33,
+        b"etag" => 34,
+        b"expect" => 35,
+        b"expires" => 36,
+        b"from" => 37,
+        b"host" => 38,
+        b"if-match" => 39,
+        b"if-modified-since" => 40,
+        b"if-none-match" => 41,
+        b"if-range" => 42,
+        b"if-unmodified-since" => 43,
+        b"last-modified" => 44,
+        b"link" => 45,
+        b"location" => 46,
+        b"max-forwards" => 47,
+        b"proxy-authenticate" => 48,
+        b"proxy-authorization" => 49,
+        b"range" => 50,
+        b"referer" => 51,
+        b"refresh" => 52,
+        b"retry-after" => 53,
+        b"server" => 54,
+        b"set-cookie" => 55,
+        b"strict-transport-security" => 56,
+        b"transfer-encoding" => 57,
+        b"user-agent" => 58,
+        b"vary" => 59,
+        b"via" => 60,
+        b"www-authenticate" => 61,
+        _ => return None,
+    })
 }
 
-/// One dynamic table entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Whether `a` and `b` are the same bytes, ruling most pairs out by
+/// length and first byte before comparing the rest.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.first() == b.first() && a == b
+}
+
+/// Looks `name` and `value` up in the static table; index 1 first.
+pub(crate) fn find_static(name: &[u8], value: &[u8]) -> Option<Found> {
+    let first = static_name_index(name)?;
+    let rows = STATIC_TABLE.iter().enumerate().skip(first - 1);
+    for (i, (_, v)) in rows.take_while(|(_, (n, _))| n.as_bytes() == name) {
+        if v.as_bytes() == value {
+            return Some(Found::Field(i + 1));
+        }
+    }
+    Some(Found::Name(first))
+}
+
+/// One dynamic table entry: where its name and value are in the table's
+/// byte store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    name: Box<[u8]>,
-    value: Box<[u8]>,
+    /// Where the name starts, as a position in the stream of bytes ever
+    /// stored (`DynamicTable::base` is the position of `bytes[0]`); the
+    /// value follows the name.
+    start: usize,
+    name_len: usize,
+    value_len: usize,
 }
 
 impl Entry {
     fn size(&self) -> usize {
-        self.name.len() + self.value.len() + ENTRY_OVERHEAD
+        self.name_len + self.value_len + ENTRY_OVERHEAD
     }
 }
 
 /// The dynamic table: newest entry first (index 62 in the combined index
 /// space), evicting the oldest to stay within its maximum size.
+///
+/// Names and values live one after the other in one byte store, oldest
+/// first: an insert appends, an eviction only forgets, and the store drops
+/// its dead front once that is larger than what is live. Entries thus cost
+/// no allocation of their own, and each byte is moved at most once per
+/// insert on average.
 #[derive(Debug, Clone)]
 pub(crate) struct DynamicTable {
     entries: VecDeque<Entry>,
+    /// The bytes of the entries (and of evicted ones not yet dropped).
+    bytes: Vec<u8>,
+    /// The position of `bytes[0]` in the stream of bytes ever stored.
+    base: usize,
     /// Sum of the entries' sizes (RFC 7541 §4.1), in bytes.
     size: usize,
     /// The current maximum size, as set by the last size update.
@@ -128,6 +205,8 @@ impl DynamicTable {
     pub(crate) fn new(max_size: usize) -> Self {
         DynamicTable {
             entries: VecDeque::new(),
+            bytes: Vec::new(),
+            base: 0,
             size: 0,
             max_size,
         }
@@ -154,6 +233,7 @@ impl DynamicTable {
     pub(crate) fn set_max_size(&mut self, max_size: usize) {
         self.max_size = max_size;
         self.evict_to(max_size);
+        self.compact();
     }
 
     /// Adds an entry, evicting old ones first; an entry larger than the
@@ -163,14 +243,34 @@ impl DynamicTable {
         if size > self.max_size {
             self.entries.clear();
             self.size = 0;
+            self.base += self.bytes.len();
+            self.bytes.clear();
             return;
         }
         self.evict_to(self.max_size - size);
+        self.compact();
+        let start = self.base + self.bytes.len();
+        self.bytes.extend_from_slice(name);
+        self.bytes.extend_from_slice(value);
         self.entries.push_front(Entry {
-            name: name.into(),
-            value: value.into(),
+            start,
+            name_len: name.len(),
+            value_len: value.len(),
         });
         self.size += size;
+    }
+
+    /// Drops the bytes of evicted entries once they outweigh the live ones.
+    fn compact(&mut self) {
+        let live_from = self
+            .entries
+            .back()
+            .map_or(self.base + self.bytes.len(), |e| e.start);
+        let dead = live_from - self.base;
+        if dead > 0 && dead >= self.bytes.len() - dead {
+            self.bytes.drain(..dead);
+            self.base = live_from;
+        }
     }
 
     fn evict_to(&mut self, target: usize) {
@@ -185,22 +285,38 @@ impl DynamicTable {
         }
     }
 
+    /// The name and value of `entry`.
+    fn fields(&self, entry: &Entry) -> (&[u8], &[u8]) {
+        let start = entry.start - self.base;
+        let name_end = start + entry.name_len;
+        let name = self.bytes.get(start..name_end).unwrap_or_default();
+        let value = self
+            .bytes
+            .get(name_end..name_end + entry.value_len)
+            .unwrap_or_default();
+        (name, value)
+    }
+
     /// The entry at `index` in the combined index space (62 is the newest),
     /// as `(name, value)`.
     pub(crate) fn get(&self, index: usize) -> Option<(&[u8], &[u8])> {
         let entry = self
             .entries
             .get(index.checked_sub(STATIC_TABLE.len() + 1)?)?;
-        Some((&entry.name, &entry.value))
+        Some(self.fields(entry))
     }
 
     /// Looks a field up; indices are in the combined index space.
     pub(crate) fn find(&self, name: &[u8], value: &[u8]) -> Option<Found> {
         let mut name_match = None;
         for (i, entry) in self.entries.iter().enumerate() {
-            if &*entry.name == name {
+            if entry.name_len != name.len() {
+                continue;
+            }
+            let (n, v) = self.fields(entry);
+            if same(n, name) {
                 let index = i + STATIC_TABLE.len() + 1;
-                if &*entry.value == value {
+                if same(v, value) {
                     return Some(Found::Field(index));
                 }
                 name_match.get_or_insert(Found::Name(index));
@@ -247,6 +363,33 @@ mod tests {
         );
     }
 
+    /// The `match` of names finds what a scan of the rows finds, for every
+    /// row's name and value and for names not in the table.
+    #[test]
+    fn find_static_matches_a_scan() {
+        let scan = |name: &[u8], value: &[u8]| {
+            let mut found = None;
+            for (i, (n, v)) in STATIC_TABLE.iter().enumerate() {
+                if n.as_bytes() == name {
+                    if v.as_bytes() == value {
+                        return Some(Found::Field(i + 1));
+                    }
+                    found.get_or_insert(Found::Name(i + 1));
+                }
+            }
+            found
+        };
+        for (name, value) in STATIC_TABLE {
+            for value in [value, "x", "", "gzip", "200", "404"] {
+                let (n, v) = (name.as_bytes(), value.as_bytes());
+                assert_eq!(find_static(n, v), scan(n, v), "{name}: {value}");
+            }
+        }
+        for name in ["", "x-nope", ":Status", "date ", "accept-encodinG"] {
+            assert_eq!(find_static(name.as_bytes(), b""), None);
+        }
+    }
+
     #[test]
     fn insert_evict_and_resize() {
         let mut t = DynamicTable::new(100);
@@ -268,5 +411,44 @@ mod tests {
         t.insert(b"a", b"");
         assert_eq!(t.len(), 0);
         assert_eq!(t.max_size(), 0);
+    }
+
+    /// Thousands of inserts of varied sizes, with resizes, against a
+    /// table of owned pairs: the same entries, in the same order, and a
+    /// byte store that never holds much more than twice the table.
+    #[test]
+    fn byte_store_matches_a_model() {
+        let mut t = DynamicTable::new(4096);
+        let mut model: VecDeque<(Vec<u8>, Vec<u8>)> = VecDeque::new();
+        let mut max = 4096;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000u32 {
+            let r = next();
+            if r % 500 == 0 {
+                max = (r >> 16) as usize % 5000;
+                t.set_max_size(max);
+            } else {
+                let name = format!("n{}", r % 7).into_bytes();
+                let value = vec![b'v'; (r >> 8) as usize % 300];
+                t.insert(&name, &value);
+                model.push_front((name, value));
+            }
+            let mut size: usize = model.iter().map(|(n, v)| n.len() + v.len() + 32).sum();
+            while size > max {
+                let (n, v) = model.pop_back().unwrap();
+                size -= n.len() + v.len() + 32;
+            }
+            assert_eq!((t.len(), t.size()), (model.len(), size), "round {round}");
+            for (i, (n, v)) in model.iter().enumerate() {
+                assert_eq!(lookup(&t, 62 + i), Some((&n[..], &v[..])), "round {round}");
+            }
+            assert!(t.bytes.len() <= 2 * max + 300, "round {round}");
+        }
     }
 }

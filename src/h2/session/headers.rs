@@ -155,12 +155,23 @@ pub(crate) struct HeadBuilder {
 impl HeadBuilder {
     /// A builder for a head (`trailers` false) or trailers, allowing
     /// `limit` bytes of header list and `max_count` regular fields.
-    pub(crate) fn new(trailers: bool, limit: usize, max_count: usize) -> Self {
+    /// `block_len` (the header block's size) sizes the buffer of values
+    /// for the usual block, in one allocation; `fields` is an empty list
+    /// to reuse (see [`take_scratch`](HeadBuilder::take_scratch)).
+    pub(crate) fn new(
+        trailers: bool,
+        limit: usize,
+        max_count: usize,
+        block_len: usize,
+        fields: Vec<(HeaderName, usize, usize)>,
+    ) -> Self {
+        // Huffman coding shrinks text by at most 8 bits to 5.
+        let values = block_len.saturating_mul(8) / 5;
         HeadBuilder {
             status: None,
             headers: HeaderMap::new(),
-            values: Vec::new(),
-            fields: Vec::new(),
+            values: Vec::with_capacity(values.min(limit)),
+            fields,
             size: 0,
             limit,
             count: 0,
@@ -268,6 +279,13 @@ impl HeadBuilder {
         }
     }
 
+    /// The list of fields, empty and with its capacity, for the next
+    /// builder.
+    pub(crate) fn take_scratch(&mut self) -> Vec<(HeaderName, usize, usize)> {
+        self.fields.clear();
+        std::mem::take(&mut self.fields)
+    }
+
     /// The `content-length` value, if any; every value must be the same
     /// number.
     pub(crate) fn content_length(&self) -> Result<Option<u64>, Violation> {
@@ -295,7 +313,7 @@ mod tests {
     use super::*;
 
     fn build(trailers: bool, fields: &[(&str, &str)]) -> HeadBuilder {
-        let mut b = HeadBuilder::new(trailers, 16 * 1024, 100);
+        let mut b = HeadBuilder::new(trailers, 16 * 1024, 100, 0, Vec::new());
         for (n, v) in fields {
             b.field(n.as_bytes(), v.as_bytes());
         }
@@ -402,7 +420,7 @@ mod tests {
 
     #[test]
     fn list_size_limit() {
-        let mut b = HeadBuilder::new(false, 100, 100);
+        let mut b = HeadBuilder::new(false, 100, 100, 10, Vec::new());
         b.field(b":status", b"200"); // 42
         b.field(b"x-a", b"12345"); // 40
         assert_eq!(b.error, None);

@@ -94,6 +94,7 @@ mod stream;
 
 use std::collections::BTreeMap;
 
+use http::header::HeaderName;
 use http::{HeaderMap, Method, StatusCode};
 
 pub use headers::{ExtraFields, RequestHead};
@@ -415,6 +416,8 @@ pub struct Session {
     decoder: Decoder,
     /// Scratch space for request header blocks.
     block_buf: Vec<u8>,
+    /// Scratch list of a response head's fields, kept between blocks.
+    head_fields: Vec<(HeaderName, usize, usize)>,
     block: Option<PendingBlock>,
     streams: BTreeMap<u32, Stream>,
     /// Streams not closed.
@@ -470,6 +473,7 @@ impl Session {
             encoder: Encoder::new(),
             decoder: Decoder::new(),
             block_buf: Vec::new(),
+            head_fields: Vec::new(),
             block: None,
             streams: BTreeMap::new(),
             active: 0,
@@ -1268,10 +1272,15 @@ impl Session {
             .get_mut(&stream.get())
             .and_then(|s| s.recv().map(|r| r.response));
         let trailers = matches!(phase, Some(ResponsePhase::Body { .. }));
-        let mut builder = HeadBuilder::new(trailers, limit, self.settings.max_headers);
-        self.decoder
-            .decode(block, |f| builder.field(f.name, f.value))?;
+        let scratch = std::mem::take(&mut self.head_fields);
+        let max_headers = self.settings.max_headers;
+        let mut builder = HeadBuilder::new(trailers, limit, max_headers, block.len(), scratch);
+        let decoded = self
+            .decoder
+            .decode(block, |f| builder.field(f.name, f.value));
         builder.finish();
+        self.head_fields = builder.take_scratch();
+        decoded?;
         let Some(entry) = self.streams.get_mut(&stream.get()) else {
             // Forgotten: decoded for HPACK's sake only.
             return Ok(());
