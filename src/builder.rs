@@ -31,7 +31,7 @@ use crate::retry::RetryPolicy;
 /// | [`max_headers`](Self::max_headers) | 100 |
 /// | [`max_body_size`](Self::max_body_size) | 1 GiB (after decoding) |
 /// | [`max_redirects`](Self::max_redirects) | 10 |
-/// | [`decompress`](Self::decompress) | on with the `gzip` feature (default) |
+/// | [`decompress`](Self::decompress) | on with the `gzip` (default), `brotli` or `zstd` feature |
 /// | [`proxy`](Self::proxy) | none |
 /// | [`proxy_from_env`](Self::proxy_from_env) | off |
 /// | [`dns_threads`](Self::dns_threads) | 4 |
@@ -49,6 +49,7 @@ use crate::retry::RetryPolicy;
 /// | `User-Agent` | `multifetch/<version>` |
 /// | `Accept` | `*/*` |
 /// | TLS roots (`tls` feature) | webpki-roots (Mozilla's), plus any added |
+/// | [`danger_accept_invalid_certs`](Self::danger_accept_invalid_certs) (`tls` feature) | false: certificates and names are verified |
 /// | HTTP/2 (`http2` feature) | offered in TLS ALPN (`h2`, `http/1.1`); cleartext is HTTP/1.1 |
 /// | [`http2_prior_knowledge`](Self::http2_prior_knowledge) | off |
 /// | [`http2_max_concurrent_streams`](Self::http2_max_concurrent_streams) | 1,000 (the server's limit decides below it) |
@@ -99,7 +100,7 @@ impl ClientBuilder {
                 pool_max_idle_per_host: usize::MAX,
                 pool_max_idle: usize::MAX,
                 max_redirects: DEFAULT_MAX_REDIRECTS,
-                decompress: cfg!(feature = "gzip"),
+                decompress: cfg!(feature = "_decode"),
                 proxies: Vec::new(),
                 retry: None,
                 pacing: Pacing::default(),
@@ -265,10 +266,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
-    /// deflate`) and decode them. On by default when the `gzip` cargo
-    /// feature is (it is a default feature); without the feature this does
-    /// nothing.
+    /// Whether to ask for compressed bodies and decode them. On by default
+    /// when any decoding feature is built: `gzip` (gzip and deflate, a
+    /// default feature), `brotli` (`br`) and `zstd`, both off by default.
+    /// `Accept-Encoding` names exactly the codings built in, e.g. `gzip,
+    /// deflate` by default and `gzip, deflate, br, zstd` with all three;
+    /// without any of them this does nothing.
     ///
     /// The header is added only to requests that set no `Accept-Encoding`
     /// themselves (or through [`default_header`](Self::default_header)); a
@@ -279,13 +282,14 @@ impl ClientBuilder {
     ///
     /// `Content-Encoding` lists are undone in reverse order of application
     /// (RFC 9110 §8.4), `identity` ignored, with the body limit applied to
-    /// every layer; a list with a coding other than gzip and deflate (or
-    /// more than 5) is handed over raw, with its header.
+    /// every layer (the limit stops a brotli or zstd bomb as it stops a
+    /// gzip one); a list with a coding this build does not decode (or more
+    /// than 5) is handed over raw, with its header.
     /// A decoded response loses its `Content-Encoding` and `Content-Length`
     /// headers, as in reqwest. A corrupt or cut-short compressed body is a
     /// [`Decode`](crate::ErrorKind::Decode) error.
     pub fn decompress(mut self, on: bool) -> ClientBuilder {
-        self.config.decompress = on && cfg!(feature = "gzip");
+        self.config.decompress = on && cfg!(feature = "_decode");
         self
     }
 
@@ -507,6 +511,28 @@ impl ClientBuilder {
     #[cfg(feature = "tls")]
     pub fn tls_built_in_roots(mut self, enabled: bool) -> ClientBuilder {
         self.roots.built_in = enabled;
+        self
+    }
+
+    /// Accepts any server certificate for any name: expired, self-signed,
+    /// issued by an unknown CA or for another host. Off (`false`) by default.
+    ///
+    /// **This turns HTTPS into encryption without authentication**: anyone
+    /// on the path can impersonate the server and read and change what is
+    /// sent. It is meant for tests and for hosts on a trusted network whose
+    /// certificate cannot be fixed; trusting the right CA with
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) is
+    /// almost always the better fix. It is curl's `-k`/`--insecure` and
+    /// reqwest's method of the same name.
+    ///
+    /// The handshake itself still has to succeed: the server must sign it
+    /// with the key of the certificate it presents, and a server that does
+    /// not speak TLS still fails with [`ErrorKind::Tls`](crate::ErrorKind::Tls).
+    /// Added roots and [`tls_built_in_roots`](Self::tls_built_in_roots) are
+    /// not consulted while this is on.
+    #[cfg(feature = "tls")]
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> ClientBuilder {
+        self.roots.accept_invalid = accept;
         self
     }
 

@@ -67,8 +67,9 @@
 //!   (webpki-roots) and any the builder adds
 //!   (`ClientBuilder::add_root_certificate_pem`).
 //! - Redirects ([`ClientBuilder::max_redirects`]; a redirect handed back
-//!   says why in [`Response::redirect_declined`]), gzip/deflate decoding of
-//!   single codings and `Content-Encoding` lists
+//!   says why in [`Response::redirect_declined`]), gzip/deflate (and with
+//!   their features brotli and zstd) decoding of single codings and
+//!   `Content-Encoding` lists
 //!   ([`ClientBuilder::decompress`]), basic auth ([`Request::basic_auth`]),
 //!   HTTP proxies with `CONNECT` tunnels and `no_proxy` ([`Proxy`]).
 //! - Bodies streamed as they arrive, with memory bounded by the read
@@ -89,6 +90,15 @@
 //!   every request is HTTP/1.1 and TLS offers only `http/1.1`.
 //! - `gzip` (default): decode `Content-Encoding: gzip` and `deflate` bodies
 //!   and send `Accept-Encoding: gzip, deflate`.
+//! - `brotli` (off by default): decode `br` bodies (RFC 7932) with the
+//!   pure-Rust brotli-decompressor, and offer `br` in `Accept-Encoding`.
+//! - `zstd` (off by default): decode `zstd` bodies (RFC 8878; windows up
+//!   to 8 MiB as RFC 9659 has it) with the pure-Rust ruzstd, checking
+//!   content checksums, and offer `zstd` in `Accept-Encoding`. ruzstd
+//!   needs Rust 1.87.
+//!
+//!   Both hold decoded bodies to [`ClientBuilder::max_body_size`] as gzip
+//!   does, and stack with the other codings in `Content-Encoding` lists.
 //! - `tls` (default): HTTPS through rustls with the `ring` crypto provider
 //!   and webpki-roots. `ring` needs only a C compiler to build, where
 //!   rustls's default `aws-lc-rs` also wants cmake (and NASM on Windows).
@@ -109,7 +119,8 @@
 //!
 //! `examples/demo.rs` (`cargo run --release --example demo`) starts local
 //! slow servers and compares sequential, threaded and multiplexed fetching;
-//! `examples/fetch.rs` is a command-line fetcher for URL lists;
+//! `examples/fetch/` is a command-line fetcher for URL lists with curl's option names
+//! (`cargo install --path . --example fetch`);
 //! `examples/crawl.rs` a polite crawler with pacing and retries;
 //! `examples/download.rs` downloads many files at once with progress and
 //! resume; `examples/sse/` subscribes to many server-sent event streams on

@@ -126,36 +126,6 @@ fn a_declined_redirect_says_why() {
     );
 }
 
-/// The `fetch` example shows a declined redirect on its result line, in
-/// text and in JSON (its printing code, compiled into this test).
-#[test]
-fn the_fetch_example_prints_why_a_redirect_was_declined() {
-    let server = scripted_redirect(
-        b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://[::1/\r\nContent-Length: 0\r\n\r\n",
-    );
-    let url = server.url("/start");
-    let result = Client::new().fetch(url.as_str());
-    let why = "Location `http://[::1/` is not a valid URL: invalid IPv6 address";
-    for (json, expected) in [
-        (false, format!("  (redirect not followed: {why})\n")),
-        (true, format!(",\"redirect_declined\":\"{why}\"}}\n")),
-    ] {
-        let mut out = Vec::new();
-        let mut tally = fetch_example::Tally::default();
-        fetch_example::print_result(&mut out, json, &url, &result, &mut tally).unwrap();
-        let line = String::from_utf8(out).unwrap();
-        assert!(
-            line.starts_with(if json { "{\"url\"" } else { "301 " }),
-            "{line}"
-        );
-        assert!(line.ends_with(&expected), "{line}");
-    }
-}
-
-#[allow(dead_code, unused_macros)]
-#[path = "../examples/fetch.rs"]
-mod fetch_example;
-
 /// `/s/{code}` redirects to `/end` with `code`; `/end` answers 200.
 fn status_server() -> Server {
     Server::start(|req| {

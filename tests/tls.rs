@@ -626,6 +626,56 @@ mod tls {
         assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
     }
 
+    /// `danger_accept_invalid_certs(true)` (curl's `-k`) takes what the
+    /// default client refuses: an unknown issuer, another name, an expired
+    /// certificate and a self-signed CA certificate, with no roots at all;
+    /// a server that does not speak TLS still fails.
+    #[test]
+    fn danger_accept_invalid_certs_takes_any_certificate_and_is_off_by_default() {
+        let stranger = Ca::new("someone else's CA");
+        let (self_signed, _) = self_signed_ca_as_server(&["localhost"]);
+        let servers = [
+            Server::start(Some(stranger.server(&["localhost"], false))),
+            Server::start(Some(stranger.server(&["other.example"], false))),
+            Server::start(Some(stranger.server(&["localhost"], true))),
+            Server::start(Some(self_signed)),
+        ];
+        let urls: Vec<String> = servers.iter().map(|s| s.https("/item/3")).collect();
+        let strict = Client::builder()
+            .resolve("localhost", [LOCALHOST])
+            .build()
+            .unwrap();
+        for (url, result) in urls.iter().zip(strict.fetch_many(&urls)) {
+            let error = result.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Tls, "{url}: {error}");
+        }
+        let insecure = Client::builder()
+            .resolve("localhost", [LOCALHOST])
+            .tls_built_in_roots(false)
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
+        for (url, result) in urls.iter().zip(insecure.fetch_many(&urls)) {
+            let response = result.unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(response.body(), body(3), "{url}");
+        }
+        // Turned off again, verification is back.
+        let again = Client::builder()
+            .resolve("localhost", [LOCALHOST])
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_certs(false)
+            .build()
+            .unwrap();
+        assert!(again.fetch(&urls[0]).is_err());
+        let plain = Server::start(None);
+        let error = insecure.fetch(plain.https("/item/1")).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
+        assert!(
+            error.to_string().contains("did not answer in TLS"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn tls12_only_server_works() {
         let ca = Ca::new("test CA");

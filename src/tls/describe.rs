@@ -30,7 +30,7 @@ use rustls::{
 };
 
 /// What to do about a certificate the client does not trust.
-const TRUST_FIX: &str = "trust its CA with ClientBuilder::add_root_certificate_pem (fetch: --root-cert), \
+const TRUST_FIX: &str = "trust its CA with ClientBuilder::add_root_certificate_pem (fetch: --cacert), \
      or have the server send its whole certificate chain";
 
 /// Says in words why a TLS session with `host` failed: what happened, the

@@ -39,6 +39,9 @@ pub(crate) struct Roots {
     pub built_in: bool,
     /// Added by the user (DER), for private CAs and tests.
     pub extra: Vec<CertificateDer<'static>>,
+    /// Accept any certificate for any name (curl's `-k`): no verification
+    /// against the roots at all (`ClientBuilder::danger_accept_invalid_certs`).
+    pub accept_invalid: bool,
 }
 
 impl Default for Roots {
@@ -46,6 +49,7 @@ impl Default for Roots {
         Roots {
             built_in: true,
             extra: Vec::new(),
+            accept_invalid: false,
         }
     }
 }
@@ -53,7 +57,7 @@ impl Default for Roots {
 impl Roots {
     /// True when nothing was changed from the defaults.
     pub(crate) fn is_default(&self) -> bool {
-        self.built_in && self.extra.is_empty()
+        self.built_in && self.extra.is_empty() && !self.accept_invalid
     }
 
     /// Adds every certificate of a PEM bundle; the error says why none could
@@ -95,21 +99,87 @@ pub(crate) fn client_config(roots: &Roots, http2: bool) -> Result<Arc<ClientConf
             )
         })?;
     }
-    if store.is_empty() {
+    if store.is_empty() && !roots.accept_invalid {
         return Err("no root certificates: built-in roots are off and none were added".to_owned());
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
+    let versions = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| describe(&e, ""))?
-        .with_root_certificates(store)
-        .with_no_client_auth();
+        .map_err(|e| describe(&e, ""))?;
+    let mut config = if roots.accept_invalid {
+        versions
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
+            .with_no_client_auth()
+    } else {
+        versions.with_root_certificates(store).with_no_client_auth()
+    };
     config.alpn_protocols = if http2 {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     } else {
         vec![b"http/1.1".to_vec()]
     };
     Ok(Arc::new(config))
+}
+
+/// The verifier of `danger_accept_invalid_certs(true)`: any certificate
+/// chain is taken for any server name, expired, self-signed or issued by
+/// anyone (curl's `--insecure`, reqwest's method of the same name).
+///
+/// The handshake signature is still checked against the key of the
+/// certificate the server sent, as curl (OpenSSL) does with
+/// `--insecure`: the server must at least hold the key it presents, which
+/// costs nothing and keeps a broken handshake from passing.
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, TlsError> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// The configuration of clients that changed no TLS setting, built once
@@ -315,6 +385,7 @@ mod tests {
         let roots = Roots {
             built_in: false,
             extra: vec![CertificateDer::from(b"junk".to_vec())],
+            accept_invalid: false,
         };
         assert_eq!(
             client_config(&roots, true).unwrap_err(),
@@ -327,9 +398,16 @@ mod tests {
         let roots = Roots {
             built_in: false,
             extra: Vec::new(),
+            accept_invalid: false,
         };
         assert!(client_config(&roots, true).is_err());
         assert!(default_config(true).is_ok());
         assert!(default_config(false).is_ok());
+        // Accepting any certificate needs no roots.
+        let any = Roots {
+            accept_invalid: true,
+            ..roots
+        };
+        assert!(client_config(&any, true).is_ok());
     }
 }
