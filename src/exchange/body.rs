@@ -311,13 +311,17 @@ impl Exchange {
             Sink::File(dl) if route == Route::Sink || dl.range_from.is_some() => {
                 let answer = match dl.range_from {
                     Some(from) => range::answer(status, &head.headers, from),
+                    None if status == StatusCode::PARTIAL_CONTENT => {
+                        range::unrequested_partial(&head.headers)
+                    }
                     None => Answer::Restart,
                 };
                 let from = match answer {
                     Answer::Append { total } => {
-                        b.expected =
-                            total.or_else(|| length.map(|l| dl.part.len().saturating_add(l)));
-                        dl.part.len()
+                        // Without a range asked for, a 206 fits from byte 0.
+                        let from = dl.range_from.map_or(0, |_| dl.part.len());
+                        b.expected = total.or_else(|| length.map(|l| from.saturating_add(l)));
+                        from
                     }
                     Answer::Restart => 0,
                     Answer::Complete => {

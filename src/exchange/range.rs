@@ -114,6 +114,27 @@ pub(crate) fn answer(status: StatusCode, headers: &HeaderMap, offset: u64) -> An
     }
 }
 
+/// What a `206` to a request that asked for no range means for a download
+/// starting from nothing (RFC 9110 §15.3.7: a server sends 206 only to a
+/// range request): its `Content-Range` must start at byte 0 to be the
+/// start of the file, else the answer does not fit.
+pub(crate) fn unrequested_partial(headers: &HeaderMap) -> Answer {
+    match content_range(headers) {
+        Some(ContentRange::Bytes {
+            first: 0, complete, ..
+        }) => Answer::Append { total: complete },
+        Some(ContentRange::Bytes { first, .. }) => Answer::Mismatch(format!(
+            "the server answered a request without Range with 206 (Partial Content) \
+             for bytes from {first}"
+        )),
+        _ => Answer::Mismatch(
+            "the server answered a request without Range with 206 (Partial Content) \
+             and no usable Content-Range"
+                .into(),
+        ),
+    }
+}
+
 /// The validator to send in `If-Range` when resuming a body that came with
 /// `headers`: a strong entity tag, else a `Last-Modified` date that is
 /// strong, that is, at least a second before the response's `Date`
@@ -193,6 +214,22 @@ mod tests {
             );
         }
         map
+    }
+
+    #[test]
+    fn a_partial_answer_nobody_asked_for_fits_only_from_byte_zero() {
+        let answer = |v: &str| unrequested_partial(&headers(&[("content-range", v)]));
+        assert_eq!(answer("bytes 0-9/100"), Answer::Append { total: Some(100) });
+        assert_eq!(answer("bytes 0-9/*"), Answer::Append { total: None });
+        let Answer::Mismatch(message) = answer("bytes 10-19/100") else {
+            panic!("a range from byte 10 is not the file");
+        };
+        assert!(message.contains("without Range"), "{message}");
+        assert!(message.contains("from 10"), "{message}");
+        assert!(matches!(
+            unrequested_partial(&HeaderMap::new()),
+            Answer::Mismatch(_)
+        ));
     }
 
     #[test]
