@@ -12,6 +12,7 @@
 //!                   │  Response / Data / Trailers ──▶ exchange; END_STREAM ──▶ Event::Response
 //!                   │  RST_STREAM, stream error, deadline ──▶ Event::Failed (that exchange only)
 //!                   │  REFUSED_STREAM, GOAWAY above it ──▶ Event::Failed { Replay::Unprocessed }
+//!                   │  (GOAWAY whose last stream is not 0 ──▶ Replay::Postponed: not counted)
 //!                   └─ connection error, EOF, I/O error, no SETTINGS in time ──▶ every stream fails, Closed
 //!  GOAWAY received or stream ids used up: no new streams; Closed once the last stream ends
 //! ```
@@ -323,6 +324,7 @@ impl Connection {
                             failure: StreamFailure::Refused {
                                 stream: StreamId::ZERO,
                                 attempts: ex.unprocessed() + 1,
+                                goaway: None,
                             },
                         },
                         Replay::Unprocessed,
@@ -450,6 +452,9 @@ impl Connection {
         let (config, now) = (ctx.config, ctx.now);
         let touched = &mut *ctx.touched;
         let mut retry = false;
+        // The last stream id of a GOAWAY in this read: the streams above it
+        // that the session reports refused were refused by it.
+        let mut goaway_last: Option<StreamId> = None;
         let H2 {
             session,
             streams,
@@ -551,9 +556,21 @@ impl Connection {
                     .get(&stream.get())
                     .and_then(|c| exchanges.get(c.exchange))
                     .map_or(1, |ex| ex.unprocessed() + 1);
-                let failure = StreamFailure::Refused { stream, attempts };
+                let by_goaway = goaway_last.filter(|&last| stream > last);
+                let code = by_goaway.and(goaway.as_ref().map(|&(code, _)| code));
+                let failure = StreamFailure::Refused {
+                    stream,
+                    attempts,
+                    goaway: code,
+                };
                 let reason = Reason::H2 { peer, failure };
-                finished.push((stream, Finish::Fail(reason, Replay::Unprocessed)));
+                // A GOAWAY that let an earlier stream through: the server
+                // serves a few requests per connection; not a refusal loop.
+                let replay = match by_goaway {
+                    Some(last) if last.get() > 0 => Replay::Postponed,
+                    _ => Replay::Unprocessed,
+                };
+                finished.push((stream, Finish::Fail(reason, replay)));
             }
             H2Event::StreamError { stream, error } => {
                 let failure = StreamFailure::Violation(error);
@@ -561,8 +578,11 @@ impl Connection {
                 finished.push((stream, Finish::Fail(reason, Replay::Never)));
             }
             H2Event::GoAway {
-                code, debug_data, ..
+                last_stream_id,
+                code,
+                debug_data,
             } => {
+                goaway_last = Some(last_stream_id);
                 let debug = debug_data.get(..MAX_DEBUG_TEXT).unwrap_or(debug_data);
                 *goaway = Some((code, String::from_utf8_lossy(debug).into_owned()));
             }

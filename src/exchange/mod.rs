@@ -103,6 +103,14 @@ pub(crate) enum Replay {
     /// REFUSED_STREAM, or GOAWAY, RFC 9113 §8.7, §6.8): safe to send again
     /// whatever the method, up to [`MAX_UNPROCESSED_RETRIES`] times.
     Unprocessed,
+    /// A GOAWAY below the request's stream from a server that processed
+    /// an earlier stream of the connection (its last stream id is not 0),
+    /// as a server that serves N requests per connection sends: replayed
+    /// whatever the method, and not counted against
+    /// [`MAX_UNPROCESSED_RETRIES`], since each such connection answered a
+    /// request (the batch moves on) and the whole-request deadline still
+    /// bounds the request.
+    Postponed,
 }
 
 impl Replay {
@@ -578,6 +586,10 @@ impl Exchange {
         clock: &mut Clock,
     ) -> Outcome {
         self.conn = None;
+        if replay == Replay::Postponed {
+            self.response = Receiving::default();
+            return Outcome::Retry(self);
+        }
         if replay == Replay::Unprocessed && self.unprocessed < MAX_UNPROCESSED_RETRIES {
             self.unprocessed += 1;
             self.response = Receiving::default();

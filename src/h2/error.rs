@@ -445,8 +445,13 @@ pub(crate) enum StreamFailure {
         after_head: bool,
     },
     /// The server refused the stream (REFUSED_STREAM, or a GOAWAY below
-    /// it) every time the request was sent.
-    Refused { stream: StreamId, attempts: u32 },
+    /// it) every time the request was sent; `goaway` is the code of the
+    /// GOAWAY that refused it the last time, if one did.
+    Refused {
+        stream: StreamId,
+        attempts: u32,
+        goaway: Option<ErrorCode>,
+    },
     /// The connection ended before the response was complete; the GOAWAY
     /// the server sent before, if any.
     Closed {
@@ -478,7 +483,9 @@ impl StreamFailure {
         match self {
             StreamFailure::Violation(e) => Some(e.code()),
             StreamFailure::Reset { code, .. } => Some(*code),
-            StreamFailure::Refused { .. } => Some(ErrorCode::REFUSED_STREAM),
+            StreamFailure::Refused { goaway, .. } => {
+                Some(goaway.unwrap_or(ErrorCode::REFUSED_STREAM))
+            }
             StreamFailure::Closed { goaway, .. } => goaway.as_ref().map(|(code, _)| *code),
         }
     }
@@ -500,10 +507,23 @@ impl fmt::Display for StreamFailure {
                 };
                 write!(f, "HTTP/2: server reset stream {stream} with {code} {when}")
             }
-            StreamFailure::Refused { stream, attempts } => write!(
+            StreamFailure::Refused {
+                stream,
+                attempts,
+                goaway: None,
+            } => write!(
                 f,
                 "HTTP/2: server refused the request (REFUSED_STREAM on stream {stream}) \
                  {attempts} times"
+            ),
+            StreamFailure::Refused {
+                stream,
+                attempts,
+                goaway: Some(code),
+            } => write!(
+                f,
+                "HTTP/2: server sent GOAWAY ({code}) below the request's stream {stream} \
+                 without processing it, {attempts} times"
             ),
             StreamFailure::Closed { goaway, after_head } => {
                 let what = if *after_head {
