@@ -1,0 +1,390 @@
+//! The client against byte-scripted HTTP/2 servers (`tests/h2/frame_server.py`,
+//! h2c with prior knowledge, frames written by hand): GOAWAY with last
+//! stream 0 on every connection, two GOAWAYs whose last stream id rises,
+//! DATA on stream 0, a 1xx head with END_STREAM, trailers with a pseudo
+//! header, WINDOW_UPDATE of 0 on a stream with a request body in flight, a
+//! stream window pushed below zero by SETTINGS, `Retry-After` that is 0,
+//! garbage or huge under a retry policy, file downloads cut by RST_STREAM
+//! (resumed, cut for good, answered with the wrong range), a 206 nobody
+//! asked for, a redirect loop, and a server that closes every connection
+//! after one answer. Every URL must get exactly one result, and every
+//! failure an error saying what happened and for which URL.
+//!
+//! Needs `python3` with the `h2` package (`.ci/run` installs it; `hpack`
+//! comes with it).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use multifetch::{Client, ClientBuilder, ErrorKind, Request, Response, RetryPolicy};
+
+/// A scripted server, killed when dropped.
+struct Scripted {
+    child: Child,
+    port: u16,
+}
+
+impl Scripted {
+    fn start(scenario: &str) -> Scripted {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/h2/frame_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(scenario)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 must be installed to run the HTTP/2 frame-server tests");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut server = Scripted { child, port: 0 };
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the Python frame server did not print its port within 20 s");
+        server.port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("the Python frame server failed to start (is `pip install h2` done?): {line:?}")
+        });
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// How many requests for `path` the server has seen, over every
+    /// connection.
+    fn count(&self, path: &str) -> usize {
+        let response = client()
+            .build()
+            .unwrap()
+            .fetch(self.url("/count").as_str())
+            .unwrap();
+        let text = response.text();
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{path}=")))
+            .map_or(0, |n| n.parse().unwrap())
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> ClientBuilder {
+    Client::builder()
+        .http2_prior_knowledge()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+}
+
+#[track_caller]
+fn assert_ok(result: &multifetch::Result<Response>, path: &str) {
+    let response = result.as_ref().unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(response.status(), 200, "{path}");
+    assert_eq!(response.version(), multifetch::Version::HTTP_2, "{path}");
+    assert_eq!(response.text(), format!("body of {path}"), "{path}");
+}
+
+/// Asserts the error's kind and that its message names the URL and each
+/// of `words`; returns the message.
+#[track_caller]
+fn assert_error(
+    result: &multifetch::Result<Response>,
+    kind: ErrorKind,
+    url: &str,
+    words: &[&str],
+) -> String {
+    let error = match result {
+        Ok(response) => panic!("{url}: expected an error, got {}", response.status()),
+        Err(error) => error,
+    };
+    let text = error.to_string();
+    assert_eq!(error.kind(), kind, "{text}");
+    assert!(text.contains(url), "the message names the URL: {text}");
+    for word in words {
+        assert!(text.contains(word), "the message says {word:?}: {text}");
+    }
+    assert!(!text.contains("Some("), "no Debug text: {text}");
+    text
+}
+
+/// A fresh, empty directory for downloads, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "multifetch-h2-frames-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The bytes `/file/{n}` serves: byte `i` is `i % 251`.
+fn file_bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn goaway_with_last_stream_zero_on_every_connection_ends_each_url_once() {
+    let server = Scripted::start("goaway-zero");
+    let client = client().build().unwrap();
+    let urls: Vec<String> = (0..5).map(|i| server.url(&format!("/g{i}"))).collect();
+    let results = client.fetch_many(&urls);
+    assert_eq!(results.len(), urls.len());
+    for (url, result) in urls.iter().zip(&results) {
+        let text = assert_error(result, ErrorKind::Protocol, url, &["GOAWAY", "11 times"]);
+        assert!(!text.contains("REFUSED_STREAM"), "{text}");
+        assert_eq!(result.as_ref().unwrap_err().http2_error_code(), Some(0));
+    }
+    // Replays are bounded: the first send and at most ten more per URL
+    // (the server reads one request per connection before it goes away).
+    for i in 0..5 {
+        let n = server.count(&format!("/g{i}"));
+        assert!(n <= 11, "/g{i} sent {n} times");
+    }
+}
+
+#[test]
+fn a_second_goaway_may_not_raise_the_last_stream_id() {
+    let server = Scripted::start("goaway-twice");
+    let client = client().build().unwrap();
+    let urls: Vec<String> = (0..6).map(|i| server.url(&format!("/t{i}"))).collect();
+    let results = client.fetch_many(&urls);
+    for (i, result) in results.iter().enumerate() {
+        assert_ok(result, &format!("/t{i}"));
+    }
+}
+
+#[test]
+fn malformed_frames_and_heads_fail_their_url_and_the_rest_completes() {
+    for (scenario, kind, words) in [
+        (
+            "data-stream-zero",
+            ErrorKind::Protocol,
+            &["PROTOCOL_ERROR", "DATA", "stream 0"][..],
+        ),
+        (
+            "info-end-stream",
+            ErrorKind::Protocol,
+            &["PROTOCOL_ERROR"][..],
+        ),
+        (
+            "trailer-pseudo",
+            ErrorKind::Protocol,
+            &["PROTOCOL_ERROR"][..],
+        ),
+    ] {
+        let server = Scripted::start(scenario);
+        let client = client().build().unwrap();
+        let urls = [server.url("/a"), server.url("/x"), server.url("/b")];
+        let results = client.fetch_many(&urls);
+        assert_ok(&results[0], "/a");
+        let text = assert_error(&results[1], kind, &urls[1], words);
+        eprintln!("{scenario}: {text}");
+        assert_ok(&results[2], "/b");
+    }
+}
+
+#[test]
+fn window_update_of_zero_on_a_stream_with_a_body_in_flight() {
+    let server = Scripted::start("window-update-zero");
+    let client = client().build().unwrap();
+    let post = server.url("/post");
+    let requests = vec![
+        Request::get(&server.url("/a")).unwrap(),
+        Request::post(&post).unwrap().body(vec![7u8; 200_000]),
+        Request::get(&server.url("/b")).unwrap(),
+    ];
+    let results = client.fetch_many(requests);
+    assert_ok(&results[0], "/a");
+    let text = assert_error(&results[1], ErrorKind::Protocol, &post, &["WINDOW_UPDATE"]);
+    eprintln!("{text}");
+    assert_ok(&results[2], "/b");
+}
+
+#[test]
+fn a_stream_window_below_zero_recovers_and_the_body_arrives_whole() {
+    let server = Scripted::start("shrink-window");
+    let client = client().build().unwrap();
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let requests = vec![
+        Request::post(&server.url("/post"))
+            .unwrap()
+            .body(body.clone()),
+        Request::get(&server.url("/a")).unwrap(),
+    ];
+    let results = client.fetch_many(requests);
+    let response = results[0].as_ref().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.body() == body.as_slice(),
+        "the echoed body is the body sent"
+    );
+    assert_ok(&results[1], "/a");
+}
+
+#[test]
+fn retry_after_zero_garbage_or_huge_stays_within_max_attempts() {
+    let server = Scripted::start("status-loop");
+    let client = client()
+        .retry(
+            RetryPolicy::new()
+                .max_attempts(4)
+                .backoff(Duration::from_millis(1), Duration::from_millis(20))
+                .max_retry_after(Duration::from_secs(1)),
+        )
+        .build()
+        .unwrap();
+    let cases = [
+        ("/s/429/0", 4),
+        ("/s/503/-5", 4),
+        ("/s/429/soon", 4),
+        ("/s/503/none", 4),
+        // Past max_retry_after: the answer is handed back at once.
+        ("/s/429/99999999999999999999999", 1),
+        ("/s/503/Fri,%2031%20Dec%209999%2023:59:59%20GMT", 1),
+    ];
+    let urls: Vec<String> = cases.iter().map(|(path, _)| server.url(path)).collect();
+    let results = client.fetch_many(&urls);
+    for ((path, attempts), result) in cases.iter().zip(&results) {
+        let response = result.as_ref().unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status: u16 = path[3..6].parse().unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(response.timings().attempts, *attempts, "{path}");
+        let decoded = path.replace("%20", " ");
+        assert_eq!(server.count(&decoded), *attempts as usize, "{path}");
+    }
+}
+
+#[test]
+fn a_download_cut_by_rst_stream_resumes_with_a_range() {
+    let server = Scripted::start("file");
+    let dir = TempDir::new("resume");
+    let client = client().build().unwrap();
+    let path = dir.0.join("f.bin");
+    let url = server.url("/file/150000");
+    let response = client
+        .fetch(Request::get(&url).unwrap().to_file(&path))
+        .unwrap();
+    let download = response.download().unwrap();
+    assert_eq!(download.resumes, 1);
+    assert_eq!(download.resumed_from, 75_000);
+    assert!(read(&path) == file_bytes(150_000), "the file is whole");
+    assert_eq!(dir.files(), ["f.bin"], "no part file is left");
+}
+
+#[test]
+fn a_download_cut_every_time_fails_once_resumes_run_out_and_leaves_no_part_file() {
+    let server = Scripted::start("file-always-reset");
+    let dir = TempDir::new("always-reset");
+    let client = client().build().unwrap();
+    let url = server.url("/file/100000");
+    let result = client.fetch(Request::get(&url).unwrap().to_file(dir.0.join("f.bin")));
+    let text = assert_error(&result, ErrorKind::Truncated, &url, &["INTERNAL_ERROR"]);
+    eprintln!("{text}");
+    // The first attempt and three resumes (DEFAULT_MAX_RESUMES).
+    assert_eq!(server.count("/file/100000"), 4);
+    assert!(dir.files().is_empty(), "{:?}", dir.files());
+}
+
+#[test]
+fn a_resume_answered_with_the_wrong_range_starts_the_file_again() {
+    let server = Scripted::start("file-wrong-range");
+    let dir = TempDir::new("wrong-range");
+    let client = client().build().unwrap();
+    let path = dir.0.join("f.bin");
+    let url = server.url("/file/100000");
+    let response = client
+        .fetch(Request::get(&url).unwrap().to_file(&path))
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(read(&path) == file_bytes(100_000), "the file is whole");
+    assert_eq!(dir.files(), ["f.bin"]);
+}
+
+#[test]
+fn a_partial_answer_to_a_request_without_range_is_not_saved_as_the_file() {
+    let server = Scripted::start("file-partial");
+    let dir = TempDir::new("partial");
+    let client = client().build().unwrap();
+    let path = dir.0.join("f.bin");
+    let url = server.url("/file/100");
+    match client.fetch(Request::get(&url).unwrap().to_file(&path)) {
+        Ok(response) => panic!(
+            "a 206 for bytes 10-19 of 100 is not the file: {} {:?} {:?}",
+            response.status(),
+            response.download(),
+            std::fs::read(&path).ok()
+        ),
+        Err(error) => {
+            let text = error.to_string();
+            assert!(text.contains(&url), "{text}");
+            assert!(text.contains("206"), "{text}");
+            eprintln!("{text}");
+        }
+    }
+    assert!(dir.files().is_empty(), "{:?}", dir.files());
+    // Kept in memory, the caller sees the 206 as it is.
+    let response = client.fetch(url.as_str()).unwrap();
+    assert_eq!(response.status(), 206);
+    assert_eq!(response.body(), &file_bytes(100)[10..20]);
+}
+
+#[test]
+fn a_redirect_loop_is_a_redirect_error() {
+    let server = Scripted::start("redirect-loop");
+    let client = client().build().unwrap();
+    let url = server.url("/a");
+    let results = client.fetch_many([url.as_str(), server.url("/c").as_str()]);
+    let text = assert_error(&results[0], ErrorKind::Redirect, &url, &[]);
+    eprintln!("{text}");
+    assert_ok(&results[1], "/c");
+}
+
+#[test]
+fn fetch_each_with_a_server_closing_every_connection_after_one_answer() {
+    let server = Scripted::start("close-after-one");
+    let client = client().max_connections(16).build().unwrap();
+    const N: usize = 1_000;
+    let urls = (0..N).map(|i| server.url(&format!("/c{i}")));
+    let mut seen = vec![0u32; N];
+    let summary = client.fetch_each(urls, |i, result| {
+        seen[i] += 1;
+        assert_ok(&result, &format!("/c{i}"));
+    });
+    assert!(seen.iter().all(|&n| n == 1), "every URL exactly once");
+    assert_eq!(summary.ok, N as u64, "{summary}");
+}
