@@ -157,6 +157,17 @@ pub enum Violation {
         /// The frame type's name.
         frame: &'static str,
     },
+    /// The server's first bytes were text where its SETTINGS frame was due
+    /// (§3.4): it does not speak HTTP/2 on this connection (an HTTP/1.x
+    /// server asked with prior knowledge, most likely).
+    #[error(
+        "server did not answer in HTTP/2: it sent `{start}` where its SETTINGS frame was due \
+         (an HTTP/1.x server? then do not use HTTP/2 prior knowledge for it)"
+    )]
+    NotHttp2 {
+        /// The start of what it sent, up to the first line break.
+        start: String,
+    },
     /// A header block was not followed by its CONTINUATION frames (§6.10).
     #[error("server sent a {frame} frame on stream {stream} in the middle of a header block")]
     ExpectedContinuation {

@@ -872,6 +872,7 @@ impl Session {
             let Some(head) = Head::parse(&self.partial) else {
                 return Ok(());
             };
+            self.check_preface(&head, &self.partial)?;
             frame::check_size(&head, self.settings.max_frame_size)?;
             let want = HEAD_LEN + head.len as usize - self.partial.len();
             let take = want.min(input.len());
@@ -897,6 +898,7 @@ impl Session {
                 self.partial.extend_from_slice(input);
                 return Ok(());
             };
+            self.check_preface(&head, input)?;
             frame::check_size(&head, self.settings.max_frame_size)?;
             let end = HEAD_LEN + head.len as usize;
             let Some(payload) = input.get(HEAD_LEN..end) else {
@@ -907,6 +909,31 @@ impl Session {
             input = input.get(end..).unwrap_or_default();
         }
         Ok(())
+    }
+
+    /// Before the server's SETTINGS, a frame head that is not one (§3.4)
+    /// is an error, checked before the frame's size so that an HTTP/1.x
+    /// answer (`HTTP/1.1 400 …` read as a frame head) is named as such
+    /// rather than as an oversized frame; `start` is the input from the
+    /// frame head on.
+    fn check_preface(&self, head: &Head, start: &[u8]) -> Result<(), H2Error> {
+        if self.peer.received || (head.kind == FrameType::Settings && !head.has(frame::FLAG_ACK)) {
+            return Ok(());
+        }
+        let line = start
+            .iter()
+            .take_while(|&&b| b != b'\r' && b != b'\n')
+            .take(60)
+            .copied()
+            .collect::<Vec<u8>>();
+        if line.len() >= HEAD_LEN && line.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+            return Err(H2Error::conn(Violation::NotHttp2 {
+                start: String::from_utf8_lossy(&line).into_owned(),
+            }));
+        }
+        Err(H2Error::conn(Violation::PrefaceNotSettings {
+            frame: head.kind.name(),
+        }))
     }
 
     /// Handles one whole frame.

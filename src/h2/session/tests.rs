@@ -991,6 +991,37 @@ fn connection_errors() {
 }
 
 #[test]
+fn an_http1_answer_where_settings_were_due_is_named_split_anywhere() {
+    let answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nbad request";
+    let mut client = Client::new();
+    client.request("/", true);
+    let error = conn_error(&mut client, answer);
+    assert_eq!(error.code(), ErrorCode::PROTOCOL_ERROR);
+    let text = error.to_string();
+    assert!(text.contains("did not answer in HTTP/2"), "{text}");
+    assert!(text.contains("`HTTP/1.1 400 Bad Request`"), "{text}");
+    // Split anywhere: the same error, with as much of the line as had come.
+    for cut in 0..answer.len() {
+        let mut client = Client::new();
+        client.request("/", true);
+        let (_, first) = client.feed(&answer[..cut]);
+        let error = first
+            .and_then(|()| client.feed(&answer[cut..]).1)
+            .unwrap_err();
+        assert!(
+            matches!(error.violation(), Violation::NotHttp2 { start } if start.starts_with("HTTP/1.1 ")),
+            "cut at {cut}: {error}"
+        );
+    }
+    // Binary bytes that are no SETTINGS frame: the frame is named.
+    let error = conn_error(&mut Client::new(), &Server::new().ping(*b"12345678").out);
+    assert!(
+        matches!(error.violation(), Violation::PrefaceNotSettings { .. }),
+        "{error}"
+    );
+}
+
+#[test]
 fn floods_are_bounded() {
     // PING flood without the caller taking the answers.
     let mut server = hello();
