@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example million                       # local server, 1,000,000 requests
+//! cargo run --release --example million -- COUNT               # local server, COUNT requests
 //! cargo run --release --example million -- URL [COUNT] [--concurrency N]
 //! ```
 //!

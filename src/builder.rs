@@ -334,26 +334,28 @@ impl ClientBuilder {
     }
 
     /// How long a resolved name is reused before it is looked up again.
-    /// Failed lookups are remembered for at most 5 seconds.
+    /// Default 60 s. Failed lookups are remembered for at most 5 seconds.
     pub fn dns_cache_ttl(mut self, ttl: Duration) -> ClientBuilder {
         self.config.dns_cache_ttl = ttl;
         self
     }
 
-    /// How long an idle kept-alive connection is kept for reuse.
+    /// How long an idle kept-alive connection is kept for reuse. Default 4 s.
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.pool_idle_timeout = timeout;
         self
     }
 
     /// Most idle connections kept per origin; 0 turns keep-alive off (every
-    /// connection is closed after its response).
+    /// connection is closed after its response). Default: no limit beyond
+    /// [`max_connections_per_host`](Self::max_connections_per_host).
     pub fn pool_max_idle_per_host(mut self, n: usize) -> ClientBuilder {
         self.config.pool_max_idle_per_host = n;
         self
     }
 
-    /// Most idle connections kept over all origins.
+    /// Most idle connections kept over all origins. Default: no limit beyond
+    /// [`max_connections`](Self::max_connections).
     pub fn pool_max_idle(mut self, n: usize) -> ClientBuilder {
         self.config.pool_max_idle = n;
         self

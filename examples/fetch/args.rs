@@ -218,7 +218,7 @@ pub struct Args {
     pub connect_timeout: Option<Seconds>,
 
     /// Retry a failed request up to N times with backoff: connect failures, timeouts, resets,
-    /// 429 and 503 (honouring Retry-After) [default: 0]
+    /// 408, 429, 500, 502, 503 and 504 (honouring Retry-After) [default: 0]
     #[arg(long = "retry", value_name = "N", help_heading = "Connection")]
     pub retry: Option<u32>,
 
