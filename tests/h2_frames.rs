@@ -388,3 +388,30 @@ fn fetch_each_with_a_server_closing_every_connection_after_one_answer() {
     assert!(seen.iter().all(|&n| n == 1), "every URL exactly once");
     assert_eq!(summary.ok, N as u64, "{summary}");
 }
+
+#[test]
+fn a_retry_queued_past_its_own_timeout_says_that_timeout() {
+    let server = Scripted::start("status-loop");
+    // One request start every 2 s at this origin: the retry of a 503 waits
+    // its turn in the queue, past the request's own 1 s deadline.
+    let client = client()
+        .retry(RetryPolicy::new().max_attempts(5))
+        .max_requests_per_second_per_host(0.5)
+        .build()
+        .unwrap();
+    let url = server.url("/s/503/0");
+    let request = Request::get(&url).unwrap().timeout(Duration::from_secs(1));
+    let error = client.fetch(request).unwrap_err();
+    let text = error.to_string();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{text}");
+    assert_eq!(
+        error.timeout_phase(),
+        Some(multifetch::Phase::Queued),
+        "{text}"
+    );
+    assert!(
+        text.contains("timeout after 1s"),
+        "the request's own timeout: {text}"
+    );
+    assert!(text.contains(&url), "{text}");
+}

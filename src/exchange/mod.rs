@@ -626,7 +626,8 @@ impl Exchange {
     pub(crate) fn expire(self, config: &Config) -> Outcome {
         let reason = Reason::Timeout {
             phase: Phase::Queued,
-            after: config.timeout.unwrap_or_default(),
+            // The request's own timeout, when it has one.
+            after: self.timeout(config).unwrap_or_default(),
             target: self.origin.to_string(),
         };
         self.done(Err(Error::new(reason)))
