@@ -557,6 +557,26 @@ impl Connection {
                     .and_then(|c| exchanges.get(c.exchange))
                     .map_or(1, |ex| ex.unprocessed() + 1);
                 let by_goaway = goaway_last.filter(|&last| stream > last);
+                if streams.get(&stream.get()).is_some_and(|c| c.head.is_some()) {
+                    // "Not processed", yet the response had begun: its head
+                    // (and maybe body bytes) went to the sink, and running
+                    // the request again would hand them over twice. It ends
+                    // as a response cut part-way does.
+                    let failure = match by_goaway {
+                        Some(_) => StreamFailure::Closed {
+                            goaway: goaway.clone(),
+                            after_head: true,
+                        },
+                        None => StreamFailure::Reset {
+                            stream,
+                            code: ErrorCode::REFUSED_STREAM,
+                            after_head: true,
+                        },
+                    };
+                    let reason = Reason::H2 { peer, failure };
+                    finished.push((stream, Finish::Fail(reason, Replay::Never)));
+                    return;
+                }
                 let code = by_goaway.and(goaway.as_ref().map(|&(code, _)| code));
                 let failure = StreamFailure::Refused {
                     stream,
