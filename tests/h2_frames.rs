@@ -415,3 +415,92 @@ fn a_retry_queued_past_its_own_timeout_says_that_timeout() {
     );
     assert!(text.contains(&url), "{text}");
 }
+
+/// A TLS server that completes the handshake choosing `h2` by ALPN, then
+/// never sends a byte (no SETTINGS), holding the connection for up to 10 s.
+#[cfg(feature = "tls")]
+#[test]
+fn a_tls_server_that_chooses_h2_and_then_never_speaks_is_cut_off() {
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    #[path = "support/mod.rs"]
+    #[allow(dead_code, unused_imports)]
+    mod support;
+
+    let ca = support::TestCa::new();
+    let config = ca.server_config(&[b"h2"]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut tls = rustls::ServerConnection::new(config).unwrap();
+        while tls.is_handshaking() {
+            if tls.complete_io(&mut sock).is_err() {
+                return None;
+            }
+        }
+        let alpn = tls.alpn_protocol().map(<[u8]>::to_vec);
+        // Silent: read (and drop) whatever comes until the client gives up.
+        let mut stream = rustls::StreamOwned::new(tls, sock);
+        let mut buf = [0u8; 4096];
+        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+        alpn
+    });
+    let client = Client::builder()
+        .add_root_certificate_pem(ca.pem().as_bytes())
+        .unwrap()
+        .resolve("localhost", ["127.0.0.1".parse().unwrap()])
+        .connect_timeout(Duration::from_millis(800))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{port}/a");
+    let error = client.fetch(url.as_str()).unwrap_err();
+    let text = error.to_string();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{text}");
+    assert_eq!(
+        error.timeout_phase(),
+        Some(multifetch::Phase::Connect),
+        "{text}"
+    );
+    assert!(text.contains("no HTTP/2 SETTINGS"), "{text}");
+    assert!(text.contains(&url), "{text}");
+    drop(client);
+    assert_eq!(
+        server.join().unwrap().as_deref(),
+        Some(&b"h2"[..]),
+        "ALPN chose h2"
+    );
+}
+
+/// A writer the test can read back after the client wrote to it.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn refused_stream_after_body_bytes_is_not_replayed_into_a_writer() {
+    let server = Scripted::start("refused-after-data");
+    let client = client().build().unwrap();
+    let url = server.url("/x");
+    let writer = Shared::default();
+    let result = client.fetch(Request::get(&url).unwrap().to_writer(writer.clone()));
+    let written = writer.0.lock().unwrap().clone();
+    // Bytes went out to the writer: running the request again would write
+    // them twice (they were, before). The reset ends it, as any reset
+    // mid-body does.
+    let text = assert_error(&result, ErrorKind::Truncated, &url, &["REFUSED_STREAM"]);
+    assert_eq!(written, b"0123456789", "what came, once: {text}");
+}

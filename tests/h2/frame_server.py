@@ -34,6 +34,9 @@ Scenarios:
                     whose Content-Range starts at 0 (the whole body)
   file-partial      /file/N: a non-range request gets a 206 for bytes
                     10-19 of N
+  refused-after-data  /x, the first time: head (content-length 20), 10 body
+                    bytes, then RST_STREAM REFUSED_STREAM (which promises that
+                    nothing was processed); later times answered whole
   redirect-loop     /a: 302 to /b, /b: 302 to /a
   close-after-one   every connection: GOAWAY after its first request's
                     answer (last stream = that stream), then close
@@ -281,6 +284,17 @@ class Conn:
             _, _, code, value = path.split("/", 3)
             extra = [] if value == "none" else [("retry-after", value)]
             self.answer(stream, int(code), b"try later", extra)
+            return None
+        if SCENARIO == "refused-after-data" and path == "/x":
+            with LOCK:
+                first = COUNTS.get(path) == 1
+            if first:
+                raw = self.head(stream, [(":status", "200"), ("content-length", "20")])
+                raw += frame(DATA, 0, stream, b"0123456789")
+                raw += frame(RST_STREAM, 0, stream, struct.pack(">I", 0x7))
+                self.send(raw)
+            else:
+                self.answer(stream, 200, b"0123456789abcdefghij")
             return None
         if SCENARIO == "redirect-loop" and path in ("/a", "/b"):
             target = "/b" if path == "/a" else "/a"
