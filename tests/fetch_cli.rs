@@ -248,6 +248,14 @@ fn help_names_the_options_as_curl_does_and_usage_errors_exit_2() {
         (&["--clobber", "http://x/"][..], "no -o is given"),
         (&["-i", "/no/such/file"][..], "cannot read /no/such/file"),
         (
+            &[
+                "-o",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+                "http://x/",
+            ][..],
+            "it is a file, not a directory",
+        ),
+        (
             &["--noproxy", "*", "http://x/"][..],
             "--noproxy applies to the proxy of -x",
         ),

@@ -41,6 +41,12 @@ impl Files {
             return Err("-C and --clobber apply to the files of -o DIR, and no -o is given".into());
         }
         if let Some(dir) = &args.output_dir {
+            if dir.exists() && !dir.is_dir() {
+                return Err(format!(
+                    "-o {}: it is a file, not a directory: -o names the directory the files go to",
+                    dir.display()
+                ));
+            }
             fs::create_dir_all(dir)
                 .map_err(|e| format!("-o {}: cannot create it: {e}", dir.display()))?;
         }
