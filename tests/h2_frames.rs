@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use multifetch::{Client, ClientBuilder, ErrorKind, Request, Response, RetryPolicy};
 
+mod support;
+
 /// A scripted server, killed when dropped.
 struct Scripted {
     child: Child,
@@ -423,10 +425,6 @@ fn a_retry_queued_past_its_own_timeout_says_that_timeout() {
 fn a_tls_server_that_chooses_h2_and_then_never_speaks_is_cut_off() {
     use std::io::Read;
     use std::net::TcpListener;
-
-    #[path = "support/mod.rs"]
-    #[allow(dead_code, unused_imports)]
-    mod support;
 
     let ca = support::TestCa::new();
     let config = ca.server_config(&[b"h2"]);
