@@ -394,15 +394,15 @@ fn fetch_each_with_a_server_closing_every_connection_after_one_answer() {
 #[test]
 fn a_retry_queued_past_its_own_timeout_says_that_timeout() {
     let server = Scripted::start("status-loop");
-    // One request start every 2 s at this origin: the retry of a 503 waits
-    // its turn in the queue, past the request's own 1 s deadline.
+    // One request start every 5 s at this origin: the retry of a 503 waits
+    // its turn in the queue, past the request's own 3 s deadline.
     let client = client()
         .retry(RetryPolicy::new().max_attempts(5))
-        .max_requests_per_second_per_host(0.5)
+        .max_requests_per_second_per_host(0.2)
         .build()
         .unwrap();
     let url = server.url("/s/503/0");
-    let request = Request::get(&url).unwrap().timeout(Duration::from_secs(1));
+    let request = Request::get(&url).unwrap().timeout(Duration::from_secs(3));
     let error = client.fetch(request).unwrap_err();
     let text = error.to_string();
     assert_eq!(error.kind(), ErrorKind::Timeout, "{text}");
@@ -412,7 +412,7 @@ fn a_retry_queued_past_its_own_timeout_says_that_timeout() {
         "{text}"
     );
     assert!(
-        text.contains("timeout after 1s"),
+        text.contains("timeout after 3s"),
         "the request's own timeout: {text}"
     );
     assert!(text.contains(&url), "{text}");
@@ -451,7 +451,7 @@ fn a_tls_server_that_chooses_h2_and_then_never_speaks_is_cut_off() {
         .add_root_certificate_pem(ca.pem().as_bytes())
         .unwrap()
         .resolve("localhost", ["127.0.0.1".parse().unwrap()])
-        .connect_timeout(Duration::from_millis(800))
+        .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
