@@ -430,8 +430,20 @@ fn a_tls_server_that_chooses_h2_and_then_never_speaks_is_cut_off() {
     let config = ca.server_config(&[b"h2"]);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
     let server = std::thread::spawn(move || {
-        let (mut sock, _) = listener.accept().unwrap();
+        // Bounded: the client connects at once, or the test fails below.
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        let mut sock = loop {
+            match listener.accept() {
+                Ok((sock, _)) => break sock,
+                Err(_) if std::time::Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return None,
+            }
+        };
+        sock.set_nonblocking(false).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let mut tls = rustls::ServerConnection::new(config).unwrap();
