@@ -514,3 +514,18 @@ fn refused_stream_after_body_bytes_is_not_replayed_into_a_writer() {
     let text = assert_error(&result, ErrorKind::Truncated, &url, &["REFUSED_STREAM"]);
     assert_eq!(written, b"0123456789", "what came, once: {text}");
 }
+
+#[test]
+fn a_server_allowing_no_streams_ends_each_url_once_within_its_deadline() {
+    let server = Scripted::start("zero-streams");
+    let client = client().timeout(Duration::from_secs(2)).build().unwrap();
+    let urls: Vec<String> = (0..3).map(|i| server.url(&format!("/z{i}"))).collect();
+    let mut seen = vec![0u32; urls.len()];
+    client.fetch_each(&urls, |i, result| {
+        seen[i] += 1;
+        let error = result.unwrap_err();
+        eprintln!("{} / {error}", error.kind());
+        assert!(error.to_string().contains(&urls[i]), "{error}");
+    });
+    assert_eq!(seen, [1, 1, 1]);
+}

@@ -37,6 +37,8 @@ Scenarios:
   refused-after-data  /x, the first time: head (content-length 20), 10 body
                     bytes, then RST_STREAM REFUSED_STREAM (which promises that
                     nothing was processed); later times answered whole
+  zero-streams      SETTINGS_MAX_CONCURRENT_STREAMS = 0; every request is
+                    refused (RST_STREAM REFUSED_STREAM)
   redirect-loop     /a: 302 to /b, /b: 302 to /a
   close-after-one   every connection: GOAWAY after its first request's
                     answer (last stream = that stream), then close
@@ -155,7 +157,7 @@ class Conn:
         try:
             if self.read_exact(len(PREFACE)) != PREFACE:
                 return
-            self.send(settings())
+            self.send(settings([(0x3, 0)] if SCENARIO == "zero-streams" else []))
             self.settings_sent += 1
             while True:
                 head = self.read_exact(9)
@@ -284,6 +286,9 @@ class Conn:
             _, _, code, value = path.split("/", 3)
             extra = [] if value == "none" else [("retry-after", value)]
             self.answer(stream, int(code), b"try later", extra)
+            return None
+        if SCENARIO == "zero-streams" and path != "/count":
+            self.send(frame(RST_STREAM, 0, stream, struct.pack(">I", 0x7)))
             return None
         if SCENARIO == "refused-after-data" and path == "/x":
             with LOCK:
