@@ -161,11 +161,11 @@ pub enum Violation {
     /// (§3.4): it does not speak HTTP/2 on this connection (an HTTP/1.x
     /// server asked with prior knowledge, most likely).
     #[error(
-        "server did not answer in HTTP/2: it sent `{start}` where its SETTINGS frame was due \
+        "server did not answer in HTTP/2: it sent `{start}…` where its SETTINGS frame was due \
          (an HTTP/1.x server? then do not use HTTP/2 prior knowledge for it)"
     )]
     NotHttp2 {
-        /// The start of what it sent, up to the first line break.
+        /// The first nine bytes it sent (a frame head's worth), as text.
         start: String,
     },
     /// A header block was not followed by its CONTINUATION frames (§6.10).

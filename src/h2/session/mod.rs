@@ -914,21 +914,16 @@ impl Session {
     /// Before the server's SETTINGS, a frame head that is not one (§3.4)
     /// is an error, checked before the frame's size so that an HTTP/1.x
     /// answer (`HTTP/1.1 400 …` read as a frame head) is named as such
-    /// rather than as an oversized frame; `start` is the input from the
-    /// frame head on.
+    /// rather than as an oversized frame. Only the nine bytes of the head
+    /// are quoted, so the message is the same however the input was split.
     fn check_preface(&self, head: &Head, start: &[u8]) -> Result<(), H2Error> {
         if self.peer.received || (head.kind == FrameType::Settings && !head.has(frame::FLAG_ACK)) {
             return Ok(());
         }
-        let line = start
-            .iter()
-            .take_while(|&&b| b != b'\r' && b != b'\n')
-            .take(60)
-            .copied()
-            .collect::<Vec<u8>>();
-        if line.len() >= HEAD_LEN && line.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        let bytes = start.get(..HEAD_LEN).unwrap_or(start);
+        if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
             return Err(H2Error::conn(Violation::NotHttp2 {
-                start: String::from_utf8_lossy(&line).into_owned(),
+                start: String::from_utf8_lossy(bytes).trim_end().to_owned(),
             }));
         }
         Err(H2Error::conn(Violation::PrefaceNotSettings {

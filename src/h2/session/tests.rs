@@ -999,19 +999,14 @@ fn an_http1_answer_where_settings_were_due_is_named_split_anywhere() {
     assert_eq!(error.code(), ErrorCode::PROTOCOL_ERROR);
     let text = error.to_string();
     assert!(text.contains("did not answer in HTTP/2"), "{text}");
-    assert!(text.contains("`HTTP/1.1 400 Bad Request`"), "{text}");
-    // Split anywhere: the same error, with as much of the line as had come.
+    assert!(text.contains("`HTTP/1.1…`"), "{text}");
+    // Split anywhere: the same error.
     for cut in 0..answer.len() {
         let mut client = Client::new();
         client.request("/", true);
         let (_, first) = client.feed(&answer[..cut]);
-        let error = first
-            .and_then(|()| client.feed(&answer[cut..]).1)
-            .unwrap_err();
-        assert!(
-            matches!(error.violation(), Violation::NotHttp2 { start } if start.starts_with("HTTP/1.1 ")),
-            "cut at {cut}: {error}"
-        );
+        let second = first.and_then(|()| client.feed(&answer[cut..]).1);
+        assert_eq!(second, Err(error.clone()), "cut at {cut}");
     }
     // Binary bytes that are no SETTINGS frame: the frame is named.
     let error = conn_error(&mut Client::new(), &Server::new().ping(*b"12345678").out);
