@@ -11,12 +11,13 @@
 //!
 //! Needs `python3` with the `h2` package (`.ci/run` installs it).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use multifetch::{Client, ClientBuilder, Request, RetryPolicy, Version};
+use support::python::PythonServer;
 
 /// One request as the server logged it.
 #[derive(Debug, Clone)]
@@ -32,10 +33,9 @@ struct Arrival {
     cookie: String,
 }
 
-/// The scripted server, killed when dropped.
+/// The scripted server and the requests its log has shown so far.
 struct CrawlServer {
-    child: Child,
-    port: u16,
+    server: PythonServer,
     log: Arc<Mutex<Vec<Arrival>>>,
 }
 
@@ -47,48 +47,27 @@ impl CrawlServer {
     /// Starts `tests/h2/{script}` with `args` (the hostile server's
     /// scenarios log nothing).
     fn start_script(script: &str, args: &[&str]) -> CrawlServer {
-        let script = format!("{}/tests/h2/{script}", env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 must be installed to run the HTTP/2 crawl tests");
-        let stdout = child.stdout.take().expect("piped stdout");
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        std::thread::spawn({
+        let server = PythonServer::start_with_lines(script, args, {
             let log = Arc::clone(&log);
-            move || {
-                let mut lines = BufReader::new(stdout).lines();
-                let first = lines.next().and_then(Result::ok).unwrap_or_default();
-                let _ = port_tx.send(first);
-                for line in lines.map_while(Result::ok) {
-                    if let Some(arrival) = parse_arrival(&line) {
-                        log.lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .push(arrival);
-                    }
+            move |line| {
+                if let Some(arrival) = parse_arrival(&line) {
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(arrival);
                 }
             }
         });
-        let mut server = CrawlServer {
-            child,
-            port: 0,
-            log,
-        };
-        let line = port_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the Python h2 server did not print its port within 20 s");
-        server.port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the Python h2 server failed to start (is `pip install h2` done?): {line:?}")
-        });
-        server
+        CrawlServer { server, log }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.server.url(path)
+    }
+
+    #[cfg_attr(not(feature = "cookies"), allow(dead_code))]
+    fn port(&self) -> u16 {
+        self.server.port()
     }
 
     /// The log once it holds `n` requests (it is read from the server's
@@ -107,13 +86,6 @@ impl CrawlServer {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
-}
-
-impl Drop for CrawlServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -360,7 +332,7 @@ fn cookies_go_out_on_h2_streams_and_across_redirects() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let port = server.port;
+    let port = server.port();
     let fetch = |host: &str, path: &str| {
         let response = client
             .fetch(format!("http://{host}:{port}{path}"))

@@ -18,51 +18,16 @@ mod support;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::io::{self, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use multifetch::{Client, ClientBuilder, ErrorKind, Event, Phase, Reactor, Request, Version};
-use support::{HttpServer, Mode, assert_body, pattern_byte};
+use support::python::PythonServer;
+use support::{HttpServer, Mode, TempDir, assert_body, pattern_byte};
 
 const MIB: u64 = 1024 * 1024;
-
-/// A directory of the test's own, removed afterwards.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "multifetch-h2-streaming-{name}-{}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn h2c() -> HttpServer {
     HttpServer::start_with(Mode::H2c { max_streams: 100 })
@@ -335,48 +300,17 @@ fn a_quiet_stream_times_out_on_read_idle_while_its_neighbours_complete() {
     assert_eq!(server.accepted(), 1, "one connection");
 }
 
-/// The scripted Python file server, killed when dropped.
-struct RangeServer {
-    child: Child,
-    port: u16,
-}
+/// The scripted Python file server (`tests/h2/range_server.py`) running
+/// `scenario`.
+struct RangeServer(PythonServer);
 
 impl RangeServer {
     fn start(scenario: &str) -> RangeServer {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/h2/range_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(scenario)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 must be installed to run the HTTP/2 resume tests");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut server = RangeServer { child, port: 0 };
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the Python h2 server did not print its port within 20 s");
-        server.port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the Python h2 server failed to start (is `pip install h2` done?): {line:?}")
-        });
-        server
+        RangeServer(PythonServer::start("range_server.py", &[scenario]))
     }
 
     fn url(&self, name: &str, size: u64) -> String {
-        format!("http://127.0.0.1:{}/file/{name}?size={size}", self.port)
-    }
-}
-
-impl Drop for RangeServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.url(&format!("/file/{name}?size={size}"))
     }
 }
 
