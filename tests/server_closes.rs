@@ -73,10 +73,10 @@ fn reset_on_close(conn: &TcpStream) {
 
 #[cfg(target_os = "linux")]
 mod close_with_the_response {
-    use std::path::{Path, PathBuf};
     use std::process::Command;
 
     use super::*;
+    use support::example_binary;
 
     /// Per connection: reads the request head, sends [`OK`] with its FIN in
     /// the same segment, then keeps reading and discarding until the client
@@ -103,30 +103,13 @@ mod close_with_the_response {
         })
     }
 
-    /// The `fetch` example, built by `cargo test` next to the tests.
-    fn fetch_binary() -> PathBuf {
-        let exe = std::env::current_exe().expect("the test's own path");
-        let target = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test runs from target/<profile>/deps");
-        let binary = target.join("examples").join("fetch");
-        assert!(
-            binary.exists(),
-            "{} is missing: `cargo test` builds it; with `--test` alone, run \
-             `cargo build --example fetch` first",
-            binary.display()
-        );
-        binary
-    }
-
     /// `fetch -c 1 -t 3 URL/a URL/b`: both answered (before, the second
     /// went onto the closed connection and waited out the 3 s).
     #[test]
     fn the_fetch_example_gets_both_answers_on_one_connection_at_a_time() {
         let server = lingering_close();
         let (a, b) = (server.url("/a"), server.url("/b"));
-        let output = Command::new(fetch_binary())
+        let output = Command::new(example_binary("fetch"))
             .args(["-c", "1", "-t", "3", &a, &b])
             .output()
             .expect("run the fetch example");
