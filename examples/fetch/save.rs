@@ -37,18 +37,19 @@ pub struct Files {
 impl Files {
     /// Creates the `-o` directory if it is missing.
     pub fn new(args: &Args, count: usize) -> Result<Files, String> {
-        if args.output_dir.is_none() && (args.resume.is_some() || args.clobber) {
+        if args.output.output_dir.is_none() && (args.output.resume.is_some() || args.output.clobber)
+        {
             return Err("-C and --clobber apply to the files of -o DIR, and no -o is given".into());
         }
-        if let Some(dir) = &args.output_dir {
+        if let Some(dir) = &args.output.output_dir {
             fs::create_dir_all(dir)
                 .map_err(|e| format!("-o {}: cannot create it: {e}", dir.display()))?;
         }
         Ok(Files {
-            dir: args.output_dir.clone(),
-            naming: args.name,
-            clobber: args.clobber,
-            resume: args.resume.is_some(),
+            dir: args.output.output_dir.clone(),
+            naming: args.output.name,
+            clobber: args.output.clobber,
+            resume: args.output.resume.is_some(),
             taken: HashMap::new(),
             width: count.to_string().len(),
         })
