@@ -10,7 +10,7 @@ mod support;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use multifetch::{Client, ErrorKind, PART_SUFFIX, Request};
 use support::{
-    HttpServer, ScriptServer, TempDir, assert_body, finish, header_of, item_body, read_request_head,
+    Broken, HttpServer, ScriptServer, TempDir, assert_body, finish, header_of, item_body,
+    read_request_head,
 };
 
 fn client() -> Client {
@@ -387,17 +388,6 @@ fn continuing_keeps_the_part_file_when_the_download_fails() {
 }
 
 /// A writer that fails every write.
-struct Broken;
-
-impl Write for Broken {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        Err(io::Error::other("disk on fire"))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_failing_sink_ends_its_request_with_an_io_error_naming_it_while_the_batch_goes_on() {
     let dir = TempDir::new("failing");

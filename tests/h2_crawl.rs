@@ -16,7 +16,8 @@ mod support;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use multifetch::{Client, ClientBuilder, Request, RetryPolicy, Version};
+use multifetch::{Request, RetryPolicy, Version};
+use support::h2c_client;
 use support::python::PythonServer;
 
 /// One request as the server logged it.
@@ -101,13 +102,6 @@ fn parse_arrival(line: &str) -> Option<Arrival> {
     })
 }
 
-fn client() -> ClientBuilder {
-    Client::builder()
-        .http2_prior_knowledge()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-}
-
 /// Panics if some window between two arrivals holds more of them than a
 /// token bucket of `rate` per second and `burst` lets through, plus one
 /// (slack for a busy machine; a missing limiter sends all at once).
@@ -130,7 +124,7 @@ fn assert_within_rate(log: &[Arrival], rate: f64, burst: usize, what: &str) {
 #[test]
 fn a_retried_h2_request_is_a_new_stream_after_the_wait_it_was_given() {
     let server = CrawlServer::start();
-    let client = client()
+    let client = h2c_client()
         .retry(
             RetryPolicy::new()
                 .max_attempts(4)
@@ -171,7 +165,7 @@ fn a_retried_h2_request_is_a_new_stream_after_the_wait_it_was_given() {
 #[test]
 fn a_stream_reset_every_time_gives_up_and_says_how_often_it_tried() {
     let server = CrawlServer::start();
-    let client = client()
+    let client = h2c_client()
         .retry(
             RetryPolicy::new()
                 .max_attempts(3)
@@ -199,7 +193,7 @@ fn a_stream_reset_every_time_gives_up_and_says_how_often_it_tried() {
 #[test]
 fn refused_streams_do_not_use_up_the_attempts() {
     let server = CrawlServer::start();
-    let client = client()
+    let client = h2c_client()
         .retry(RetryPolicy::new().max_attempts(1))
         .build()
         .unwrap();
@@ -218,7 +212,7 @@ fn goaway_replays_are_no_attempts_either() {
     // stream it names are replayed on a new connection, whatever the
     // policy's attempts.
     let server = CrawlServer::start_script("hostile_server.py", &["goaway"]);
-    let client = client()
+    let client = h2c_client()
         .retry(RetryPolicy::new().max_attempts(1))
         .build()
         .unwrap();
@@ -238,7 +232,7 @@ fn goaway_replays_are_no_attempts_either() {
 fn a_post_over_h2_is_retried_only_when_asked() {
     let server = CrawlServer::start();
     for opted_in in [false, true] {
-        let client = client()
+        let client = h2c_client()
             .retry(RetryPolicy::new().retry_non_idempotent(opted_in))
             .build()
             .unwrap();
@@ -263,7 +257,7 @@ fn a_post_over_h2_is_retried_only_when_asked() {
 #[test]
 fn a_paced_origin_keeps_its_rate_on_one_h2_connection_and_holds_up_no_other() {
     let (a, b) = (CrawlServer::start(), CrawlServer::start());
-    let client = client()
+    let client = h2c_client()
         .max_requests_per_second_per_host(10.0)
         .build()
         .unwrap();
@@ -297,7 +291,7 @@ fn a_503_with_retry_after_pauses_its_h2_origin() {
     let (server, other) = (CrawlServer::start(), CrawlServer::start());
     // The crawl delay keeps the second request queued until the 503 is in
     // (over h2 both would otherwise go out at once on the one connection).
-    let client = client()
+    let client = h2c_client()
         .retry(RetryPolicy::new().max_attempts(1))
         .min_delay_per_host(Duration::from_millis(200))
         .build()
@@ -326,7 +320,7 @@ fn cookies_go_out_on_h2_streams_and_across_redirects() {
 
     let server = CrawlServer::start();
     let local = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
-    let client = client()
+    let client = h2c_client()
         .resolve("a.example", local)
         .resolve("b.example", local)
         .cookie_store(true)

@@ -13,19 +13,13 @@ mod support;
 
 use std::time::Duration;
 
-use multifetch::{Client, ClientBuilder, ErrorKind, Phase, Request, Response};
+use multifetch::{ErrorKind, Phase, Request, Response};
+use support::h2c_client;
 use support::python::PythonServer;
 
 /// `tests/h2/hostile_server.py` running `scenario`.
 fn hostile(scenario: &str) -> PythonServer {
     PythonServer::start("hostile_server.py", &[scenario])
-}
-
-fn client() -> ClientBuilder {
-    Client::builder()
-        .http2_prior_knowledge()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
 }
 
 #[track_caller]
@@ -54,7 +48,7 @@ fn assert_h2_error(
 #[test]
 fn goaway_mid_batch_retries_the_unprocessed_requests_on_new_connections() {
     let server = hostile("goaway");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let requests: Vec<Request> = (0..40)
         .map(|i| {
             let url = server.url(&format!("/p{i}"));
@@ -83,7 +77,7 @@ fn goaway_mid_batch_retries_the_unprocessed_requests_on_new_connections() {
 #[test]
 fn refused_streams_are_retried_whatever_the_method() {
     let server = hostile("refused");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let requests: Vec<Request> = (0..20)
         .map(|i| {
             let url = server.url(&format!("/r{i}"));
@@ -113,7 +107,7 @@ fn refused_streams_are_retried_whatever_the_method() {
 #[test]
 fn rst_stream_mid_body_fails_that_request_only() {
     let server = hostile("rst-mid-body");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let urls = [server.url("/a"), server.url("/reset"), server.url("/b")];
     let results = client.fetch_many(&urls);
     assert_ok(&results[0], "/a");
@@ -130,7 +124,7 @@ fn rst_stream_mid_body_fails_that_request_only() {
 #[test]
 fn max_concurrent_streams_of_one_with_200_urls() {
     let server = hostile("max1");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let urls: Vec<String> = (0..200).map(|i| server.url(&format!("/m{i}"))).collect();
     let mut reactor = multifetch::Reactor::new(&client).unwrap();
     for url in &urls {
@@ -154,7 +148,7 @@ fn max_concurrent_streams_of_one_with_200_urls() {
 #[test]
 fn data_beyond_the_stream_window_is_a_flow_control_error_for_that_stream() {
     let server = hostile("beyond-window");
-    let client = client()
+    let client = h2c_client()
         .http2_initial_stream_window_size(16_384)
         .build()
         .unwrap();
@@ -173,7 +167,7 @@ fn data_beyond_the_stream_window_is_a_flow_control_error_for_that_stream() {
 #[test]
 fn header_blocks_split_over_many_continuation_frames() {
     let server = hostile("continuation");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let urls = [server.url("/cont"), server.url("/a"), server.url("/cont")];
     for result in client.fetch_many(&urls) {
         let response = result.unwrap();
@@ -193,7 +187,7 @@ fn header_blocks_split_over_many_continuation_frames() {
 #[test]
 fn hpack_table_size_updates_between_responses() {
     let server = hostile("table-size");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let urls: Vec<String> = (0..30).map(|i| server.url(&format!("/t{i}"))).collect();
     for (i, result) in client.fetch_many(&urls).iter().enumerate() {
         let path = format!("/t{i}");
@@ -205,7 +199,7 @@ fn hpack_table_size_updates_between_responses() {
 #[test]
 fn push_promise_is_a_connection_error() {
     let server = hostile("push");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let url = server.url("/a");
     let result = client.fetch(url.as_str());
     let text = assert_h2_error(&result, ErrorKind::Protocol, "PROTOCOL_ERROR", &url);
@@ -215,7 +209,7 @@ fn push_promise_is_a_connection_error() {
 #[test]
 fn a_servers_ping_is_answered() {
     let server = hostile("ping");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let results = client.fetch_many([server.url("/a"), server.url("/b")]);
     assert_ok(&results[0], "/a");
     assert_ok(&results[1], "/b");
@@ -224,7 +218,7 @@ fn a_servers_ping_is_answered() {
 #[test]
 fn a_server_that_never_sends_settings_is_cut_off_by_the_connect_timeout() {
     let server = hostile("no-settings");
-    let client = client()
+    let client = h2c_client()
         .connect_timeout(Duration::from_millis(500))
         .timeout(Duration::from_secs(20))
         .build()
@@ -249,7 +243,7 @@ fn invalid_settings_are_connection_errors() {
         ),
     ] {
         let server = hostile(scenario);
-        let client = client().build().unwrap();
+        let client = h2c_client().build().unwrap();
         let url = server.url("/a");
         let result = client.fetch(url.as_str());
         let text = assert_h2_error(&result, ErrorKind::Protocol, code, &url);
@@ -260,7 +254,10 @@ fn invalid_settings_are_connection_errors() {
 #[test]
 fn a_silent_stream_times_out_alone() {
     let server = hostile("silent");
-    let client = client().timeout(Duration::from_secs(2)).build().unwrap();
+    let client = h2c_client()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
     let urls = [server.url("/a"), server.url("/silent"), server.url("/b")];
     let results = client.fetch_many(&urls);
     assert_ok(&results[0], "/a");
@@ -274,7 +271,7 @@ fn a_silent_stream_times_out_alone() {
 #[test]
 fn a_connection_error_ends_the_answered_requests_and_retries_the_rest() {
     let server = hostile("conn-error");
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let paths = ["/a", "/x", "/b", "/c", "/d", "/e", "/post"];
     let requests: Vec<Request> = paths
         .iter()
@@ -314,7 +311,7 @@ fn floods_are_bounded() {
         ("continuation-flood", "/x"),
     ] {
         let server = hostile(scenario);
-        let client = client().build().unwrap();
+        let client = h2c_client().build().unwrap();
         let url = server.url(path);
         let result = client.fetch(url.as_str());
         assert_h2_error(&result, ErrorKind::Protocol, "ENHANCE_YOUR_CALM", &url);

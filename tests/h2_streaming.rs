@@ -23,21 +23,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use multifetch::{Client, ClientBuilder, ErrorKind, Event, Phase, Reactor, Request, Version};
+use multifetch::{ErrorKind, Event, Phase, Reactor, Request, Version};
 use support::python::PythonServer;
-use support::{HttpServer, Mode, TempDir, assert_body, pattern_byte};
+use support::{Broken, HttpServer, Mode, TempDir, assert_body, h2c_client, pattern_byte};
 
 const MIB: u64 = 1024 * 1024;
 
 fn h2c() -> HttpServer {
     HttpServer::start_with(Mode::H2c { max_streams: 100 })
-}
-
-fn client() -> ClientBuilder {
-    Client::builder()
-        .http2_prior_knowledge()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
 }
 
 fn pattern(from: u64, len: u64) -> Vec<u8> {
@@ -65,7 +58,7 @@ fn files_over_h2_are_byte_exact_with_and_without_a_length() {
                 .to_file(dir.file(&format!("chunked-{n}.bin"))),
         );
     }
-    let results = client().build().unwrap().fetch_many(requests);
+    let results = h2c_client().build().unwrap().fetch_many(requests);
     for (i, n) in sizes.iter().enumerate() {
         let response = results[i].as_ref().unwrap();
         assert_eq!(response.version(), Version::HTTP_2);
@@ -97,7 +90,7 @@ fn files_over_h2_are_byte_exact_with_and_without_a_length() {
 #[test]
 fn chunks_and_progress_of_many_streams_on_one_connection() {
     let server = h2c();
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let mut reactor = Reactor::new(&client).unwrap();
     reactor.report_progress(true);
     let mut expected = HashMap::new();
@@ -174,7 +167,7 @@ fn a_blocked_writer_holds_its_stream_window_shut_while_the_other_streams_finish(
     const WINDOW: u32 = 256 * 1024;
     const BODY: u64 = 24 * MIB;
     let server = h2c();
-    let client = client()
+    let client = h2c_client()
         .http2_initial_stream_window_size(WINDOW)
         .http2_initial_connection_window_size(4 * WINDOW)
         .timeout(None)
@@ -243,17 +236,6 @@ fn a_blocked_writer_holds_its_stream_window_shut_while_the_other_streams_finish(
 }
 
 /// A writer that fails.
-struct Broken;
-
-impl Write for Broken {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        Err(io::Error::other("disk on fire"))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_failing_sink_fails_its_stream_only() {
     let server = h2c();
@@ -263,7 +245,7 @@ fn a_failing_sink_fails_its_stream_only() {
         Request::get(&url).unwrap().to_writer(Broken),
         Request::get(&url).unwrap().to_writer(io::sink()),
     ];
-    let results = client().build().unwrap().fetch_many(requests);
+    let results = h2c_client().build().unwrap().fetch_many(requests);
     assert_eq!(results[0].as_ref().unwrap().body(), pattern(0, 100_000));
     let error = results[1].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Io);
@@ -278,7 +260,7 @@ fn a_failing_sink_fails_its_stream_only() {
 #[test]
 fn a_quiet_stream_times_out_on_read_idle_while_its_neighbours_complete() {
     let server = h2c();
-    let client = client().timeout(None).build().unwrap();
+    let client = h2c_client().timeout(None).build().unwrap();
     let requests = vec![
         Request::get(&server.url("/bytes/1000?delay=5000"))
             .unwrap()
@@ -320,7 +302,7 @@ const FILE: u64 = 300_000;
 fn a_download_reset_part_way_resumes_with_range_and_if_range() {
     let dir = TempDir::new("resume");
     let server = RangeServer::start("honour");
-    let response = client()
+    let response = h2c_client()
         .build()
         .unwrap()
         .fetch(
@@ -358,7 +340,7 @@ fn a_download_reset_part_way_resumes_with_range_and_if_range() {
 fn a_download_from_an_h2_server_ignoring_range_restarts_from_zero() {
     let dir = TempDir::new("ignore");
     let server = RangeServer::start("ignore");
-    let response = client()
+    let response = h2c_client()
         .build()
         .unwrap()
         .fetch(
@@ -388,7 +370,7 @@ fn a_complete_file_answered_416_over_h2_is_a_success() {
     let server = RangeServer::start("honour");
     fs::write(dir.file("c.bin"), pattern(0, FILE)).unwrap();
     // The server cuts the first request for a name: spend it elsewhere.
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let _ = client.fetch(Request::get(&server.url("c", FILE)).unwrap());
     let response = client
         .fetch(

@@ -920,6 +920,30 @@ pub fn open_fds() -> usize {
         .count()
 }
 
+/// A client speaking HTTP/2 from the first byte on `http://` URLs (h2c,
+/// prior knowledge), as the h2c servers here need, with a 5 s connect
+/// timeout and a 30 s request timeout.
+#[cfg(feature = "http2")]
+pub fn h2c_client() -> multifetch::ClientBuilder {
+    multifetch::Client::builder()
+        .http2_prior_knowledge()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+}
+
+/// A sink whose every write fails with `disk on fire`.
+pub struct Broken;
+
+impl Write for Broken {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::other("disk on fire"))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A directory of the test's own under the system's temporary directory,
 /// `multifetch-{test binary}-{name}-{pid}`, emptied when made and removed
 /// when dropped.
