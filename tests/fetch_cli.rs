@@ -753,51 +753,15 @@ fn tls_options_without_tls_say_so() {
 #[cfg(feature = "tls")]
 #[test]
 fn insecure_and_cacert_decide_which_certificates_pass() {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+    use support::{TestCa, tls_script_server};
 
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .unwrap();
-    let config = Arc::new(config);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for socket in listener.incoming().flatten() {
-            let config = Arc::clone(&config);
-            thread::spawn(move || {
-                let _ = socket.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), socket);
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match tls.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                let _ = tls.write_all(&response("200 OK", &[("Connection", "close")], b"secret"));
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
-            });
-        }
+    let ca = TestCa::new();
+    let addr = tls_script_server(ca.server_config(&[]), |mut tls| {
+        let _ = tls.write_all(&response("200 OK", &[("Connection", "close")], b"secret"));
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
     });
+    let port = addr.port();
     let url = format!("https://127.0.0.1:{port}/");
     let strict = fetch(&[&url]);
     assert_eq!(strict.code, 35, "{strict:?}");

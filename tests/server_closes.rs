@@ -301,74 +301,10 @@ fn a_reset_before_the_response_is_an_io_error() {
 
 #[cfg(feature = "tls")]
 mod tls {
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-    use std::sync::Arc;
-    use std::thread;
-
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+    use std::net::{IpAddr, Ipv4Addr};
 
     use super::*;
-
-    /// A test CA's certificate (PEM) and a server configuration with a
-    /// certificate for `localhost` it signed.
-    fn ca_and_server() -> (String, Arc<ServerConfig>) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "test CA");
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
-            .unwrap();
-        (ca.pem(), Arc::new(config))
-    }
-
-    /// A TLS server whose every connection reads the request head, then
-    /// hands the TLS stream to `script`.
-    fn tls_server(
-        config: Arc<ServerConfig>,
-        script: fn(StreamOwned<ServerConnection, TcpStream>),
-    ) -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        thread::spawn(move || {
-            for socket in listener.incoming().flatten() {
-                let config = Arc::clone(&config);
-                thread::spawn(move || {
-                    let _ = socket.set_read_timeout(Some(support::SAFETY_TIMEOUT));
-                    let conn = ServerConnection::new(config).unwrap();
-                    let mut stream = StreamOwned::new(conn, socket);
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        match stream.read(&mut byte) {
-                            Ok(1) => head.push(byte[0]),
-                            _ => return,
-                        }
-                    }
-                    script(stream);
-                });
-            }
-        });
-        addr
-    }
+    use support::{TestCa, tls_script_server};
 
     fn client(ca: &str) -> Client {
         Client::builder()
@@ -382,15 +318,15 @@ mod tls {
 
     #[test]
     fn an_empty_reply_over_tls() {
-        let (ca, config) = ca_and_server();
-        let addr = tls_server(config, |mut stream| {
+        let ca = TestCa::new();
+        let addr = tls_script_server(ca.server_config(&[]), |mut stream| {
             stream.conn.send_close_notify();
             let _ = stream.flush();
             let _ = stream.sock.shutdown(Shutdown::Write);
             drain(&mut stream.sock);
         });
         let url = format!("https://localhost:{}/empty", addr.port());
-        let error = client(&ca).fetch(&url).unwrap_err();
+        let error = client(&ca.pem()).fetch(&url).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
         assert_eq!(
             error.to_string(),
@@ -402,8 +338,8 @@ mod tls {
 
     #[test]
     fn a_reset_in_the_body_over_tls_is_a_truncation() {
-        let (ca, config) = ca_and_server();
-        let addr = tls_server(config, |mut stream| {
+        let ca = TestCa::new();
+        let addr = tls_script_server(ca.server_config(&[]), |mut stream| {
             // One record in one segment, sent at once: Nagle's algorithm
             // must not hold any of it back until the reset discards it.
             let _ = stream.sock.set_nodelay(true);
@@ -414,7 +350,7 @@ mod tls {
             reset_on_close(&stream.sock);
         });
         let url = format!("https://localhost:{}/reset", addr.port());
-        let error = client(&ca).fetch(&url).unwrap_err();
+        let error = client(&ca.pem()).fetch(&url).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Truncated, "{error}");
         assert_eq!(
             error.to_string(),

@@ -40,8 +40,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
-use rustls::ServerConfig;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 pub mod python;
 
@@ -899,6 +899,39 @@ impl TestCa {
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Arc::new(config)
     }
+}
+
+/// A server-side TLS stream over a blocking socket.
+pub type TlsStream = StreamOwned<ServerConnection, TcpStream>;
+
+/// A TLS server on 127.0.0.1:0 with `config` (see [`TestCa::server_config`]):
+/// on its own thread, every connection does the handshake, reads the
+/// request head (byte by byte, so nothing after it is taken), then goes to
+/// `script`. Reads wait at most [`SAFETY_TIMEOUT`]. Returns its address;
+/// the server runs until the test process ends.
+pub fn tls_script_server(config: Arc<ServerConfig>, script: fn(TlsStream)) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            thread::spawn(move || {
+                let _ = socket.set_read_timeout(Some(SAFETY_TIMEOUT));
+                let conn = ServerConnection::new(config).expect("a server connection");
+                let mut stream = StreamOwned::new(conn, socket);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                script(stream);
+            });
+        }
+    });
+    addr
 }
 
 // ---------------------------------------------------------------------------
