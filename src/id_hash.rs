@@ -62,7 +62,8 @@ mod tests {
     fn consecutive_ids_differ_in_the_high_bits() {
         // hashbrown takes its 7-bit tag from the top of the hash: odd
         // stream ids 1, 3, 5 ... must not all share one tag.
-        let tags: std::collections::HashSet<u64> = (0..128u64).map(|i| hash(2 * i + 1) >> 57).collect();
+        let tags: std::collections::HashSet<u64> =
+            (0..128u64).map(|i| hash(2 * i + 1) >> 57).collect();
         assert!(tags.len() > 64, "only {} distinct tags", tags.len());
     }
 
@@ -73,7 +74,11 @@ mod tests {
             map.insert(id, id * 3);
         }
         assert_eq!(map.len(), 10_000);
-        assert!((1..20_001).step_by(2).all(|id| map.get(&id) == Some(&(id * 3))));
+        assert!(
+            (1..20_001)
+                .step_by(2)
+                .all(|id| map.get(&id) == Some(&(id * 3)))
+        );
         assert_eq!(map.get(&2), None);
     }
 

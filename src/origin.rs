@@ -69,7 +69,12 @@ impl Origin {
         } else {
             proxy::route(proxies, url)
         };
-        Origin::new(https, url.host_str().unwrap_or_default().into(), port, route)
+        Origin::new(
+            https,
+            url.host_str().unwrap_or_default().into(),
+            port,
+            route,
+        )
     }
 
     /// The host the TCP connection goes to: the proxy's, if there is one.
@@ -88,7 +93,7 @@ impl PartialEq for Origin {
         self.hash == other.hash
             && self.https == other.https
             && self.port == other.port
-            && self.host == other.host
+            && (Arc::ptr_eq(&self.host, &other.host) || self.host == other.host)
             && self.route == other.route
     }
 }

@@ -120,6 +120,7 @@ impl Decoder {
                     name,
                     value,
                     sensitive: false,
+                    static_name: static_index(index),
                 });
                 continue;
             }
@@ -150,12 +151,22 @@ impl Decoder {
                 name,
                 value,
                 sensitive,
+                static_name: static_index(index),
             });
             if indexing {
                 self.table.insert(name, value);
             }
         }
         Ok(())
+    }
+}
+
+/// `index` as a [`Field::static_name`]: itself within the static table,
+/// else 0.
+fn static_index(index: u64) -> u8 {
+    match u8::try_from(index) {
+        Ok(i @ 1..=61) => i,
+        _ => 0,
     }
 }
 
