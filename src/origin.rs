@@ -41,14 +41,15 @@ impl Origin {
     /// `route`.
     pub(crate) fn new(https: bool, host: Arc<str>, port: u16, route: Route) -> Origin {
         static KEY: OnceLock<RandomState> = OnceLock::new();
-        let mut hasher = KEY.get_or_init(RandomState::new).build_hasher();
-        (https, &*host, port, &route).hash(&mut hasher);
+        let hash = KEY
+            .get_or_init(RandomState::new)
+            .hash_one((https, &*host, port, &route));
         Origin {
             https,
             host,
             port,
             route,
-            hash: hasher.finish(),
+            hash,
         }
     }
 

@@ -164,10 +164,10 @@ impl Decoder {
 /// `index` as a [`Field::static_name`]: itself within the static table,
 /// else 0.
 fn static_index(index: u64) -> u8 {
-    match u8::try_from(index) {
-        Ok(i @ 1..=61) => i,
-        _ => 0,
-    }
+    u8::try_from(index)
+        .ok()
+        .filter(|i| (1..=61).contains(i))
+        .unwrap_or(0)
 }
 
 /// Reads a string literal (§5.2) at `*pos`: raw strings stay in the block,
