@@ -38,6 +38,7 @@ fn encode(encoder: &mut Encoder, fields: &[(&str, &str)]) -> Vec<u8> {
             name: n.as_bytes(),
             value: v.as_bytes(),
             sensitive: false,
+            static_name: 0,
         }),
         &mut block,
     );

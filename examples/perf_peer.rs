@@ -8,8 +8,10 @@
 //! ```
 //!
 //! URL_LIST_FILE has one URL per line (the first N are used, repeating the
-//! list when it is shorter). A single `http://` or `https://` URL instead
-//! gets `?i=0` .. `?i=N-1` appended, so that every request is distinct.
+//! list when it is shorter); each line is parsed once and its repeats are
+//! copies of that request, as h2load and curl parse a URL they repeat
+//! once. A single `http://` or `https://` URL instead gets `?i=0` ..
+//! `?i=N-1` appended, so that every request is distinct (and parsed).
 //! At most C connections are open, and at most C to one host. A request
 //! counts as ok when it gets status 200 with its whole body. `wall` covers
 //! building the client and all requests, not reading the list.
@@ -84,8 +86,7 @@ fn main() -> ExitCode {
     let mut kept = Vec::new();
     let (mut ok, mut err, mut bytes) = (0, 0, 0);
     let mut first_error = None;
-    let requests = urls.into_iter().map(|url| {
-        let request = Request::get(&url);
+    let requests = urls.requests(n).map(|request| {
         if keep {
             request
         } else {
@@ -161,8 +162,46 @@ fn report(n: usize, c: usize, ok: usize, err: usize, bytes: u64, wall: Duration)
     );
 }
 
-/// `N C SOURCE` -> (N, C, N URLs).
-fn parse(args: &[String]) -> Result<(usize, usize, Vec<String>), String> {
+/// Where the URLs come from.
+enum Urls {
+    /// `base?i=0` .. `base?i=N-1`: every request distinct.
+    Numbered(String),
+    /// The lines of a file, repeated to make N.
+    List(Vec<String>),
+}
+
+impl Urls {
+    /// The first `n` requests. A line of a list is parsed once; its repeats
+    /// are clones (a line that does not parse gives its error each time).
+    fn requests(self, n: usize) -> impl Iterator<Item = multifetch::Result<Request>> {
+        let (numbered, parsed) = match self {
+            Urls::Numbered(base) => (Some(base), Vec::new()),
+            Urls::List(lines) => {
+                let parsed: Vec<(String, Option<Request>)> = lines
+                    .into_iter()
+                    .map(|line| {
+                        let request = Request::get(&line).ok();
+                        (line, request)
+                    })
+                    .collect();
+                (None, parsed)
+            }
+        };
+        (0..n).map(move |i| match &numbered {
+            Some(base) => {
+                let separator = if base.contains('?') { '&' } else { '?' };
+                Request::get(&format!("{base}{separator}i={i}"))
+            }
+            None => match &parsed[i % parsed.len()] {
+                (_, Some(request)) => Ok(request.clone()),
+                (line, None) => Request::get(line),
+            },
+        })
+    }
+}
+
+/// `N C SOURCE` -> (N, C, the URLs).
+fn parse(args: &[String]) -> Result<(usize, usize, Urls), String> {
     let [n, c, source] = args else {
         return Err(format!("expected 3 arguments, got {}", args.len()));
     };
@@ -175,27 +214,21 @@ fn parse(args: &[String]) -> Result<(usize, usize, Vec<String>), String> {
     let n = positive("N", n)?;
     let c = positive("C", c)?;
     let urls = if source.starts_with("http://") || source.starts_with("https://") {
-        let separator = if source.contains('?') { '&' } else { '?' };
-        (0..n)
-            .map(|i| format!("{source}{separator}i={i}"))
-            .collect()
+        Urls::Numbered(source.clone())
     } else {
         let text =
             std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))?;
-        let lines: Vec<&str> = text
+        let lines: Vec<String> = text
             .lines()
             .map(str::trim)
             .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .take(n)
             .collect();
         if lines.is_empty() {
             return Err(format!("{source} has no URLs"));
         }
-        lines
-            .iter()
-            .cycle()
-            .take(n)
-            .map(|line| (*line).to_owned())
-            .collect()
+        Urls::List(lines)
     };
     Ok((n, c, urls))
 }

@@ -2,7 +2,6 @@
 //! [`fetch_many`](Client::fetch_many) and [`fetch_each`](Client::fetch_each),
 //! over a cached [`Reactor`].
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,6 +11,7 @@ use crate::builder::ClientBuilder;
 use crate::completion::{Event, Progress};
 use crate::config::Config;
 use crate::error::{Error, Reason, Result};
+use crate::id_hash::IdMap;
 use crate::reactor::Reactor;
 use crate::request::IntoRequest;
 use crate::response::Response;
@@ -334,7 +334,8 @@ impl Client {
         let before = reactor.counters();
         let base = self.config.max_connections.saturating_mul(2).max(16);
         // Position in the input of each request in flight, by id.
-        let mut positions: HashMap<u64, usize> = HashMap::with_capacity(base);
+        let mut positions: IdMap<u64, usize> =
+            IdMap::with_capacity_and_hasher(base, Default::default());
         let mut exhausted = false;
         let mut failure = None;
         reactor.report_progress(on_progress.is_some());

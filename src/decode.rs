@@ -223,6 +223,54 @@ pub(crate) fn codings_of(headers: &HeaderMap) -> Option<Vec<Coding>> {
     Some(codings)
 }
 
+/// Most decoded bytes one [`step_within`] makes (a deflate or brotli
+/// step); the limit is checked after each.
+#[cfg(any(feature = "gzip", feature = "brotli"))]
+const STEP: usize = 32 * 1024;
+
+/// Counts `made` into `produced`, the decoded bytes a stream has handed
+/// over, and appends it to `out`; when the count goes over `limit`, nothing
+/// is appended and the stream fails with [`DecodeError::TooLarge`]. Every
+/// stream's output passes here, which is what stops a bomb.
+#[cfg(feature = "_decode")]
+pub(crate) fn hand_over(
+    produced: &mut u64,
+    made: &[u8],
+    out: &mut Vec<u8>,
+    limit: u64,
+) -> Result<(), DecodeError> {
+    *produced = produced.saturating_add(made.len() as u64);
+    if *produced > limit {
+        return Err(DecodeError::TooLarge { limit });
+    }
+    out.extend_from_slice(made);
+    Ok(())
+}
+
+/// Runs one step of a streaming decoder into a buffer of at most [`STEP`]
+/// bytes, cut to one byte more than `limit` still allows (to tell "over"
+/// from "full"), and hands what it made over to `out` ([`hand_over`]).
+///
+/// `step` decodes into the buffer it is given and returns how many bytes
+/// of it it filled, with whatever else the decoder said. Returns that, and
+/// whether the step filled its buffer (more output may be waiting).
+#[cfg(any(feature = "gzip", feature = "brotli"))]
+pub(crate) fn step_within<T>(
+    produced: &mut u64,
+    out: &mut Vec<u8>,
+    limit: u64,
+    step: impl FnOnce(&mut [u8]) -> Result<(usize, T), DecodeError>,
+) -> Result<(T, bool), DecodeError> {
+    let mut buf = [0u8; STEP];
+    let room = usize::try_from(limit.saturating_sub(*produced).saturating_add(1))
+        .map_or(STEP, |room| room.min(STEP));
+    let buf = buf.get_mut(..room).unwrap_or_default();
+    let (made, said) = step(buf)?;
+    let made = buf.get(..made).unwrap_or_default();
+    hand_over(produced, made, out, limit)?;
+    Ok((said, made.len() == room))
+}
+
 #[cfg(feature = "_decode")]
 pub(crate) use imp::ContentDecoder;
 
@@ -236,12 +284,9 @@ mod imp {
     #[cfg(feature = "gzip")]
     use flate2::{Decompress, FlushDecompress, Status};
 
-    use super::{BOUNDED_PIECE, Coding, DecodeError, HeaderMap, PIECE, between_limit, codings_of};
-
-    /// Most decoded bytes one inflate step of a deflate body produces; the
-    /// limit is checked after each.
     #[cfg(feature = "gzip")]
-    const STEP: usize = 32 * 1024;
+    use super::step_within;
+    use super::{BOUNDED_PIECE, Coding, DecodeError, HeaderMap, PIECE, between_limit, codings_of};
 
     /// A streaming decoder for a chain of gzip and deflate codings, with
     /// the output of every stage limited.
@@ -665,32 +710,24 @@ mod imp {
         ended: &mut bool,
         limit: u64,
     ) -> Result<(usize, bool), DecodeError> {
-        let mut buf = [0u8; STEP];
-        // One byte more than the limit allows, to tell "over" from "full".
-        let room = usize::try_from(limit.saturating_sub(*produced).saturating_add(1))
-            .map_or(STEP, |room| room.min(STEP));
-        let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
-        let status = inflate.decompress(input, &mut buf[..room], FlushDecompress::None);
-        let used = usize::try_from(inflate.total_in() - in_before).unwrap_or(usize::MAX);
-        let made = usize::try_from(inflate.total_out() - out_before).unwrap_or(usize::MAX);
-        let status = status.map_err(|error| {
-            DecodeError::Corrupt(match error.needs_dictionary() {
-                Some(_) => "deflate stream needs a preset dictionary".into(),
-                None => "invalid deflate data".into(),
-            })
+        let ((used, made, status), full) = step_within(produced, out, limit, |buf| {
+            let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
+            let status = inflate.decompress(input, buf, FlushDecompress::None);
+            let used = usize::try_from(inflate.total_in() - in_before).unwrap_or(usize::MAX);
+            let made = usize::try_from(inflate.total_out() - out_before).unwrap_or(usize::MAX);
+            let status = status.map_err(|error| {
+                DecodeError::Corrupt(match error.needs_dictionary() {
+                    Some(_) => "deflate stream needs a preset dictionary".into(),
+                    None => "invalid deflate data".into(),
+                })
+            })?;
+            Ok((made, (used, made, status)))
         })?;
-        let made = buf.get(..made).unwrap_or_default();
-        *produced = produced.saturating_add(made.len() as u64);
-        if *produced > limit {
-            return Err(DecodeError::TooLarge { limit });
-        }
-        out.extend_from_slice(made);
-        let full = made.len() == room;
         match status {
             Status::StreamEnd => *ended = true,
             // Nothing was waiting inside: the input is all in.
             Status::Ok | Status::BufError if input.is_empty() => {}
-            Status::Ok | Status::BufError if used == 0 && made.is_empty() => {
+            Status::Ok | Status::BufError if used == 0 && made == 0 => {
                 return Err(DecodeError::Corrupt(
                     "deflate stream makes no progress".into(),
                 ));
@@ -739,6 +776,36 @@ impl ContentDecoder {
     }
 }
 
+/// Decodes `input` as `Content-Encoding: {coding}` fed `split` bytes at a
+/// time, checking after each piece that the output stays within `limit`.
+#[cfg(all(test, feature = "_decode"))]
+fn decode_in_pieces(
+    coding: &str,
+    input: &[u8],
+    split: usize,
+    limit: u64,
+) -> Result<Vec<u8>, DecodeError> {
+    let mut headers = HeaderMap::new();
+    let value = http::HeaderValue::from_str(coding).expect("a header value");
+    headers.insert(CONTENT_ENCODING, value);
+    let mut decoder = ContentDecoder::for_headers(&headers, limit).expect("a decoder");
+    let mut out = Vec::new();
+    for piece in input.chunks(split.max(1)) {
+        decoder.feed(piece, &mut out)?;
+        assert!(out.len() as u64 <= limit, "{} bytes out", out.len());
+    }
+    decoder.finish()?;
+    Ok(out)
+}
+
+/// About 280 KB of numbers as text, which every coding compresses well.
+#[cfg(all(test, any(feature = "brotli", feature = "zstd")))]
+fn sample_text() -> Vec<u8> {
+    (0..60_000u32)
+        .flat_map(|i| format!("{} ", i * 7 % 1013).into_bytes())
+        .collect()
+}
+
 #[cfg(all(test, feature = "gzip"))]
 mod tests {
     use std::io::Write;
@@ -775,22 +842,6 @@ mod tests {
         }
     }
 
-    /// Decodes `input` fed `split` bytes at a time.
-    fn decode(
-        coding: &str,
-        input: &[u8],
-        split: usize,
-        limit: u64,
-    ) -> Result<Vec<u8>, DecodeError> {
-        let mut d = ContentDecoder::for_headers(&headers(coding), limit).unwrap();
-        let mut out = Vec::new();
-        for piece in input.chunks(split.max(1)) {
-            d.feed(piece, &mut out)?;
-        }
-        d.finish()?;
-        Ok(out)
-    }
-
     fn sample() -> Vec<u8> {
         (0..100_000u32)
             .flat_map(|i| (i % 251).to_le_bytes())
@@ -803,13 +854,16 @@ mod tests {
         for (name, header) in [("gzip", "gzip"), ("zlib", "deflate"), ("raw", "deflate")] {
             let encoded = encode(name, &data);
             for split in [1, 2, 3, 7, 1000, usize::MAX] {
-                let out = decode(header, &encoded, split, u64::MAX).unwrap();
+                let out = decode_in_pieces(header, &encoded, split, u64::MAX).unwrap();
                 assert!(out == data, "{name} split {split}");
             }
         }
         let small = encode("gzip", b"hi");
         for split in 1..small.len() {
-            assert_eq!(decode("x-gzip", &small, split, 10).unwrap(), b"hi");
+            assert_eq!(
+                decode_in_pieces("x-gzip", &small, split, 10).unwrap(),
+                b"hi"
+            );
         }
     }
 
@@ -824,12 +878,15 @@ mod tests {
         e.write_all(data).unwrap();
         let encoded = e.finish().unwrap();
         for split in [1, 5, usize::MAX] {
-            assert_eq!(decode("gzip", &encoded, split, 100).unwrap(), data);
+            assert_eq!(
+                decode_in_pieces("gzip", &encoded, split, 100).unwrap(),
+                data
+            );
         }
         // Two members make one body.
         let mut two = encode("gzip", b"ab");
         two.extend(encode("gzip", b"cd"));
-        assert_eq!(decode("gzip", &two, 3, 100).unwrap(), b"abcd");
+        assert_eq!(decode_in_pieces("gzip", &two, 3, 100).unwrap(), b"abcd");
     }
 
     #[test]
@@ -838,13 +895,16 @@ mod tests {
         let bomb = encode("gzip", &zeros);
         assert!(bomb.len() < 20_000);
         assert_eq!(
-            decode("gzip", &bomb, usize::MAX, 1 << 20),
+            decode_in_pieces("gzip", &bomb, usize::MAX, 1 << 20),
             Err(DecodeError::TooLarge { limit: 1 << 20 })
         );
         let exact = encode("gzip", &zeros[..1000]);
-        assert_eq!(decode("gzip", &exact, 10, 1000).unwrap().len(), 1000);
         assert_eq!(
-            decode("gzip", &exact, 10, 999),
+            decode_in_pieces("gzip", &exact, 10, 1000).unwrap().len(),
+            1000
+        );
+        assert_eq!(
+            decode_in_pieces("gzip", &exact, 10, 999),
             Err(DecodeError::TooLarge { limit: 999 })
         );
     }
@@ -865,18 +925,18 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    decode("gzip", &input, 100, u64::MAX),
+                    decode_in_pieces("gzip", &input, 100, u64::MAX),
                     Err(DecodeError::Corrupt(_))
                 ),
                 "{what}"
             );
         }
         assert!(matches!(
-            decode("deflate", b"\xff\xff\xff\xff", 100, u64::MAX),
+            decode_in_pieces("deflate", b"\xff\xff\xff\xff", 100, u64::MAX),
             Err(DecodeError::Corrupt(_))
         ));
         // An empty body (HEAD, 304) is not an error.
-        assert_eq!(decode("gzip", b"", 1, 10).unwrap(), b"");
+        assert_eq!(decode_in_pieces("gzip", b"", 1, 10).unwrap(), b"");
     }
 
     #[test]
@@ -892,11 +952,11 @@ mod tests {
         member.extend(encode("raw", data));
         member.extend(crc.sum().to_le_bytes());
         member.extend((data.len() as u32).to_le_bytes());
-        assert_eq!(decode("gzip", &member, 4, 100).unwrap(), data);
+        assert_eq!(decode_in_pieces("gzip", &member, 4, 100).unwrap(), data);
         let n = member.len();
         member[n - 4] ^= 1;
         assert!(matches!(
-            decode("gzip", &member, 4, 100),
+            decode_in_pieces("gzip", &member, 4, 100),
             Err(DecodeError::Corrupt(_))
         ));
     }
@@ -925,7 +985,7 @@ mod tests {
         for (name, header) in [("gzip", "gzip"), ("zlib", "deflate"), ("raw", "deflate")] {
             let encoded = encode(name, &data);
             for cut in [1, 5, encoded.len() / 2, encoded.len() - 1] {
-                let err = decode(header, &encoded[..cut], 100, u64::MAX).unwrap_err();
+                let err = decode_in_pieces(header, &encoded[..cut], 100, u64::MAX).unwrap_err();
                 let DecodeError::Corrupt(message) = err else {
                     panic!("{name} cut at {cut}: {err:?}");
                 };
@@ -952,7 +1012,7 @@ mod tests {
         for coding in ["zlib", "raw"] {
             let coded = encode(coding, &zeros);
             for split in [usize::MAX, 64, 7] {
-                let out = decode("deflate", &coded, split, u64::MAX)
+                let out = decode_in_pieces("deflate", &coded, split, u64::MAX)
                     .unwrap_or_else(|e| panic!("{coding} split {split}: {e:?}"));
                 assert!(out == zeros, "{coding} split {split}: {} bytes", out.len());
             }
@@ -1049,19 +1109,19 @@ mod tests {
         ] {
             let encoded = encode_list(applied, &data);
             for split in [1, 7, 1000, 4096, usize::MAX] {
-                let out = decode(header, &encoded, split, u64::MAX).unwrap();
+                let out = decode_in_pieces(header, &encoded, split, u64::MAX).unwrap();
                 assert!(out == data, "{header} split {split}");
             }
         }
         let small = encode_list(&["gzip", "raw", "gzip"], b"hi");
         for split in 1..small.len() {
             assert_eq!(
-                decode("gzip, deflate, gzip", &small, split, 2).unwrap(),
+                decode_in_pieces("gzip, deflate, gzip", &small, split, 2).unwrap(),
                 b"hi"
             );
         }
         // Empty body: nothing to decode, nothing wrong.
-        assert_eq!(decode("deflate, gzip", b"", 1, 10).unwrap(), b"");
+        assert_eq!(decode_in_pieces("deflate, gzip", b"", 1, 10).unwrap(), b"");
     }
 
     #[test]
@@ -1070,7 +1130,7 @@ mod tests {
         // A bomb in the last stage.
         let bomb = encode_list(&["gzip", "gzip"], &zeros);
         assert_eq!(
-            decode("gzip, gzip", &bomb, usize::MAX, 1 << 20),
+            decode_in_pieces("gzip, gzip", &bomb, usize::MAX, 1 << 20),
             Err(DecodeError::TooLarge { limit: 1 << 20 })
         );
         // Work hidden in an inner layer: the outer gzip makes megabytes of
@@ -1094,7 +1154,9 @@ mod tests {
         // Exactly the limit is fine.
         let exact = encode_list(&["raw", "gzip"], &zeros[..1000]);
         assert_eq!(
-            decode("deflate, gzip", &exact, 3, 1000).unwrap().len(),
+            decode_in_pieces("deflate, gzip", &exact, 3, 1000)
+                .unwrap()
+                .len(),
             1000
         );
     }

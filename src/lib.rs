@@ -151,6 +151,7 @@ mod h1;
 #[cfg(feature = "http2")]
 mod h2;
 mod handle;
+mod id_hash;
 mod origin;
 mod pacing;
 mod pool;

@@ -3,14 +3,23 @@
 //! with a proxy, the route to it is part of the key too.
 
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::{Arc, OnceLock};
 
 use url::Url;
 
+use crate::id_hash::IdMap;
 use crate::proxy::{self, Proxy, Route};
 
+/// A `HashMap` keyed by [`Origin`]: its hash is computed once, when the
+/// origin is made, so the maps hash only that number.
+pub(crate) type OriginMap<V> = IdMap<Origin, V>;
+
 /// The (scheme, host, port) triple of a URL, and how it is reached.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// The fields are read freely but never changed once made ([`Origin::new`]
+/// computes the hash the maps use from them).
+#[derive(Debug, Clone)]
 pub(crate) struct Origin {
     pub https: bool,
     /// As the URL gives it: lowercase domain, IPv6 in brackets. Shared, so
@@ -20,30 +29,53 @@ pub(crate) struct Origin {
     pub port: u16,
     /// Direct, or through which proxy.
     pub route: Route,
+    /// SipHash of the fields above with a key drawn once per process: host
+    /// names come from the network (redirects), so the maps keep the
+    /// flooding resistance of the standard hasher while hashing each
+    /// origin once rather than on every lookup.
+    hash: u64,
 }
 
 impl Origin {
-    /// The origin of an `http` or `https` URL (checked by `Request::new`).
-    pub(crate) fn of(url: &Url) -> Origin {
-        let https = url.scheme() == "https";
+    /// The origin of `host` and `port` over `https` or not, reached by
+    /// `route`.
+    pub(crate) fn new(https: bool, host: Arc<str>, port: u16, route: Route) -> Origin {
+        static KEY: OnceLock<RandomState> = OnceLock::new();
+        let hash = KEY
+            .get_or_init(RandomState::new)
+            .hash_one((https, &*host, port, &route));
         Origin {
             https,
-            host: url.host_str().unwrap_or_default().into(),
-            port: url
-                .port_or_known_default()
-                .unwrap_or(if https { 443 } else { 80 }),
-            route: Route::Direct,
+            host,
+            port,
+            route,
+            hash,
         }
+    }
+
+    /// The origin of an `http` or `https` URL (checked by `Request::new`).
+    pub(crate) fn of(url: &Url) -> Origin {
+        Origin::routed(url, &[])
     }
 
     /// The origin of `url`, reached through the first of `proxies` that
     /// applies to it.
     pub(crate) fn routed(url: &Url, proxies: &[Proxy]) -> Origin {
-        let mut origin = Origin::of(url);
-        if !proxies.is_empty() {
-            origin.route = proxy::route(proxies, url);
-        }
-        origin
+        let https = url.scheme() == "https";
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
+        let route = if proxies.is_empty() {
+            Route::Direct
+        } else {
+            proxy::route(proxies, url)
+        };
+        Origin::new(
+            https,
+            url.host_str().unwrap_or_default().into(),
+            port,
+            route,
+        )
     }
 
     /// The host the TCP connection goes to: the proxy's, if there is one.
@@ -54,6 +86,24 @@ impl Origin {
     /// The port the TCP connection goes to.
     pub(crate) fn connect_port(&self) -> u16 {
         self.route.proxy().map_or(self.port, |p| p.port)
+    }
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Origin) -> bool {
+        self.hash == other.hash
+            && self.https == other.https
+            && self.port == other.port
+            && (Arc::ptr_eq(&self.host, &other.host) || self.host == other.host)
+            && self.route == other.route
+    }
+}
+
+impl Eq for Origin {}
+
+impl Hash for Origin {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
     }
 }
 

@@ -22,11 +22,11 @@
 //! as no gate, and is swept away, so a crawl over a million origins keeps
 //! only the gates of origins recently used.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::config::Pacing;
-use crate::origin::Origin;
+use crate::origin::{Origin, OriginMap};
 
 /// How long the reactor's timers can be off (mio polls in milliseconds):
 /// a bucket holds at least this much of its rate, so a high rate is not
@@ -114,7 +114,7 @@ pub(crate) struct Pacer {
     global: Option<Bucket>,
     global_tat: Option<Instant>,
     global_wake: Option<Instant>,
-    gates: HashMap<Origin, Gate>,
+    gates: OriginMap<Gate>,
     /// Wake-ups in time order: an origin's gate, or (`None`) the global one.
     wakes: BTreeMap<(Instant, u64), Option<Origin>>,
     next_seq: u64,
@@ -132,7 +132,7 @@ impl Pacer {
             global: pacing.global_interval.map(|i| Bucket::new(i, None)),
             global_tat: None,
             global_wake: None,
-            gates: HashMap::new(),
+            gates: OriginMap::default(),
             wakes: BTreeMap::new(),
             next_seq: 0,
             swept_len: 0,

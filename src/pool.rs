@@ -33,11 +33,13 @@
 //!  unreachable:      {origin}   the last negotiating connection failed (bounded: MAX_UNREACHABLE)
 //! ```
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
+use std::hash::BuildHasherDefault;
 
 use crate::config::Config;
 use crate::handle::ConnId;
-use crate::origin::Origin;
+use crate::id_hash::IdHasher;
+use crate::origin::{Origin, OriginMap};
 
 /// An idle connection in the pool, valid while the connection `conn` is
 /// in idle period `serial`.
@@ -68,13 +70,13 @@ struct OriginH2 {
 /// Open and idle connections by origin.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    open: HashMap<Origin, usize>,
+    open: OriginMap<usize>,
     /// HTTP/2 by origin, while the origin has connections.
-    h2: HashMap<Origin, OriginH2>,
+    h2: OriginMap<OriginH2>,
     /// Origins whose last negotiating connection failed before it opened.
-    unreachable: HashSet<Origin>,
+    unreachable: HashSet<Origin, BuildHasherDefault<IdHasher>>,
     /// Idle connections per origin, most recently used last.
-    idle: HashMap<Origin, Vec<IdleRef>>,
+    idle: OriginMap<Vec<IdleRef>>,
     /// Idle connections oldest first, for eviction; entries are checked when
     /// taken, and compacted when stale ones pile up.
     lru: VecDeque<IdleRef>,

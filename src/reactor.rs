@@ -59,7 +59,7 @@
 //! A started exchange held in a queue keeps such an entry for its
 //! deadline, so a retry waiting for its turn still times out on time.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -74,7 +74,8 @@ use crate::dns::{Addrs, DnsError, Lookup, Resolver, Waiter};
 use crate::error::{Error, Reason, Result};
 use crate::exchange::{Exchange, Outcome, Streamed};
 use crate::handle::{ConnId, ExchangeId, Handle, Slots};
-use crate::origin::Origin;
+use crate::id_hash::IdMap;
+use crate::origin::{Origin, OriginMap};
 use crate::pacing::{Held, Pacer, Woken};
 use crate::pool::{IdleRef, Pool};
 use crate::request::IntoRequest;
@@ -121,7 +122,7 @@ pub struct Reactor {
     /// Exchanges not started yet (or to run again), in order.
     queue: VecDeque<ExchangeId>,
     /// Exchanges whose origin was at its connection limit when their turn came.
-    blocked: HashMap<Origin, VecDeque<ExchangeId>>,
+    blocked: OriginMap<VecDeque<ExchangeId>>,
     /// Origins whose blocked exchanges may now find a connection.
     unblocked: VecDeque<Origin>,
     pool: Pool,
@@ -143,7 +144,7 @@ pub struct Reactor {
     /// Connections paused on a full chunk queue that the caller emptied.
     resume: Vec<ConnId>,
     /// The exchange of each unfinished request.
-    ids: HashMap<RequestId, ExchangeId>,
+    ids: IdMap<RequestId, ExchangeId>,
     closed: Vec<ConnId>,
     answers: Vec<(Waiter, std::result::Result<Addrs, DnsError>)>,
     /// What connection steps reported, for the exchanges (reused buffer).
@@ -203,7 +204,7 @@ impl Reactor {
             conns: Slots::default(),
             exchanges: Slots::default(),
             queue: VecDeque::new(),
-            blocked: HashMap::new(),
+            blocked: OriginMap::default(),
             unblocked: VecDeque::new(),
             pool: Pool::default(),
             pacer: Pacer::new(&config.pacing),
@@ -215,7 +216,7 @@ impl Reactor {
             streamed: VecDeque::new(),
             report_progress: false,
             resume: Vec::new(),
-            ids: HashMap::new(),
+            ids: IdMap::default(),
             closed: Vec::new(),
             answers: Vec::new(),
             conn_events: Vec::new(),

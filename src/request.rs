@@ -406,25 +406,13 @@ fn take_userinfo(url: &mut Url) -> Option<(String, Option<String>)> {
     Some((user, password))
 }
 
-/// Decodes `%XX` escapes (as the URL parser leaves them in userinfo).
+/// Decodes `%XX` escapes (as the URL parser leaves them in userinfo); a
+/// `%` not followed by two hex digits stays, and bytes that are not UTF-8
+/// become U+FFFD.
 pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The value of a basic `Authorization` or `Proxy-Authorization` header.

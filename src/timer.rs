@@ -164,10 +164,15 @@ impl<T: TimerName, const N: usize> TimerTable<T, N> {
 
     /// The earliest armed timer.
     pub(crate) fn next(&self) -> Option<(Instant, T)> {
-        T::ALL
-            .iter()
-            .filter_map(|&t| Some((self.get(t)?, t)))
-            .min_by_key(|(at, _)| *at)
+        let mut earliest: Option<(Instant, T)> = None;
+        for (&slot, &timer) in self.at.iter().zip(T::ALL) {
+            match (slot, earliest) {
+                (Some(at), Some((first, _))) if at >= first => {}
+                (Some(at), _) => earliest = Some((at, timer)),
+                (None, _) => {}
+            }
+        }
+        earliest
     }
 
     /// Forgets the table's heap entry: its owner's handle changed (an

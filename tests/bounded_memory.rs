@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use multifetch::{Client, Event, Reactor, Request};
-use support::{HttpServer, pattern_byte};
+use support::{HttpServer, TempDir, pattern_byte};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -80,9 +80,14 @@ fn in_child(name: &str, moved: u64) {
     println!("{name}: {line} (grew {grew} KiB)");
 }
 
-/// Guards the child cases: they run only when the parent asks.
-fn is_child() -> bool {
-    std::env::var_os("MULTIFETCH_RSS_CHILD").is_some()
+/// Guards the child cases: they run only when their parent test asks
+/// (it sets `MULTIFETCH_RSS_CHILD`); otherwise fails, naming the parent.
+#[track_caller]
+fn assert_run_by(parent: &str) {
+    assert!(
+        std::env::var_os("MULTIFETCH_RSS_CHILD").is_some(),
+        "run by {parent}"
+    );
 }
 
 /// Checks bytes against the `/bytes/{n}` pattern, a slice at a time (fast
@@ -152,17 +157,11 @@ fn report(before: u64, bytes: u64) {
     println!("RSS before_kib={before} peak_kib={peak} bytes={bytes}");
 }
 
-/// Starts the server and the client, and warms both up, so that what they
-/// allocate once counts in the "before".
-fn setup() -> (HttpServer, Client, u64) {
-    let server = HttpServer::start_keep_alive();
-    let client = Client::builder()
-        .max_connections(8)
-        .timeout(None)
-        .read_idle_timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
-    let warm: Vec<_> = (0..8)
+/// Warms the server and the client up with `n` bodies of 4 MiB at once,
+/// so that what they allocate once counts in the "before"; returns the
+/// resident size after, in KiB.
+fn warm_up(server: &HttpServer, client: &Client, n: usize) -> u64 {
+    let warm: Vec<_> = (0..n)
         .map(|_| {
             Request::get(&server.url(&format!("/bytes/{}", 4 * MIB)))
                 .unwrap()
@@ -173,7 +172,33 @@ fn setup() -> (HttpServer, Client, u64) {
         result.unwrap();
     }
     let (before, _) = rss_kib();
+    before
+}
+
+/// Starts the server and the client (HTTP/1.1, eight connections), and
+/// warms both up ([`warm_up`]).
+fn setup() -> (HttpServer, Client, u64) {
+    let server = HttpServer::start_keep_alive();
+    let client = Client::builder()
+        .max_connections(8)
+        .timeout(None)
+        .read_idle_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let before = warm_up(&server, &client, 8);
     (server, client, before)
+}
+
+/// Four requests for a quarter of [`SLOW_BYTES`] each, into writers taking
+/// 16 MiB/s each (the server sends at loopback speed).
+fn slow_requests(server: &HttpServer) -> Vec<Request> {
+    (0..4)
+        .map(|_| {
+            Request::get(&server.url(&format!("/bytes/{}", SLOW_BYTES / 4)))
+                .unwrap()
+                .to_writer(Slow::new(16 * 1024))
+        })
+        .collect()
 }
 
 const SLOW_BYTES: u64 = 4 * 24 * MIB;
@@ -186,19 +211,10 @@ fn a_slow_writer_does_not_grow_memory() {
 #[test]
 #[ignore = "run in a child process by a_slow_writer_does_not_grow_memory"]
 fn child_slow_writer() {
-    assert!(is_child(), "run by a_slow_writer_does_not_grow_memory");
+    assert_run_by("a_slow_writer_does_not_grow_memory");
     let (server, client, before) = setup();
-    // Four 24 MiB bodies into writers taking 16 MiB/s each (the server
-    // sends at loopback speed).
-    let requests: Vec<_> = (0..4)
-        .map(|_| {
-            Request::get(&server.url(&format!("/bytes/{}", SLOW_BYTES / 4)))
-                .unwrap()
-                .to_writer(Slow::new(16 * 1024))
-        })
-        .collect();
     let mut bytes = 0;
-    for result in client.fetch_many(requests) {
+    for result in client.fetch_many(slow_requests(&server)) {
         bytes += result.unwrap().body_len();
     }
     report(before, bytes);
@@ -218,10 +234,7 @@ fn a_slow_writer_over_http2_does_not_grow_memory() {
 #[test]
 #[ignore = "run in a child process by a_slow_writer_over_http2_does_not_grow_memory"]
 fn child_slow_writer_h2() {
-    assert!(
-        is_child(),
-        "run by a_slow_writer_over_http2_does_not_grow_memory"
-    );
+    assert_run_by("a_slow_writer_over_http2_does_not_grow_memory");
     let server = HttpServer::start_with(support::Mode::H2c { max_streams: 100 });
     let client = Client::builder()
         .http2_prior_knowledge()
@@ -231,26 +244,9 @@ fn child_slow_writer_h2() {
         .read_idle_timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let warm: Vec<_> = (0..4)
-        .map(|_| {
-            Request::get(&server.url(&format!("/bytes/{}", 4 * MIB)))
-                .unwrap()
-                .to_writer(io::sink())
-        })
-        .collect();
-    for result in client.fetch_many(warm) {
-        result.unwrap();
-    }
-    let (before, _) = rss_kib();
-    let requests: Vec<_> = (0..4)
-        .map(|_| {
-            Request::get(&server.url(&format!("/bytes/{}", SLOW_BYTES / 4)))
-                .unwrap()
-                .to_writer(Slow::new(16 * 1024))
-        })
-        .collect();
+    let before = warm_up(&server, &client, 4);
     let mut bytes = 0;
-    for result in client.fetch_many(requests) {
+    for result in client.fetch_many(slow_requests(&server)) {
         let response = result.unwrap();
         assert_eq!(response.version(), multifetch::Version::HTTP_2);
         bytes += response.body_len();
@@ -269,10 +265,7 @@ fn a_caller_taking_chunks_slowly_does_not_grow_memory() {
 #[test]
 #[ignore = "run in a child process by a_caller_taking_chunks_slowly_does_not_grow_memory"]
 fn child_slow_chunks() {
-    assert!(
-        is_child(),
-        "run by a_caller_taking_chunks_slowly_does_not_grow_memory"
-    );
+    assert_run_by("a_caller_taking_chunks_slowly_does_not_grow_memory");
     let (server, client, before) = setup();
     let mut reactor = Reactor::new(&client).unwrap();
     for _ in 0..2 {
@@ -318,17 +311,13 @@ fn a_batch_of_downloads_to_files_does_not_grow_memory() {
 #[test]
 #[ignore = "run in a child process by a_batch_of_downloads_to_files_does_not_grow_memory"]
 fn child_many_files() {
-    assert!(
-        is_child(),
-        "run by a_batch_of_downloads_to_files_does_not_grow_memory"
-    );
+    assert_run_by("a_batch_of_downloads_to_files_does_not_grow_memory");
     let (server, client, before) = setup();
-    let dir = std::env::temp_dir().join(format!("multifetch-rss-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("files");
     let requests = (0..32).map(|i| {
         Request::get(&server.url(&format!("/bytes/{}", FILE_BYTES / 32)))
             .unwrap()
-            .to_file(dir.join(format!("{i}.bin")))
+            .to_file(dir.file(&format!("{i}.bin")))
     });
     let checker = Checker::new();
     let mut bytes = 0;
@@ -352,6 +341,6 @@ fn child_many_files() {
         assert_eq!(at, download.len);
         std::fs::remove_file(&download.path).unwrap();
     });
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(dir.names(), Vec::<String>::new(), "every file removed");
     report(before, bytes);
 }

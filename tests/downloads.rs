@@ -10,50 +10,18 @@ mod support;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use multifetch::{Client, ErrorKind, PART_SUFFIX, Request};
-use support::{HttpServer, ScriptServer, assert_body, finish, item_body, read_request_head};
-
-/// A directory of the test's own, removed afterwards.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "multifetch-downloads-{name}-{}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Every file name in the directory, sorted.
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use support::{
+    Broken, HttpServer, ScriptServer, TempDir, assert_body, finish, header_of, item_body,
+    read_request_head,
+};
 
 fn client() -> Client {
     Client::builder()
@@ -67,17 +35,9 @@ fn file_body() -> Vec<u8> {
     (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect()
 }
 
-/// A request head's header value, by lowercase name.
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
 /// `bytes=N-` as N.
 fn range_start(head: &str) -> Option<usize> {
-    header(head, "range")?
+    header_of(head, "range")?
         .strip_prefix("bytes=")?
         .strip_suffix('-')?
         .parse()
@@ -226,7 +186,7 @@ fn a_cut_download_resumes_from_a_server_honouring_range_and_if_range() {
     let dir = TempDir::new("honour");
     let cut = 100_000;
     let server = FileServer::start(Box::new(move |n, head, body, conn| {
-        match (n, range_start(head), header(head, "if-range")) {
+        match (n, range_start(head), header_of(head, "if-range")) {
             (0, None, _) => send_full(conn, body, "\"v1\"", Some(cut)),
             // Still the same representation: the rest.
             (_, Some(from), Some("\"v1\"")) => send_partial(conn, body, from),
@@ -249,16 +209,16 @@ fn a_cut_download_resumes_from_a_server_honouring_range_and_if_range() {
     assert_body(&fs::read(&target).unwrap(), &file_body(), "resumed file");
     let heads = server.heads();
     assert_eq!(heads.len(), 2);
-    assert!(header(&heads[0], "range").is_none());
+    assert!(header_of(&heads[0], "range").is_none());
     assert_eq!(
-        header(&heads[0], "accept-encoding").is_some(),
+        header_of(&heads[0], "accept-encoding").is_some(),
         cfg!(feature = "gzip"),
         "{}",
         heads[0]
     );
     assert_eq!(range_start(&heads[1]), Some(cut));
     assert!(
-        header(&heads[1], "accept-encoding").is_none(),
+        header_of(&heads[1], "accept-encoding").is_none(),
         "no Accept-Encoding with Range: {}",
         heads[1]
     );
@@ -291,7 +251,7 @@ fn a_download_reset_part_way_resumes_like_a_cut_one() {
                     .expect("SO_LINGER");
                 return;
             }
-            match (range_start(&head), header(&head, "if-range")) {
+            match (range_start(&head), header_of(&head, "if-range")) {
                 (Some(from), Some("\"v1\"")) => send_partial(conn, &body, from),
                 _ => {
                     let _ =
@@ -343,7 +303,7 @@ fn a_server_that_ignores_range_restarts_the_file_from_zero() {
 fn a_changed_file_fails_if_range_and_is_fetched_whole_again() {
     let dir = TempDir::new("changed");
     let server = FileServer::start(Box::new(|n, head, body, conn| {
-        match (n, header(head, "if-range")) {
+        match (n, header_of(head, "if-range")) {
             (0, _) => send_full(conn, body, "\"old\"", Some(50_000)),
             // The validator no longer matches: the whole new file.
             (_, Some("\"old\"")) => send_full(conn, body, "\"new\"", None),
@@ -428,22 +388,11 @@ fn continuing_keeps_the_part_file_when_the_download_fails() {
 }
 
 /// A writer that fails every write.
-struct Broken;
-
-impl Write for Broken {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        Err(io::Error::other("disk on fire"))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_failing_sink_ends_its_request_with_an_io_error_naming_it_while_the_batch_goes_on() {
     let dir = TempDir::new("failing");
     let http = HttpServer::start_keep_alive();
-    let missing = dir.0.join("no such directory").join("x.bin");
+    let missing = dir.file("no such directory").join("x.bin");
     let requests = vec![
         Request::get(&http.url("/item/5"))
             .unwrap()

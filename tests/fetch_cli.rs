@@ -6,11 +6,10 @@
 //! and the exit statuses `--help` documents.
 
 mod feature_support;
-#[cfg(all(feature = "http2", feature = "tls"))]
 mod support;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,22 +18,11 @@ use std::time::{Duration, Instant};
 
 use feature_support::{ForwardProxy, Server, response};
 use serde_json::Value;
+use support::{TempDir, example_binary};
 
-/// The example binary next to this test's own executable.
+/// The `fetch` example, built by `cargo test` next to the tests.
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let target = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from target/<profile>/deps");
-    let binary = target.join("examples").join("fetch");
-    assert!(
-        binary.exists(),
-        "{} is missing: `cargo test` builds it; with `--test` alone, run \
-         `cargo build --example fetch` first",
-        binary.display()
-    );
-    binary
+    example_binary("fetch")
 }
 
 /// What a run printed and how it ended.
@@ -102,35 +90,6 @@ fn fetch_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
 
 fn fetch(args: &[&str]) -> Run {
     fetch_with_stdin(args, b"")
-}
-
-/// A directory of its own under the target directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "multifetch-fetch-cli-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// `/status/N` answers N; `/redirect` 302s to `/end`; `/slow` never
@@ -271,9 +230,9 @@ fn help_names_the_options_as_curl_does_and_usage_errors_exit_2() {
 fn request_options_reach_the_server_as_curl_sends_them() {
     let server = server();
     let dir = TempDir::new("data");
-    let form = dir.path("form.txt");
+    let form = dir.file("form.txt");
     std::fs::write(&form, "x=1\r\n&y=2\n").unwrap();
-    let binary_file = dir.path("bytes.bin");
+    let binary_file = dir.file("bytes.bin");
     std::fs::write(&binary_file, b"line\r\n\x00end\n").unwrap();
     let run = fetch(&[
         "-X",
@@ -427,7 +386,7 @@ fn json_lines_parse_and_carry_every_field() {
         "--json",
         "-f",
         "-o",
-        dir.arg(),
+        dir.as_str(),
         &server.url("/a.txt"),
         &server.url("/status/404"),
         &refused,
@@ -455,7 +414,7 @@ fn json_lines_parse_and_carry_every_field() {
     assert_eq!(ok["exit_code"], 0);
     assert_eq!(ok["error"], Value::Null);
     assert_eq!(ok["remote_addr"], format!("127.0.0.1:{}", server.port()));
-    assert_eq!(ok["saved"], dir.path("a.txt").to_str().unwrap());
+    assert_eq!(ok["saved"], dir.file("a.txt").to_str().unwrap());
     let timings = ok["timings"].as_object().unwrap();
     for key in [
         "queue_ms",
@@ -581,34 +540,34 @@ fn output_dir_writes_exact_files_and_never_overwrites() {
         server.url("/"),
         server.url("/status/404"),
     ];
-    let mut args = vec!["-o", dir.arg()];
+    let mut args = vec!["-o", dir.as_str()];
     args.extend(urls.iter().map(String::as_str));
     let first = fetch(&args);
     assert_eq!(first.code, 0, "{first:?}");
     assert_eq!(
-        std::fs::read(dir.path("a.bin")).unwrap(),
+        std::fs::read(dir.file("a.bin")).unwrap(),
         body_for("/files/a.bin")
     );
     assert_eq!(
-        std::fs::read(dir.path("b c.txt")).unwrap(),
+        std::fs::read(dir.file("b c.txt")).unwrap(),
         body_for("/files/b%20c.txt")
     );
     assert_eq!(
-        std::fs::read(dir.path("index.html")).unwrap(),
+        std::fs::read(dir.file("index.html")).unwrap(),
         body_for("/")
     );
-    assert!(!dir.path("404").exists(), "only 2xx bodies are saved");
+    assert!(!dir.file("404").exists(), "only 2xx bodies are saved");
     assert!(
         first
             .stdout
-            .contains(&format!("-> {}", dir.path("a.bin").display())),
+            .contains(&format!("-> {}", dir.file("a.bin").display())),
         "{}",
         first.stdout
     );
     let requests = server.seen().len();
 
     // Again: every file exists, so nothing is fetched or written.
-    std::fs::write(dir.path("a.bin"), b"mine").unwrap();
+    std::fs::write(dir.file("a.bin"), b"mine").unwrap();
     let again = fetch(&args[..4]);
     assert_eq!(again.code, 23, "{again:?}");
     assert_eq!(
@@ -618,7 +577,7 @@ fn output_dir_writes_exact_files_and_never_overwrites() {
             .count(),
         2
     );
-    assert_eq!(std::fs::read(dir.path("a.bin")).unwrap(), b"mine");
+    assert_eq!(std::fs::read(dir.file("a.bin")).unwrap(), b"mine");
     assert_eq!(
         server.seen().len(),
         requests,
@@ -630,14 +589,14 @@ fn output_dir_writes_exact_files_and_never_overwrites() {
     clobber.push("--clobber");
     assert_eq!(fetch(&clobber).code, 0);
     assert_eq!(
-        std::fs::read(dir.path("a.bin")).unwrap(),
+        std::fs::read(dir.file("a.bin")).unwrap(),
         body_for("/files/a.bin")
     );
 
     // Two URLs with one name: the second fails, the first is written.
     let same = fetch(&[
         "-o",
-        dir.arg(),
+        dir.as_str(),
         &server.url("/x/same.txt"),
         &server.url("/y/same.txt"),
     ]);
@@ -648,7 +607,7 @@ fn output_dir_writes_exact_files_and_never_overwrites() {
         same.stdout
     );
     assert_eq!(
-        std::fs::read(dir.path("same.txt")).unwrap(),
+        std::fs::read(dir.file("same.txt")).unwrap(),
         body_for("/x/same.txt")
     );
 
@@ -656,7 +615,7 @@ fn output_dir_writes_exact_files_and_never_overwrites() {
     let indexed = TempDir::new("indexed");
     let run = fetch(&[
         "-o",
-        indexed.arg(),
+        indexed.as_str(),
         "--name",
         "index",
         &server.url("/x/same.txt"),
@@ -664,11 +623,11 @@ fn output_dir_writes_exact_files_and_never_overwrites() {
     ]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        std::fs::read(indexed.path("1.txt")).unwrap(),
+        std::fs::read(indexed.file("1.txt")).unwrap(),
         body_for("/x/same.txt")
     );
     assert_eq!(
-        std::fs::read(indexed.path("2.txt")).unwrap(),
+        std::fs::read(indexed.file("2.txt")).unwrap(),
         body_for("/y/same.txt")
     );
 }
@@ -690,7 +649,7 @@ fn no_progress_bar_when_stderr_is_a_pipe() {
 fn urls_come_from_files_and_stdin_in_order() {
     let server = server();
     let dir = TempDir::new("input");
-    let list = dir.path("urls.txt");
+    let list = dir.file("urls.txt");
     std::fs::write(
         &list,
         format!(
@@ -802,51 +761,15 @@ fn tls_options_without_tls_say_so() {
 #[cfg(feature = "tls")]
 #[test]
 fn insecure_and_cacert_decide_which_certificates_pass() {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+    use support::{TestCa, tls_script_server};
 
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .unwrap();
-    let config = Arc::new(config);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for socket in listener.incoming().flatten() {
-            let config = Arc::clone(&config);
-            thread::spawn(move || {
-                let _ = socket.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), socket);
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match tls.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                let _ = tls.write_all(&response("200 OK", &[("Connection", "close")], b"secret"));
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
-            });
-        }
+    let ca = TestCa::new();
+    let addr = tls_script_server(ca.server_config(&[]), |mut tls| {
+        let _ = tls.write_all(&response("200 OK", &[("Connection", "close")], b"secret"));
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
     });
+    let port = addr.port();
     let url = format!("https://127.0.0.1:{port}/");
     let strict = fetch(&[&url]);
     assert_eq!(strict.code, 35, "{strict:?}");
@@ -859,7 +782,7 @@ fn insecure_and_cacert_decide_which_certificates_pass() {
     assert_eq!(insecure.code, 0, "{insecure:?}");
     assert_eq!(insecure.json()[0]["bytes"], 6);
     let dir = TempDir::new("cacert");
-    let pem = dir.path("ca.pem");
+    let pem = dir.file("ca.pem");
     std::fs::write(&pem, ca.pem()).unwrap();
     let trusted = fetch(&["--cacert", pem.to_str().unwrap(), "--json", &url]);
     assert_eq!(trusted.code, 0, "{trusted:?}");
@@ -967,11 +890,11 @@ fn continue_resumes_partial_files() {
     let dir = TempDir::new("resume");
     let url = server.url("/ranged/big.bin");
     let full = body_for("/ranged/big.bin");
-    std::fs::write(dir.path("big.bin"), &full[..1000]).unwrap();
-    let run = fetch(&["-C", "-o", dir.arg(), &url]);
+    std::fs::write(dir.file("big.bin"), &full[..1000]).unwrap();
+    let run = fetch(&["-C", "-o", dir.as_str(), &url]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        std::fs::read(dir.path("big.bin")).unwrap() == full,
+        std::fs::read(dir.file("big.bin")).unwrap() == full,
         "resumed byte-exact"
     );
     let seen = server.seen();
@@ -980,12 +903,12 @@ fn continue_resumes_partial_files() {
 
     // Complete already: the server answers 416, which is no failure, even
     // with --fail, and the file stays as it is.
-    let again = fetch(&["-C", "-", "--fail", "--json", "-o", dir.arg(), &url]);
+    let again = fetch(&["-C", "-", "--fail", "--json", "-o", dir.as_str(), &url]);
     assert_eq!(again.code, 0, "{again:?}");
     let line = &again.json()[0];
     assert_eq!(line["status"], 416);
-    assert_eq!(line["saved"], dir.path("big.bin").to_str().unwrap());
-    assert!(std::fs::read(dir.path("big.bin")).unwrap() == full);
+    assert_eq!(line["saved"], dir.file("big.bin").to_str().unwrap());
+    assert!(std::fs::read(dir.file("big.bin")).unwrap() == full);
     let expected_range = format!("bytes={}-", full.len());
     assert_eq!(
         server.seen().last().unwrap().header("range"),
@@ -994,15 +917,15 @@ fn continue_resumes_partial_files() {
 
     // A server that ignores Range sends it all: the file starts again.
     let plain = server.url("/plain/whole.bin");
-    std::fs::write(dir.path("whole.bin"), b"stale bytes").unwrap();
-    let run = fetch(&["-C", "-o", dir.arg(), &plain]);
+    std::fs::write(dir.file("whole.bin"), b"stale bytes").unwrap();
+    let run = fetch(&["-C", "-o", dir.as_str(), &plain]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(std::fs::read(dir.path("whole.bin")).unwrap() == body_for("/plain/whole.bin"));
+    assert!(std::fs::read(dir.file("whole.bin")).unwrap() == body_for("/plain/whole.bin"));
 
     // No file yet: a plain download, with no Range.
     let fresh = server.url("/ranged/fresh.bin");
-    assert_eq!(fetch(&["-C", "-o", dir.arg(), &fresh]).code, 0);
-    assert!(std::fs::read(dir.path("fresh.bin")).unwrap() == body_for("/ranged/fresh.bin"));
+    assert_eq!(fetch(&["-C", "-o", dir.as_str(), &fresh]).code, 0);
+    assert!(std::fs::read(dir.file("fresh.bin")).unwrap() == body_for("/ranged/fresh.bin"));
     let seen = server.seen();
     assert_eq!(seen.last().unwrap().header("range"), None);
 }
@@ -1033,7 +956,7 @@ fn http_version_options_choose_the_protocol() {
         max_streams: 100,
     });
     let dir = TempDir::new("h2");
-    let pem = dir.path("ca.pem");
+    let pem = dir.file("ca.pem");
     std::fs::write(&pem, ca.pem()).unwrap();
     let pem = pem.to_str().unwrap();
     let url = tls.https_url("/item/3");
@@ -1074,7 +997,7 @@ fn http2_options_without_http2_say_so() {
 #[test]
 fn output_dir_streams_bodies_to_disk_as_they_arrive() {
     let dir = TempDir::new("stream");
-    let part = dir.path("big.bin.part");
+    let part = dir.file("big.bin.part");
     let body: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     let half = body.len() / 2;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1109,17 +1032,17 @@ fn output_dir_streams_bodies_to_disk_as_they_arrive() {
         streamed
     });
     let url = format!("http://127.0.0.1:{port}/big.bin");
-    let run = fetch(&["-o", dir.arg(), "--json", &url]);
+    let run = fetch(&["-o", dir.as_str(), "--json", &url]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         server.join().unwrap(),
         "the first half never reached the part file"
     );
-    assert!(std::fs::read(dir.path("big.bin")).unwrap() == body);
+    assert!(std::fs::read(dir.file("big.bin")).unwrap() == body);
     assert!(!part.exists());
     let line = &run.json()[0];
     assert_eq!(line["bytes"], body.len());
-    assert_eq!(line["saved"], dir.path("big.bin").to_str().unwrap());
+    assert_eq!(line["saved"], dir.file("big.bin").to_str().unwrap());
 }
 
 /// `/flaky/*` answers 503 to its first two requests, then 200.

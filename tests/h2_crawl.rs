@@ -11,12 +11,14 @@
 //!
 //! Needs `python3` with the `h2` package (`.ci/run` installs it).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use multifetch::{Client, ClientBuilder, Request, RetryPolicy, Version};
+use multifetch::{Request, RetryPolicy, Version};
+use support::h2c_client;
+use support::python::PythonServer;
 
 /// One request as the server logged it.
 #[derive(Debug, Clone)]
@@ -32,10 +34,9 @@ struct Arrival {
     cookie: String,
 }
 
-/// The scripted server, killed when dropped.
+/// The scripted server and the requests its log has shown so far.
 struct CrawlServer {
-    child: Child,
-    port: u16,
+    server: PythonServer,
     log: Arc<Mutex<Vec<Arrival>>>,
 }
 
@@ -47,48 +48,27 @@ impl CrawlServer {
     /// Starts `tests/h2/{script}` with `args` (the hostile server's
     /// scenarios log nothing).
     fn start_script(script: &str, args: &[&str]) -> CrawlServer {
-        let script = format!("{}/tests/h2/{script}", env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 must be installed to run the HTTP/2 crawl tests");
-        let stdout = child.stdout.take().expect("piped stdout");
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        std::thread::spawn({
+        let server = PythonServer::start_with_lines(script, args, {
             let log = Arc::clone(&log);
-            move || {
-                let mut lines = BufReader::new(stdout).lines();
-                let first = lines.next().and_then(Result::ok).unwrap_or_default();
-                let _ = port_tx.send(first);
-                for line in lines.map_while(Result::ok) {
-                    if let Some(arrival) = parse_arrival(&line) {
-                        log.lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .push(arrival);
-                    }
+            move |line| {
+                if let Some(arrival) = parse_arrival(&line) {
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(arrival);
                 }
             }
         });
-        let mut server = CrawlServer {
-            child,
-            port: 0,
-            log,
-        };
-        let line = port_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the Python h2 server did not print its port within 20 s");
-        server.port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the Python h2 server failed to start (is `pip install h2` done?): {line:?}")
-        });
-        server
+        CrawlServer { server, log }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.server.url(path)
+    }
+
+    #[cfg_attr(not(feature = "cookies"), allow(dead_code))]
+    fn port(&self) -> u16 {
+        self.server.port()
     }
 
     /// The log once it holds `n` requests (it is read from the server's
@@ -110,13 +90,6 @@ impl CrawlServer {
     }
 }
 
-impl Drop for CrawlServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `ARRIVAL <at> <conn> <method> <path> <cookie>`.
 fn parse_arrival(line: &str) -> Option<Arrival> {
     let mut parts = line.strip_prefix("ARRIVAL ")?.splitn(5, ' ');
@@ -127,13 +100,6 @@ fn parse_arrival(line: &str) -> Option<Arrival> {
         path: parts.next()?.to_owned(),
         cookie: parts.next()?.to_owned(),
     })
-}
-
-fn client() -> ClientBuilder {
-    Client::builder()
-        .http2_prior_knowledge()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
 }
 
 /// Panics if some window between two arrivals holds more of them than a
@@ -158,7 +124,7 @@ fn assert_within_rate(log: &[Arrival], rate: f64, burst: usize, what: &str) {
 #[test]
 fn a_retried_h2_request_is_a_new_stream_after_the_wait_it_was_given() {
     let server = CrawlServer::start();
-    let client = client()
+    let client = h2c_client()
         .retry(
             RetryPolicy::new()
                 .max_attempts(4)
@@ -199,7 +165,7 @@ fn a_retried_h2_request_is_a_new_stream_after_the_wait_it_was_given() {
 #[test]
 fn a_stream_reset_every_time_gives_up_and_says_how_often_it_tried() {
     let server = CrawlServer::start();
-    let client = client()
+    let client = h2c_client()
         .retry(
             RetryPolicy::new()
                 .max_attempts(3)
@@ -227,7 +193,7 @@ fn a_stream_reset_every_time_gives_up_and_says_how_often_it_tried() {
 #[test]
 fn refused_streams_do_not_use_up_the_attempts() {
     let server = CrawlServer::start();
-    let client = client()
+    let client = h2c_client()
         .retry(RetryPolicy::new().max_attempts(1))
         .build()
         .unwrap();
@@ -246,7 +212,7 @@ fn goaway_replays_are_no_attempts_either() {
     // stream it names are replayed on a new connection, whatever the
     // policy's attempts.
     let server = CrawlServer::start_script("hostile_server.py", &["goaway"]);
-    let client = client()
+    let client = h2c_client()
         .retry(RetryPolicy::new().max_attempts(1))
         .build()
         .unwrap();
@@ -266,7 +232,7 @@ fn goaway_replays_are_no_attempts_either() {
 fn a_post_over_h2_is_retried_only_when_asked() {
     let server = CrawlServer::start();
     for opted_in in [false, true] {
-        let client = client()
+        let client = h2c_client()
             .retry(RetryPolicy::new().retry_non_idempotent(opted_in))
             .build()
             .unwrap();
@@ -291,7 +257,7 @@ fn a_post_over_h2_is_retried_only_when_asked() {
 #[test]
 fn a_paced_origin_keeps_its_rate_on_one_h2_connection_and_holds_up_no_other() {
     let (a, b) = (CrawlServer::start(), CrawlServer::start());
-    let client = client()
+    let client = h2c_client()
         .max_requests_per_second_per_host(10.0)
         .build()
         .unwrap();
@@ -325,7 +291,7 @@ fn a_503_with_retry_after_pauses_its_h2_origin() {
     let (server, other) = (CrawlServer::start(), CrawlServer::start());
     // The crawl delay keeps the second request queued until the 503 is in
     // (over h2 both would otherwise go out at once on the one connection).
-    let client = client()
+    let client = h2c_client()
         .retry(RetryPolicy::new().max_attempts(1))
         .min_delay_per_host(Duration::from_millis(200))
         .build()
@@ -354,13 +320,13 @@ fn cookies_go_out_on_h2_streams_and_across_redirects() {
 
     let server = CrawlServer::start();
     let local = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
-    let client = client()
+    let client = h2c_client()
         .resolve("a.example", local)
         .resolve("b.example", local)
         .cookie_store(true)
         .build()
         .unwrap();
-    let port = server.port;
+    let port = server.port();
     let fetch = |host: &str, path: &str| {
         let response = client
             .fetch(format!("http://{host}:{port}{path}"))

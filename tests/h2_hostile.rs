@@ -9,63 +9,17 @@
 //!
 //! Needs `python3` with the `h2` package (`.ci/run` installs it).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
 use std::time::Duration;
 
-use multifetch::{Client, ClientBuilder, ErrorKind, Phase, Request, Response};
+use multifetch::{ErrorKind, Phase, Request, Response};
+use support::h2c_client;
+use support::python::PythonServer;
 
-/// A scripted server, killed when dropped.
-struct Hostile {
-    child: Child,
-    port: u16,
-}
-
-impl Hostile {
-    fn start(scenario: &str) -> Hostile {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/h2/hostile_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(scenario)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 must be installed to run the HTTP/2 hostile-server tests");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut server = Hostile { child, port: 0 };
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the Python h2 server did not print its port within 20 s");
-        server.port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the Python h2 server failed to start (is `pip install h2` done?): {line:?}")
-        });
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> ClientBuilder {
-    Client::builder()
-        .http2_prior_knowledge()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
+/// `tests/h2/hostile_server.py` running `scenario`.
+fn hostile(scenario: &str) -> PythonServer {
+    PythonServer::start("hostile_server.py", &[scenario])
 }
 
 #[track_caller]
@@ -93,8 +47,8 @@ fn assert_h2_error(
 
 #[test]
 fn goaway_mid_batch_retries_the_unprocessed_requests_on_new_connections() {
-    let server = Hostile::start("goaway");
-    let client = client().build().unwrap();
+    let server = hostile("goaway");
+    let client = h2c_client().build().unwrap();
     let requests: Vec<Request> = (0..40)
         .map(|i| {
             let url = server.url(&format!("/p{i}"));
@@ -122,8 +76,8 @@ fn goaway_mid_batch_retries_the_unprocessed_requests_on_new_connections() {
 
 #[test]
 fn refused_streams_are_retried_whatever_the_method() {
-    let server = Hostile::start("refused");
-    let client = client().build().unwrap();
+    let server = hostile("refused");
+    let client = h2c_client().build().unwrap();
     let requests: Vec<Request> = (0..20)
         .map(|i| {
             let url = server.url(&format!("/r{i}"));
@@ -152,8 +106,8 @@ fn refused_streams_are_retried_whatever_the_method() {
 
 #[test]
 fn rst_stream_mid_body_fails_that_request_only() {
-    let server = Hostile::start("rst-mid-body");
-    let client = client().build().unwrap();
+    let server = hostile("rst-mid-body");
+    let client = h2c_client().build().unwrap();
     let urls = [server.url("/a"), server.url("/reset"), server.url("/b")];
     let results = client.fetch_many(&urls);
     assert_ok(&results[0], "/a");
@@ -169,8 +123,8 @@ fn rst_stream_mid_body_fails_that_request_only() {
 
 #[test]
 fn max_concurrent_streams_of_one_with_200_urls() {
-    let server = Hostile::start("max1");
-    let client = client().build().unwrap();
+    let server = hostile("max1");
+    let client = h2c_client().build().unwrap();
     let urls: Vec<String> = (0..200).map(|i| server.url(&format!("/m{i}"))).collect();
     let mut reactor = multifetch::Reactor::new(&client).unwrap();
     for url in &urls {
@@ -193,8 +147,8 @@ fn max_concurrent_streams_of_one_with_200_urls() {
 
 #[test]
 fn data_beyond_the_stream_window_is_a_flow_control_error_for_that_stream() {
-    let server = Hostile::start("beyond-window");
-    let client = client()
+    let server = hostile("beyond-window");
+    let client = h2c_client()
         .http2_initial_stream_window_size(16_384)
         .build()
         .unwrap();
@@ -212,8 +166,8 @@ fn data_beyond_the_stream_window_is_a_flow_control_error_for_that_stream() {
 
 #[test]
 fn header_blocks_split_over_many_continuation_frames() {
-    let server = Hostile::start("continuation");
-    let client = client().build().unwrap();
+    let server = hostile("continuation");
+    let client = h2c_client().build().unwrap();
     let urls = [server.url("/cont"), server.url("/a"), server.url("/cont")];
     for result in client.fetch_many(&urls) {
         let response = result.unwrap();
@@ -232,8 +186,8 @@ fn header_blocks_split_over_many_continuation_frames() {
 
 #[test]
 fn hpack_table_size_updates_between_responses() {
-    let server = Hostile::start("table-size");
-    let client = client().build().unwrap();
+    let server = hostile("table-size");
+    let client = h2c_client().build().unwrap();
     let urls: Vec<String> = (0..30).map(|i| server.url(&format!("/t{i}"))).collect();
     for (i, result) in client.fetch_many(&urls).iter().enumerate() {
         let path = format!("/t{i}");
@@ -244,8 +198,8 @@ fn hpack_table_size_updates_between_responses() {
 
 #[test]
 fn push_promise_is_a_connection_error() {
-    let server = Hostile::start("push");
-    let client = client().build().unwrap();
+    let server = hostile("push");
+    let client = h2c_client().build().unwrap();
     let url = server.url("/a");
     let result = client.fetch(url.as_str());
     let text = assert_h2_error(&result, ErrorKind::Protocol, "PROTOCOL_ERROR", &url);
@@ -254,8 +208,8 @@ fn push_promise_is_a_connection_error() {
 
 #[test]
 fn a_servers_ping_is_answered() {
-    let server = Hostile::start("ping");
-    let client = client().build().unwrap();
+    let server = hostile("ping");
+    let client = h2c_client().build().unwrap();
     let results = client.fetch_many([server.url("/a"), server.url("/b")]);
     assert_ok(&results[0], "/a");
     assert_ok(&results[1], "/b");
@@ -263,8 +217,8 @@ fn a_servers_ping_is_answered() {
 
 #[test]
 fn a_server_that_never_sends_settings_is_cut_off_by_the_connect_timeout() {
-    let server = Hostile::start("no-settings");
-    let client = client()
+    let server = hostile("no-settings");
+    let client = h2c_client()
         .connect_timeout(Duration::from_millis(500))
         .timeout(Duration::from_secs(20))
         .build()
@@ -288,8 +242,8 @@ fn invalid_settings_are_connection_errors() {
             "SETTINGS_INITIAL_WINDOW_SIZE",
         ),
     ] {
-        let server = Hostile::start(scenario);
-        let client = client().build().unwrap();
+        let server = hostile(scenario);
+        let client = h2c_client().build().unwrap();
         let url = server.url("/a");
         let result = client.fetch(url.as_str());
         let text = assert_h2_error(&result, ErrorKind::Protocol, code, &url);
@@ -299,8 +253,11 @@ fn invalid_settings_are_connection_errors() {
 
 #[test]
 fn a_silent_stream_times_out_alone() {
-    let server = Hostile::start("silent");
-    let client = client().timeout(Duration::from_secs(2)).build().unwrap();
+    let server = hostile("silent");
+    let client = h2c_client()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
     let urls = [server.url("/a"), server.url("/silent"), server.url("/b")];
     let results = client.fetch_many(&urls);
     assert_ok(&results[0], "/a");
@@ -313,8 +270,8 @@ fn a_silent_stream_times_out_alone() {
 
 #[test]
 fn a_connection_error_ends_the_answered_requests_and_retries_the_rest() {
-    let server = Hostile::start("conn-error");
-    let client = client().build().unwrap();
+    let server = hostile("conn-error");
+    let client = h2c_client().build().unwrap();
     let paths = ["/a", "/x", "/b", "/c", "/d", "/e", "/post"];
     let requests: Vec<Request> = paths
         .iter()
@@ -353,8 +310,8 @@ fn floods_are_bounded() {
         ("empty-data-flood", "/x"),
         ("continuation-flood", "/x"),
     ] {
-        let server = Hostile::start(scenario);
-        let client = client().build().unwrap();
+        let server = hostile(scenario);
+        let client = h2c_client().build().unwrap();
         let url = server.url(path);
         let result = client.fetch(url.as_str());
         assert_h2_error(&result, ErrorKind::Protocol, "ENHANCE_YOUR_CALM", &url);

@@ -7,53 +7,19 @@
 //!
 //! Needs `python3` with the `h2` package (`.ci/run` installs it).
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use multifetch::__private::h2::{ErrorCode, Event, RequestHead, Session, Settings, StreamId};
 use multifetch::{HeaderMap, Method};
+use support::python::PythonServer;
 
 const LARGE_LEN: usize = 300_000;
 const UPLOAD_LEN: usize = 200_000;
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server() -> (Server, u16) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/h2/python_server.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 must be installed to run the HTTP/2 interop test");
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the Python h2 server did not print its port within 20 s");
-    let port = line.trim().parse().unwrap_or_else(|_| {
-        panic!("the Python h2 server failed to start (is `pip install h2` done?): {line:?}")
-    });
-    (server, port)
-}
 
 /// What one stream received.
 #[derive(Debug, Default)]
@@ -191,7 +157,8 @@ impl Driver {
 
 #[test]
 fn python_h2_server() {
-    let (_server, port) = start_server();
+    let server = PythonServer::start("python_server.py", &[]);
+    let port = server.port();
     let socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_secs(20)))

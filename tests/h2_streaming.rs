@@ -18,61 +18,19 @@ mod support;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::io::{self, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use multifetch::{Client, ClientBuilder, ErrorKind, Event, Phase, Reactor, Request, Version};
-use support::{HttpServer, Mode, assert_body, pattern_byte};
+use multifetch::{ErrorKind, Event, Phase, Reactor, Request, Version};
+use support::python::PythonServer;
+use support::{Broken, HttpServer, Mode, TempDir, assert_body, h2c_client, pattern_byte};
 
 const MIB: u64 = 1024 * 1024;
 
-/// A directory of the test's own, removed afterwards.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "multifetch-h2-streaming-{name}-{}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 fn h2c() -> HttpServer {
     HttpServer::start_with(Mode::H2c { max_streams: 100 })
-}
-
-fn client() -> ClientBuilder {
-    Client::builder()
-        .http2_prior_knowledge()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
 }
 
 fn pattern(from: u64, len: u64) -> Vec<u8> {
@@ -100,7 +58,7 @@ fn files_over_h2_are_byte_exact_with_and_without_a_length() {
                 .to_file(dir.file(&format!("chunked-{n}.bin"))),
         );
     }
-    let results = client().build().unwrap().fetch_many(requests);
+    let results = h2c_client().build().unwrap().fetch_many(requests);
     for (i, n) in sizes.iter().enumerate() {
         let response = results[i].as_ref().unwrap();
         assert_eq!(response.version(), Version::HTTP_2);
@@ -132,7 +90,7 @@ fn files_over_h2_are_byte_exact_with_and_without_a_length() {
 #[test]
 fn chunks_and_progress_of_many_streams_on_one_connection() {
     let server = h2c();
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let mut reactor = Reactor::new(&client).unwrap();
     reactor.report_progress(true);
     let mut expected = HashMap::new();
@@ -209,7 +167,7 @@ fn a_blocked_writer_holds_its_stream_window_shut_while_the_other_streams_finish(
     const WINDOW: u32 = 256 * 1024;
     const BODY: u64 = 24 * MIB;
     let server = h2c();
-    let client = client()
+    let client = h2c_client()
         .http2_initial_stream_window_size(WINDOW)
         .http2_initial_connection_window_size(4 * WINDOW)
         .timeout(None)
@@ -278,17 +236,6 @@ fn a_blocked_writer_holds_its_stream_window_shut_while_the_other_streams_finish(
 }
 
 /// A writer that fails.
-struct Broken;
-
-impl Write for Broken {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        Err(io::Error::other("disk on fire"))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_failing_sink_fails_its_stream_only() {
     let server = h2c();
@@ -298,7 +245,7 @@ fn a_failing_sink_fails_its_stream_only() {
         Request::get(&url).unwrap().to_writer(Broken),
         Request::get(&url).unwrap().to_writer(io::sink()),
     ];
-    let results = client().build().unwrap().fetch_many(requests);
+    let results = h2c_client().build().unwrap().fetch_many(requests);
     assert_eq!(results[0].as_ref().unwrap().body(), pattern(0, 100_000));
     let error = results[1].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Io);
@@ -313,7 +260,7 @@ fn a_failing_sink_fails_its_stream_only() {
 #[test]
 fn a_quiet_stream_times_out_on_read_idle_while_its_neighbours_complete() {
     let server = h2c();
-    let client = client().timeout(None).build().unwrap();
+    let client = h2c_client().timeout(None).build().unwrap();
     let requests = vec![
         Request::get(&server.url("/bytes/1000?delay=5000"))
             .unwrap()
@@ -335,48 +282,17 @@ fn a_quiet_stream_times_out_on_read_idle_while_its_neighbours_complete() {
     assert_eq!(server.accepted(), 1, "one connection");
 }
 
-/// The scripted Python file server, killed when dropped.
-struct RangeServer {
-    child: Child,
-    port: u16,
-}
+/// The scripted Python file server (`tests/h2/range_server.py`) running
+/// `scenario`.
+struct RangeServer(PythonServer);
 
 impl RangeServer {
     fn start(scenario: &str) -> RangeServer {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/h2/range_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(scenario)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 must be installed to run the HTTP/2 resume tests");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut server = RangeServer { child, port: 0 };
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the Python h2 server did not print its port within 20 s");
-        server.port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the Python h2 server failed to start (is `pip install h2` done?): {line:?}")
-        });
-        server
+        RangeServer(PythonServer::start("range_server.py", &[scenario]))
     }
 
     fn url(&self, name: &str, size: u64) -> String {
-        format!("http://127.0.0.1:{}/file/{name}?size={size}", self.port)
-    }
-}
-
-impl Drop for RangeServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.url(&format!("/file/{name}?size={size}"))
     }
 }
 
@@ -386,7 +302,7 @@ const FILE: u64 = 300_000;
 fn a_download_reset_part_way_resumes_with_range_and_if_range() {
     let dir = TempDir::new("resume");
     let server = RangeServer::start("honour");
-    let response = client()
+    let response = h2c_client()
         .build()
         .unwrap()
         .fetch(
@@ -424,7 +340,7 @@ fn a_download_reset_part_way_resumes_with_range_and_if_range() {
 fn a_download_from_an_h2_server_ignoring_range_restarts_from_zero() {
     let dir = TempDir::new("ignore");
     let server = RangeServer::start("ignore");
-    let response = client()
+    let response = h2c_client()
         .build()
         .unwrap()
         .fetch(
@@ -454,7 +370,7 @@ fn a_complete_file_answered_416_over_h2_is_a_success() {
     let server = RangeServer::start("honour");
     fs::write(dir.file("c.bin"), pattern(0, FILE)).unwrap();
     // The server cuts the first request for a name: spend it elsewhere.
-    let client = client().build().unwrap();
+    let client = h2c_client().build().unwrap();
     let _ = client.fetch(Request::get(&server.url("c", FILE)).unwrap());
     let response = client
         .fetch(

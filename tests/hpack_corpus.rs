@@ -123,6 +123,7 @@ fn check_raw_data(folder: &Path) -> usize {
                         name,
                         value,
                         sensitive: false,
+                        static_name: 0,
                     }),
                     &mut block,
                 );

@@ -73,10 +73,10 @@ fn reset_on_close(conn: &TcpStream) {
 
 #[cfg(target_os = "linux")]
 mod close_with_the_response {
-    use std::path::{Path, PathBuf};
     use std::process::Command;
 
     use super::*;
+    use support::example_binary;
 
     /// Per connection: reads the request head, sends [`OK`] with its FIN in
     /// the same segment, then keeps reading and discarding until the client
@@ -103,30 +103,13 @@ mod close_with_the_response {
         })
     }
 
-    /// The `fetch` example, built by `cargo test` next to the tests.
-    fn fetch_binary() -> PathBuf {
-        let exe = std::env::current_exe().expect("the test's own path");
-        let target = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test runs from target/<profile>/deps");
-        let binary = target.join("examples").join("fetch");
-        assert!(
-            binary.exists(),
-            "{} is missing: `cargo test` builds it; with `--test` alone, run \
-             `cargo build --example fetch` first",
-            binary.display()
-        );
-        binary
-    }
-
     /// `fetch -c 1 -t 3 URL/a URL/b`: both answered (before, the second
     /// went onto the closed connection and waited out the 3 s).
     #[test]
     fn the_fetch_example_gets_both_answers_on_one_connection_at_a_time() {
         let server = lingering_close();
         let (a, b) = (server.url("/a"), server.url("/b"));
-        let output = Command::new(fetch_binary())
+        let output = Command::new(example_binary("fetch"))
             .args(["-c", "1", "-t", "3", &a, &b])
             .output()
             .expect("run the fetch example");
@@ -318,74 +301,10 @@ fn a_reset_before_the_response_is_an_io_error() {
 
 #[cfg(feature = "tls")]
 mod tls {
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-    use std::sync::Arc;
-    use std::thread;
-
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+    use std::net::{IpAddr, Ipv4Addr};
 
     use super::*;
-
-    /// A test CA's certificate (PEM) and a server configuration with a
-    /// certificate for `localhost` it signed.
-    fn ca_and_server() -> (String, Arc<ServerConfig>) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "test CA");
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
-            .unwrap();
-        (ca.pem(), Arc::new(config))
-    }
-
-    /// A TLS server whose every connection reads the request head, then
-    /// hands the TLS stream to `script`.
-    fn tls_server(
-        config: Arc<ServerConfig>,
-        script: fn(StreamOwned<ServerConnection, TcpStream>),
-    ) -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        thread::spawn(move || {
-            for socket in listener.incoming().flatten() {
-                let config = Arc::clone(&config);
-                thread::spawn(move || {
-                    let _ = socket.set_read_timeout(Some(support::SAFETY_TIMEOUT));
-                    let conn = ServerConnection::new(config).unwrap();
-                    let mut stream = StreamOwned::new(conn, socket);
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        match stream.read(&mut byte) {
-                            Ok(1) => head.push(byte[0]),
-                            _ => return,
-                        }
-                    }
-                    script(stream);
-                });
-            }
-        });
-        addr
-    }
+    use support::{TestCa, tls_script_server};
 
     fn client(ca: &str) -> Client {
         Client::builder()
@@ -399,15 +318,15 @@ mod tls {
 
     #[test]
     fn an_empty_reply_over_tls() {
-        let (ca, config) = ca_and_server();
-        let addr = tls_server(config, |mut stream| {
+        let ca = TestCa::new();
+        let addr = tls_script_server(ca.server_config(&[]), |mut stream| {
             stream.conn.send_close_notify();
             let _ = stream.flush();
             let _ = stream.sock.shutdown(Shutdown::Write);
             drain(&mut stream.sock);
         });
         let url = format!("https://localhost:{}/empty", addr.port());
-        let error = client(&ca).fetch(&url).unwrap_err();
+        let error = client(&ca.pem()).fetch(&url).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
         assert_eq!(
             error.to_string(),
@@ -419,8 +338,8 @@ mod tls {
 
     #[test]
     fn a_reset_in_the_body_over_tls_is_a_truncation() {
-        let (ca, config) = ca_and_server();
-        let addr = tls_server(config, |mut stream| {
+        let ca = TestCa::new();
+        let addr = tls_script_server(ca.server_config(&[]), |mut stream| {
             // One record in one segment, sent at once: Nagle's algorithm
             // must not hold any of it back until the reset discards it.
             let _ = stream.sock.set_nodelay(true);
@@ -431,7 +350,7 @@ mod tls {
             reset_on_close(&stream.sock);
         });
         let url = format!("https://localhost:{}/reset", addr.port());
-        let error = client(&ca).fetch(&url).unwrap_err();
+        let error = client(&ca.pem()).fetch(&url).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Truncated, "{error}");
         assert_eq!(
             error.to_string(),

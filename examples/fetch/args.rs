@@ -99,106 +99,93 @@ pub struct Args {
     #[arg(short = 'i', long = "input", value_name = "FILE")]
     pub inputs: Vec<String>,
 
+    #[command(flatten, next_help_heading = "Request")]
+    pub request: RequestOptions,
+
+    #[command(flatten, next_help_heading = "Connection")]
+    pub connection: ConnectionOptions,
+
+    #[command(flatten, next_help_heading = "Output")]
+    pub output: OutputOptions,
+}
+
+// What each request asks for (`--help` lists them under "Request"). Plain
+// comments: a doc comment here would become the command's `about`.
+#[derive(Debug, clap::Args)]
+pub struct RequestOptions {
     /// Request method [default: GET, or POST with -d]
-    #[arg(
-        short = 'X',
-        long = "request",
-        value_name = "METHOD",
-        help_heading = "Request"
-    )]
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
     pub method: Option<String>,
 
     /// Extra header, e.g. -H 'Accept: text/html' (`Name;` sends it empty)
-    #[arg(
-        short = 'H',
-        long = "header",
-        value_name = "'NAME: VALUE'",
-        help_heading = "Request"
-    )]
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
 
     /// Body to send, as a form (POST, `Content-Type: application/x-www-form-urlencoded`);
     /// `@FILE` reads it from FILE without its line breaks (`@-`: stdin); several are joined by `&`
-    #[arg(
-        short = 'd',
-        long = "data",
-        value_name = "DATA",
-        help_heading = "Request"
-    )]
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Vec<String>,
 
     /// Like -d, but `@FILE` is sent byte for byte
-    #[arg(long = "data-binary", value_name = "DATA", help_heading = "Request")]
+    #[arg(long = "data-binary", value_name = "DATA")]
     pub data_binary: Vec<String>,
 
     /// User-Agent header [default: multifetch/VERSION]
-    #[arg(
-        short = 'A',
-        long = "user-agent",
-        value_name = "NAME",
-        help_heading = "Request"
-    )]
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
     pub user_agent: Option<String>,
 
     #[arg(
         long = "compressed",
         overrides_with = "no_compressed",
-        help_heading = "Request",
         help = COMPRESSED
     )]
     pub compressed: bool,
 
     /// Ask for bodies as they are, and save them so
-    #[arg(
-        long = "no-compressed",
-        overrides_with = "compressed",
-        help_heading = "Request"
-    )]
+    #[arg(long = "no-compressed", overrides_with = "compressed")]
     pub no_compressed: bool,
 
     /// Follow redirects (301, 302, 303, 307, 308); off by default, as in curl
-    #[arg(short = 'L', long = "location", help_heading = "Request")]
+    #[arg(short = 'L', long = "location")]
     pub location: bool,
 
     /// Most redirects followed with -L [default: 10]
-    #[arg(long = "max-redirs", value_name = "N", help_heading = "Request")]
+    #[arg(long = "max-redirs", value_name = "N")]
     pub max_redirs: Option<u32>,
 
     /// Fail on HTTP status 400 and above: exit 22, and no body saved
-    #[arg(short = 'f', long = "fail", help_heading = "Request")]
+    #[arg(short = 'f', long = "fail")]
     pub fail: bool,
+}
 
+// How the client connects, waits and retries (under "Connection").
+#[derive(Debug, clap::Args)]
+pub struct ConnectionOptions {
     /// Use this HTTP proxy for every URL: http://[USER:PASS@]HOST:PORT (https URLs go through CONNECT)
-    #[arg(
-        short = 'x',
-        long = "proxy",
-        value_name = "URL",
-        help_heading = "Connection"
-    )]
+    #[arg(short = 'x', long = "proxy", value_name = "URL")]
     pub proxy: Option<String>,
 
     /// Hosts that bypass the proxy: comma-separated names, domains, IPs, CIDR ranges, `*`
-    #[arg(long = "noproxy", value_name = "LIST", help_heading = "Connection")]
+    #[arg(long = "noproxy", value_name = "LIST")]
     pub noproxy: Option<String>,
 
-    #[arg(short = 'k', long = "insecure", help_heading = "Connection", help = INSECURE)]
+    #[arg(short = 'k', long = "insecure", help = INSECURE)]
     pub insecure: bool,
 
-    #[arg(long = "cacert", value_name = "FILE", help_heading = "Connection", help = CACERT)]
+    #[arg(long = "cacert", value_name = "FILE", help = CACERT)]
     pub cacert: Vec<PathBuf>,
 
     /// Speak HTTP/1.1 only (no HTTP/2 in TLS ALPN)
     #[arg(
         long = "http1.1",
-        help_heading = "Connection",
         conflicts_with_all = ["http2", "http2_prior_knowledge"]
     )]
     pub http1_1: bool,
 
-    #[arg(long = "http2", help_heading = "Connection", help = HTTP2)]
+    #[arg(long = "http2", help = HTTP2)]
     pub http2: bool,
 
-    #[arg(long = "http2-prior-knowledge", help_heading = "Connection", help = HTTP2_PRIOR_KNOWLEDGE)]
+    #[arg(long = "http2-prior-knowledge", help = HTTP2_PRIOR_KNOWLEDGE)]
     pub http2_prior_knowledge: bool,
 
     /// Deadline for each whole request, e.g. 2.5; 0 disables [default: 30]
@@ -208,35 +195,34 @@ pub struct Args {
         visible_alias = "timeout",
         short_alias = 't',
         value_name = "SECS",
-        value_parser = seconds,
-        help_heading = "Connection"
+        value_parser = seconds
     )]
     pub max_time: Option<Seconds>,
 
     /// Deadline for DNS, TCP connect and TLS handshake; 0 disables [default: 10]
-    #[arg(long = "connect-timeout", value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
+    #[arg(long = "connect-timeout", value_name = "SECS", value_parser = seconds)]
     pub connect_timeout: Option<Seconds>,
 
     /// Retry a failed request up to N times with backoff: connect failures, timeouts, resets,
     /// 408, 429, 500, 502, 503 and 504 (honouring Retry-After) [default: 0]
-    #[arg(long = "retry", value_name = "N", help_heading = "Connection")]
+    #[arg(long = "retry", value_name = "N")]
     pub retry: Option<u32>,
 
     /// Wait up to this long before each retry (a random wait, so that failed clients spread out)
     /// [default: from 0.5 s, doubling, at most 30 s; a Retry-After header is waited exactly]
-    #[arg(long = "retry-delay", value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
+    #[arg(long = "retry-delay", value_name = "SECS", value_parser = seconds)]
     pub retry_delay: Option<Seconds>,
 
     /// End every attempt and wait within this long (with -m, the smaller of the two)
-    #[arg(long = "retry-max-time", value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
+    #[arg(long = "retry-max-time", value_name = "SECS", value_parser = seconds)]
     pub retry_max_time: Option<Seconds>,
 
     /// Start at most this many requests per host: N (per second), N/s, N/m, N/h
-    #[arg(long = "rate", value_name = "N[/s|/m|/h]", value_parser = rate, help_heading = "Connection")]
+    #[arg(long = "rate", value_name = "N[/s|/m|/h]", value_parser = rate)]
     pub rate: Option<f64>,
 
     /// Connections open at once to one host [default: same as -Z]
-    #[arg(long = "per-host", value_name = "N", value_parser = count, help_heading = "Connection")]
+    #[arg(long = "per-host", value_name = "N", value_parser = count)]
     pub per_host: Option<usize>,
 
     /// Connections open at once over all hosts (the concurrency) [default: 256]
@@ -246,27 +232,25 @@ pub struct Args {
         visible_alias = "concurrency",
         short_alias = 'c',
         value_name = "N",
-        value_parser = count,
-        help_heading = "Connection"
+        value_parser = count
     )]
     pub parallel_max: Option<usize>,
+}
 
+// What is printed and saved (under "Output").
+#[derive(Debug, clap::Args)]
+pub struct OutputOptions {
     /// Save each 2xx body in DIR (created if missing), named from the URL path
-    #[arg(
-        short = 'o',
-        long = "output-dir",
-        value_name = "DIR",
-        help_heading = "Output"
-    )]
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
     /// How -o names files: `path` (the URL's last path segment, `index.html` for `/`) or `index`
     /// (the URL's position in the input)
-    #[arg(long = "name", value_enum, default_value_t = Naming::Path, help_heading = "Output")]
+    #[arg(long = "name", value_enum, default_value_t = Naming::Path)]
     pub name: Naming,
 
     /// Let -o replace files that exist (by default such a URL fails and nothing is written)
-    #[arg(long = "clobber", help_heading = "Output")]
+    #[arg(long = "clobber")]
     pub clobber: bool,
 
     /// Resume partial files in the -o directory: only the missing rest is requested (`-C -` too)
@@ -277,13 +261,12 @@ pub struct Args {
         num_args = 0..=1,
         default_missing_value = "-",
         value_parser = ["-"],
-        value_name = "-",
-        help_heading = "Output"
+        value_name = "-"
     )]
     pub resume: Option<String>,
 
     /// Print one JSON object per line (every field, null where it does not apply)
-    #[arg(long = "json", help_heading = "Output", conflicts_with = "write_out")]
+    #[arg(long = "json", conflicts_with = "write_out")]
     pub json: bool,
 
     /// Print FORMAT for each URL instead of the line: %{http_code}, %{url}, %{url_effective},
@@ -291,20 +274,15 @@ pub struct Args {
     /// %{time_starttransfer}, %{time_queue}, %{http_version}, %{num_redirects}, %{num_retries},
     /// %{remote_ip}, %{remote_port}, %{filename_effective}, %{content_type}, %{header{NAME}},
     /// %{exitcode}, %{errormsg}; \n \t \\ and %% as in curl
-    #[arg(
-        short = 'w',
-        long = "write-out",
-        value_name = "FORMAT",
-        help_heading = "Output"
-    )]
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
 
     /// No progress bar (there is none anyway when stderr is not a terminal)
-    #[arg(long = "no-progress", help_heading = "Output")]
+    #[arg(long = "no-progress")]
     pub no_progress: bool,
 
     /// No progress bar and no summary line
-    #[arg(short = 's', long = "silent", help_heading = "Output", action = ArgAction::SetTrue)]
+    #[arg(short = 's', long = "silent", action = ArgAction::SetTrue)]
     pub silent: bool,
 }
 

@@ -145,7 +145,7 @@ fn run(
                 let request = match &target {
                     Some(target) => request
                         .to_file(&target.path)
-                        .continue_partial(args.resume.is_some()),
+                        .continue_partial(args.output.resume.is_some()),
                     None => request,
                 };
                 let id = reactor.submit(request);
@@ -156,7 +156,7 @@ fn run(
         }
     }
 
-    let progress = (!args.no_progress && !args.silent && io::stderr().is_terminal())
+    let progress = (!args.output.no_progress && !args.output.silent && io::stderr().is_terminal())
         .then(|| output::progress_bar(urls.len()));
     let mut printer = Printer::new(args, BufWriter::new(io::stdout().lock()), progress);
     printer.print_ready(&mut outcomes)?;
@@ -181,7 +181,7 @@ fn run(
             continue;
         };
         let url = &urls[index];
-        let outcome = Outcome::finished(index, url, result, args.fail);
+        let outcome = Outcome::finished(index, url, result, args.request.fail);
         let outcome = match target {
             Some(_) => save::saved(outcome),
             None => outcome,

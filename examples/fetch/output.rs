@@ -287,9 +287,9 @@ pub struct Printer<W: Write> {
 
 impl<W: Write> Printer<W> {
     pub fn new(args: &Args, out: W, progress: Option<ProgressBar>) -> Printer<W> {
-        let format = if args.json {
+        let format = if args.output.json {
             Format::Json
-        } else if let Some(format) = &args.write_out {
+        } else if let Some(format) = &args.output.write_out {
             // Checked before anything was fetched (`parse_write_out`).
             Format::WriteOut(write_out_pieces(format).unwrap_or_default())
         } else {
@@ -298,7 +298,7 @@ impl<W: Write> Printer<W> {
         Printer {
             out,
             format,
-            silent: args.silent,
+            silent: args.output.silent,
             progress,
             tally: Tally::default(),
             next: 0,

@@ -37,10 +37,11 @@ pub struct Files {
 impl Files {
     /// Creates the `-o` directory if it is missing.
     pub fn new(args: &Args, count: usize) -> Result<Files, String> {
-        if args.output_dir.is_none() && (args.resume.is_some() || args.clobber) {
+        if args.output.output_dir.is_none() && (args.output.resume.is_some() || args.output.clobber)
+        {
             return Err("-C and --clobber apply to the files of -o DIR, and no -o is given".into());
         }
-        if let Some(dir) = &args.output_dir {
+        if let Some(dir) = &args.output.output_dir {
             if dir.exists() && !dir.is_dir() {
                 return Err(format!(
                     "-o {}: it is a file, not a directory: -o names the directory the files go to",
@@ -51,10 +52,10 @@ impl Files {
                 .map_err(|e| format!("-o {}: cannot create it: {e}", dir.display()))?;
         }
         Ok(Files {
-            dir: args.output_dir.clone(),
-            naming: args.name,
-            clobber: args.clobber,
-            resume: args.resume.is_some(),
+            dir: args.output.output_dir.clone(),
+            naming: args.output.name,
+            clobber: args.output.clobber,
+            resume: args.output.resume.is_some(),
             taken: HashMap::new(),
             width: count.to_string().len(),
         })
@@ -125,7 +126,8 @@ pub fn name_from_url(url: &str) -> String {
         .map(|url| url.path().to_owned())
         .unwrap_or_default();
     let segment = path.rsplit('/').next().unwrap_or_default();
-    let decoded = String::from_utf8_lossy(&percent_decode(segment)).into_owned();
+    // A `%` not followed by two hex digits stays.
+    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
     let name: String = decoded
         .chars()
         .map(|c| {
@@ -140,25 +142,4 @@ pub fn name_from_url(url: &str) -> String {
         "" | "." | ".." => "index.html".to_owned(),
         _ => name,
     }
-}
-
-/// `%XX` escapes as bytes; a `%` not followed by two hex digits stays.
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |at: usize| bytes.get(at).and_then(|h| (*h as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
 }

@@ -45,7 +45,7 @@
 //!    └─END_STREAM──▶ complete once the sink has every byte (held until then)
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::{self, IoSlice, Read};
 use std::time::Instant;
 
@@ -61,6 +61,7 @@ use crate::h2::StreamId;
 use crate::h2::error::{ErrorCode, SendError, StreamFailure};
 use crate::h2::session::{self as h2, Event as H2Event};
 use crate::handle::ExchangeId;
+use crate::id_hash::IdMap;
 use crate::timer::ConnTimer;
 
 /// Most bytes of a GOAWAY's debug data kept for an error message.
@@ -73,7 +74,7 @@ pub(crate) struct H2 {
     out: Vec<u8>,
     written: usize,
     /// The exchange on each open stream, by stream id.
-    streams: HashMap<u32, Carried>,
+    streams: IdMap<u32, Carried>,
     /// The whole-request deadline of each stream, earliest first.
     deadlines: BTreeSet<(Instant, u32)>,
     /// The read-idle deadline of each stream not held, earliest first.
@@ -144,7 +145,7 @@ impl H2 {
             session: h2::Session::new(settings),
             out: Vec::new(),
             written: 0,
-            streams: HashMap::new(),
+            streams: IdMap::default(),
             deadlines: BTreeSet::new(),
             idles: BTreeSet::new(),
             held: BTreeSet::new(),
@@ -835,7 +836,7 @@ impl Connection {
     ) {
         let streams = match &mut self.state {
             State::Open(_, Session::H2(h2)) => std::mem::take(&mut h2.streams),
-            _ => HashMap::new(),
+            _ => IdMap::default(),
         };
         self.close(ctx.registry);
         let mut streams: Vec<(u32, Carried)> = streams.into_iter().collect();

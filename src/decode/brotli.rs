@@ -15,10 +15,7 @@
 
 use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc};
 
-use super::DecodeError;
-
-/// Most decoded bytes one step produces; the limit is checked after each.
-const STEP: usize = 32 * 1024;
+use super::{DecodeError, step_within};
 
 /// A brotli stream being decoded.
 pub(super) struct Brotli {
@@ -58,30 +55,23 @@ impl Brotli {
     ) -> Result<(), DecodeError> {
         let mut available_in = input.len();
         let mut input_offset = 0;
-        let mut buf = [0u8; STEP];
         while !self.ended {
-            // One byte more than the limit allows, to tell "over" from "full".
-            let room = usize::try_from(limit.saturating_sub(self.produced).saturating_add(1))
-                .map_or(STEP, |room| room.min(STEP));
-            let mut available_out = room;
-            let mut output_offset = 0;
-            let mut total_out = 0;
-            let result = BrotliDecompressStream(
-                &mut available_in,
-                &mut input_offset,
-                input,
-                &mut available_out,
-                &mut output_offset,
-                buf.get_mut(..room).unwrap_or_default(),
-                &mut total_out,
-                &mut self.state,
-            );
-            let made = buf.get(..output_offset).unwrap_or_default();
-            self.produced = self.produced.saturating_add(made.len() as u64);
-            if self.produced > limit {
-                return Err(DecodeError::TooLarge { limit });
-            }
-            out.extend_from_slice(made);
+            let (result, _) = step_within(&mut self.produced, out, limit, |buf| {
+                let mut available_out = buf.len();
+                let mut output_offset = 0;
+                let mut total_out = 0;
+                let result = BrotliDecompressStream(
+                    &mut available_in,
+                    &mut input_offset,
+                    input,
+                    &mut available_out,
+                    &mut output_offset,
+                    buf,
+                    &mut total_out,
+                    &mut self.state,
+                );
+                Ok((output_offset, result))
+            })?;
             match result {
                 BrotliResult::ResultSuccess => self.ended = true,
                 BrotliResult::NeedsMoreOutput => {}
@@ -99,10 +89,7 @@ impl Brotli {
 mod tests {
     use std::io::Write;
 
-    use http::HeaderValue;
-    use http::header::CONTENT_ENCODING;
-
-    use super::super::{ContentDecoder, DecodeError};
+    use super::super::{DecodeError, decode_in_pieces, sample_text};
 
     fn encode(data: &[u8], quality: u32) -> Vec<u8> {
         let mut out = Vec::new();
@@ -114,27 +101,12 @@ mod tests {
     }
 
     fn decode(input: &[u8], split: usize, limit: u64) -> Result<Vec<u8>, DecodeError> {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
-        let mut d = ContentDecoder::for_headers(&headers, limit).unwrap();
-        let mut out = Vec::new();
-        for piece in input.chunks(split.max(1)) {
-            d.feed(piece, &mut out)?;
-            assert!(out.len() as u64 <= limit);
-        }
-        d.finish()?;
-        Ok(out)
-    }
-
-    fn sample() -> Vec<u8> {
-        (0..60_000u32)
-            .flat_map(|i| format!("{} ", i * 7 % 1013).into_bytes())
-            .collect()
+        decode_in_pieces("br", input, split, limit)
     }
 
     #[test]
     fn round_trips_at_every_split() {
-        let data = sample();
+        let data = sample_text();
         for quality in [1, 5, 11] {
             let coded = encode(&data, quality);
             for split in [1, 2, 3, 100, 4096, usize::MAX] {
@@ -168,7 +140,7 @@ mod tests {
 
     #[test]
     fn corrupt_and_truncated_streams_fail() {
-        let coded = encode(&sample(), 5);
+        let coded = encode(&sample_text(), 5);
         for cut in [1, coded.len() / 2, coded.len() - 1] {
             let error = decode(&coded[..cut], 100, u64::MAX).unwrap_err();
             assert_eq!(

@@ -25,7 +25,7 @@
 use ruzstd::decoding::errors::FrameDecoderError;
 use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
-use super::DecodeError;
+use super::{DecodeError, hand_over};
 
 /// The magic number that starts a zstd frame (little-endian).
 const MAGIC: u32 = 0xFD2F_B528;
@@ -202,12 +202,7 @@ impl Zstd {
         let Some(bytes) = self.decoder.collect() else {
             return Ok(());
         };
-        self.produced = self.produced.saturating_add(bytes.len() as u64);
-        if self.produced > limit {
-            return Err(DecodeError::TooLarge { limit });
-        }
-        out.extend_from_slice(&bytes);
-        Ok(())
+        hand_over(&mut self.produced, &bytes, out, limit)
     }
 
     /// At the end of a frame: its content checksum (the low 32 bits of the
@@ -267,35 +262,18 @@ fn frame_error(error: FrameDecoderError) -> DecodeError {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
-    use http::header::CONTENT_ENCODING;
     use ruzstd::encoding::{CompressionLevel, compress_to_vec};
 
-    use super::super::{ContentDecoder, DecodeError};
+    use super::super::{DecodeError, decode_in_pieces, sample_text};
     use super::frame_header_length;
 
     fn decode(input: &[u8], split: usize, limit: u64) -> Result<Vec<u8>, DecodeError> {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("zstd"));
-        let mut d = ContentDecoder::for_headers(&headers, limit).unwrap();
-        let mut out = Vec::new();
-        for piece in input.chunks(split.max(1)) {
-            d.feed(piece, &mut out)?;
-            assert!(out.len() as u64 <= limit);
-        }
-        d.finish()?;
-        Ok(out)
-    }
-
-    fn sample() -> Vec<u8> {
-        (0..60_000u32)
-            .flat_map(|i| format!("{} ", i * 7 % 1013).into_bytes())
-            .collect()
+        decode_in_pieces("zstd", input, split, limit)
     }
 
     #[test]
     fn round_trips_at_every_split() {
-        let data = sample();
+        let data = sample_text();
         let coded = compress_to_vec(&data[..], CompressionLevel::Fastest);
         for split in [1, 2, 3, 5, 100, 4096, usize::MAX] {
             let out = decode(&coded, split, u64::MAX).unwrap();
@@ -349,7 +327,7 @@ mod tests {
 
     #[test]
     fn corrupt_and_truncated_streams_fail_in_words() {
-        let coded = compress_to_vec(&sample()[..], CompressionLevel::Fastest);
+        let coded = compress_to_vec(&sample_text()[..], CompressionLevel::Fastest);
         for cut in [1, 4, 7, coded.len() / 2, coded.len() - 1] {
             let error = decode(&coded[..cut], 100, u64::MAX).unwrap_err();
             assert_eq!(
@@ -379,7 +357,7 @@ mod tests {
             "zstd block of the reserved type"
         );
         // A wrong content checksum.
-        let mut framed = compress_to_vec(&sample()[..], CompressionLevel::Fastest);
+        let mut framed = compress_to_vec(&sample_text()[..], CompressionLevel::Fastest);
         if framed[4] & 0x04 != 0 {
             let n = framed.len();
             framed[n - 1] ^= 1;

@@ -162,6 +162,28 @@ pub(crate) fn send_h2_request(
 mod tests {
     use super::*;
 
+    /// What [`write_head`] writes for `request` sent directly (no proxy),
+    /// as text, and whether it offered to decode.
+    fn head(
+        request: &Request,
+        defaults: &HeaderMap,
+        decompress: bool,
+        cookie: Option<&HeaderValue>,
+        range: Option<(u64, Option<&HeaderValue>)>,
+    ) -> (String, bool) {
+        let mut out = Vec::new();
+        let decodes = write_head(
+            &mut out,
+            request,
+            &Route::Direct,
+            defaults,
+            decompress,
+            cookie,
+            range,
+        );
+        (String::from_utf8(out).expect("a head in ASCII"), decodes)
+    }
+
     #[test]
     fn head_carries_defaults_without_overriding_the_request() {
         let mut defaults = HeaderMap::new();
@@ -171,9 +193,7 @@ mod tests {
             .unwrap()
             .header("accept", "text/html")
             .unwrap();
-        let mut out = Vec::new();
-        write_head(&mut out, &req, &Route::Direct, &defaults, false, None, None);
-        let text = String::from_utf8(out).unwrap();
+        let (text, _) = head(&req, &defaults, false, None, None);
         assert!(
             text.starts_with("GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n"),
             "{text}"
@@ -188,29 +208,10 @@ mod tests {
     fn the_jar_cookie_is_added_unless_the_request_has_its_own() {
         let jar = HeaderValue::from_static("sid=1");
         let req = Request::get("http://example.com/").unwrap();
-        let mut out = Vec::new();
-        write_head(
-            &mut out,
-            &req,
-            &Route::Direct,
-            &HeaderMap::new(),
-            false,
-            Some(&jar),
-            None,
-        );
-        assert!(String::from_utf8_lossy(&out).contains("\r\ncookie: sid=1\r\n"));
+        let (text, _) = head(&req, &HeaderMap::new(), false, Some(&jar), None);
+        assert!(text.contains("\r\ncookie: sid=1\r\n"), "{text}");
         let own = req.header("cookie", "mine=2").unwrap();
-        out.clear();
-        write_head(
-            &mut out,
-            &own,
-            &Route::Direct,
-            &HeaderMap::new(),
-            false,
-            Some(&jar),
-            None,
-        );
-        let text = String::from_utf8_lossy(&out);
+        let (text, _) = head(&own, &HeaderMap::new(), false, Some(&jar), None);
         assert!(
             text.contains("cookie: mine=2\r\n") && !text.contains("sid=1"),
             "{text}"
@@ -218,17 +219,7 @@ mod tests {
         let mut defaults = HeaderMap::new();
         defaults.insert(header::COOKIE, HeaderValue::from_static("default=3"));
         let req = Request::get("http://example.com/").unwrap();
-        out.clear();
-        write_head(
-            &mut out,
-            &req,
-            &Route::Direct,
-            &defaults,
-            false,
-            Some(&jar),
-            None,
-        );
-        let text = String::from_utf8_lossy(&out);
+        let (text, _) = head(&req, &defaults, false, Some(&jar), None);
         assert!(
             text.contains("default=3") && !text.contains("sid=1"),
             "{text}"
@@ -239,34 +230,20 @@ mod tests {
     fn a_resumed_download_asks_for_the_rest_without_accept_encoding() {
         let req = Request::get("http://h.test/f").unwrap();
         let etag = HeaderValue::from_static("\"v1\"");
-        let mut out = Vec::new();
-        let decodes = write_head(
-            &mut out,
+        let (text, decodes) = head(
             &req,
-            &Route::Direct,
             &HeaderMap::new(),
             true,
             None,
             Some((1234, Some(&etag))),
         );
-        let text = String::from_utf8(out).unwrap();
         assert!(!decodes);
         assert!(text.contains("range: bytes=1234-\r\n"), "{text}");
         assert!(text.contains("if-range: \"v1\"\r\n"), "{text}");
         assert!(!text.contains("accept-encoding"), "{text}");
 
         let own = req.header("range", "bytes=0-9").unwrap();
-        let mut out = Vec::new();
-        let decodes = write_head(
-            &mut out,
-            &own,
-            &Route::Direct,
-            &HeaderMap::new(),
-            true,
-            None,
-            None,
-        );
-        let text = String::from_utf8(out).unwrap();
+        let (text, decodes) = head(&own, &HeaderMap::new(), true, None, None);
         assert!(!decodes && !text.contains("accept-encoding"), "{text}");
         assert_eq!(text.matches("range:").count(), 1, "{text}");
     }
@@ -274,16 +251,7 @@ mod tests {
     #[test]
     fn default_ports_are_left_out_of_host() {
         let req = Request::get("http://example.com:80").unwrap();
-        let mut out = Vec::new();
-        write_head(
-            &mut out,
-            &req,
-            &Route::Direct,
-            &HeaderMap::new(),
-            false,
-            None,
-            None,
-        );
-        assert_eq!(out, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        let (text, _) = head(&req, &HeaderMap::new(), false, None, None);
+        assert_eq!(text, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     }
 }

@@ -121,6 +121,7 @@ pub fn hpack_round_trip(block: &[u8]) -> Result<(FieldList, FieldList), hpack::H
             name,
             value,
             sensitive: false,
+            static_name: 0,
         }),
         &mut encoded,
     );
@@ -147,6 +148,7 @@ mod tests {
                     name: n.as_bytes(),
                     value: v.as_bytes(),
                     sensitive: false,
+                    static_name: 0,
                 }),
                 &mut b,
             );

@@ -25,72 +25,32 @@ after its last connection, or when killed.
 """
 
 import email.utils
-import socket
-import sys
 import threading
 import time
-import traceback
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
-import h2.exceptions
+
+import peer
 
 LOCK = threading.Lock()
 SEEN = {}  # path -> requests so far
-CONNECTIONS = [0]
 
 
 def main():
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    listener.settimeout(60)
-    print(listener.getsockname()[1], flush=True)
-    while True:
-        try:
-            sock, _ = listener.accept()
-        except socket.timeout:
-            return
-        with LOCK:
-            CONNECTIONS[0] += 1
-            number = CONNECTIONS[0]
-        threading.Thread(target=serve, args=(sock, number), daemon=True).start()
-
-
-def serve(sock, number):
-    sock.settimeout(10)
-    try:
-        Conn(sock, number).run()
-    except (OSError, h2.exceptions.ProtocolError):
-        pass
-    except Exception:  # a bug in this script: say so on stderr
-        traceback.print_exc()
-    finally:
-        try:
-            sock.close()
-        except OSError:
-            pass
+    peer.serve_forever(lambda sock, number: Conn(sock, number).run())
 
 
 class Conn:
     def __init__(self, sock, number):
         self.sock = sock
         self.number = number
-        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-        self.h2 = h2.connection.H2Connection(config=config)
+        self.h2 = peer.start(sock)
         self.heads = {}
 
     def run(self):
-        self.h2.initiate_connection()
-        self.sock.sendall(self.h2.data_to_send())
-        while True:
-            data = self.sock.recv(65536)
-            if not data:
-                return
-            for event in self.h2.receive_data(data):
+        for events in peer.reads(self.sock, self.h2):
+            for event in events:
                 if isinstance(event, h2.events.RequestReceived):
                     self.heads[event.stream_id] = dict(event.headers)
                     self.log(event.headers)

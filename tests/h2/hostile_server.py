@@ -34,23 +34,19 @@ Binds 127.0.0.1:0; every socket wait is bounded (10 s); the process exits 60 s
 after its last connection, or when killed.
 """
 
-import socket
 import struct
 import sys
 import threading
-import traceback
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
-import h2.exceptions
 import h2.settings
+
+import peer
 
 SCENARIO = sys.argv[1] if len(sys.argv) > 1 else "normal"
 LOCK = threading.Lock()
 SEEN_PATHS = set()  # refused: paths already refused once
-CONNECTIONS = [0]  # connections accepted so far
 
 
 def frame(kind, flags, stream, payload=b""):
@@ -62,41 +58,14 @@ def settings_frame(pairs):
 
 
 def main():
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    listener.settimeout(60)
-    print(listener.getsockname()[1], flush=True)
-    while True:
-        try:
-            sock, _ = listener.accept()
-        except socket.timeout:
-            return
-        threading.Thread(target=serve, args=(sock,), daemon=True).start()
-
-
-def serve(sock):
-    sock.settimeout(10)
-    try:
-        Conn(sock).run()
-    except (OSError, h2.exceptions.ProtocolError):
-        pass
-        pass
-    except Exception:  # a bug in this script: say so on stderr
-        traceback.print_exc()
-    finally:
-        try:
-            sock.close()
-        except OSError:
-            pass
+    peer.serve_forever(lambda sock, number: Conn(sock, number).run())
 
 
 class Conn:
-    def __init__(self, sock):
+    def __init__(self, sock, number):
         self.sock = sock
-        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-        self.h2 = h2.connection.H2Connection(config=config)
+        # Sends nothing yet: the scenario decides what goes first.
+        self.h2 = peer.server_connection()
         self.paths = {}
         self.methods = {}
         self.bodies = {}
@@ -109,9 +78,7 @@ class Conn:
         self.ping_ok = SCENARIO != "ping"
         self.held = []  # ping: streams waiting for the PING ACK
         self.sizes = [0, 256, 4096]
-        with LOCK:
-            self.index = CONNECTIONS[0]
-            CONNECTIONS[0] += 1
+        self.index = number - 1  # connections accepted before this one
 
     def send(self, raw=b""):
         self.sock.sendall(self.h2.data_to_send() + raw)
@@ -139,11 +106,8 @@ class Conn:
             for _ in range(3000):
                 self.sock.sendall(chunk)
             return
-        while True:
-            data = self.sock.recv(65536)
-            if not data:
-                return
-            for event in self.h2.receive_data(data):
+        for events in peer.reads(self.sock, self.h2):
+            for event in events:
                 if self.on_event(event) is False:
                     self.send()
                     return

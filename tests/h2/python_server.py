@@ -15,39 +15,34 @@ Binds 127.0.0.1:0; exits on EOF, GOAWAY, or 30 s without a byte.
 
 import socket
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
+
+import peer
 
 LARGE_LEN = 300_000
 
 
 def main():
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(30)
-    print(listener.getsockname()[1], flush=True)
+    listener = peer.listen(backlog=1, idle=30)
     sock, _ = listener.accept()
     sock.settimeout(30)
-    conn = h2.connection.H2Connection(
-        config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-    )
-    conn.initiate_connection()
-    sock.sendall(conn.data_to_send())
+    conn = peer.start(sock)
+    try:
+        serve(sock, conn)
+    except socket.timeout:
+        pass
+    sock.close()
+
+
+def serve(sock, conn):
+    """Answers requests until EOF, GOAWAY, or the client's GOAWAY."""
     paths = {}
     bodies = {}
     pending = {}  # stream id -> bytes still to send
     finished = False
-    while not finished:
-        try:
-            data = sock.recv(65536)
-        except socket.timeout:
-            break
-        if not data:
-            break
-        for event in conn.receive_data(data):
+    for events in peer.reads(sock, conn):
+        for event in events:
             if isinstance(event, h2.events.RequestReceived):
                 headers = dict(event.headers)
                 paths[event.stream_id] = headers[":path"]
@@ -61,7 +56,8 @@ def main():
                 finished = True
         flush(conn, pending)
         sock.sendall(conn.data_to_send())
-    sock.close()
+        if finished:
+            return
 
 
 def respond(conn, stream_id, paths, bodies, pending):

@@ -23,17 +23,15 @@ when killed.
 """
 
 import select
-import socket
 import sys
 import threading
-import traceback
 from urllib.parse import parse_qs, urlsplit
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+
+import peer
 
 SCENARIO = sys.argv[1] if len(sys.argv) > 1 else "honour"
 LOCK = threading.Lock()
@@ -81,13 +79,8 @@ def answer(headers):
     return 200, common + echo + [("content-length", str(size))], pattern(0, size), None
 
 
-def serve(sock):
-    sock.settimeout(10)
-    conn = h2.connection.H2Connection(
-        h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-    )
-    conn.initiate_connection()
-    sock.sendall(conn.data_to_send())
+def serve(sock, _number):
+    conn = peer.start(sock)
     # stream -> [body, sent, cut_at]
     pending = {}
     while True:
@@ -122,7 +115,7 @@ def serve(sock):
             readable, _, _ = select.select([sock], [], [], 0)
             if not readable:
                 continue
-        data = sock.recv(65536)
+        data = sock.recv(peer.READ_SIZE)
         if not data:
             return
         for event in conn.receive_data(data):
@@ -142,33 +135,8 @@ def serve(sock):
             sock.sendall(out)
 
 
-def handle(sock):
-    try:
-        serve(sock)
-    except (OSError, h2.exceptions.ProtocolError):
-        pass
-    except Exception:  # a bug in this script: show it in the test's output
-        traceback.print_exc()
-    finally:
-        try:
-            sock.close()
-        except OSError:
-            pass
-
-
 def main():
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    listener.settimeout(60)
-    print(listener.getsockname()[1], flush=True)
-    while True:
-        try:
-            sock, _ = listener.accept()
-        except socket.timeout:
-            return
-        threading.Thread(target=handle, args=(sock,), daemon=True).start()
+    peer.serve_forever(serve)
 
 
 if __name__ == "__main__":

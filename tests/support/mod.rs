@@ -8,16 +8,21 @@
 //! - [`ScriptServer`]: a raw TCP server on std threads whose every connection
 //!   runs a closure, for canned and deliberately broken responses.
 //! - [`Arrivals`]: a server-side log of requests and when they arrived.
-//! - [`closed_port`], [`open_fds`] and small helpers.
+//! - [`python::PythonServer`]: the scripted HTTP/2 servers of `tests/h2/` on
+//!   Python's `h2` library, as child processes.
+//! - [`TempDir`], [`example_binary`], [`closed_port`], [`open_fds`] and
+//!   small helpers.
 //!
 //! Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::fs;
 use std::future::{Future, poll_fn};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -35,8 +40,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
-use rustls::ServerConfig;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+pub mod python;
 
 // ---------------------------------------------------------------------------
 // Deterministic bodies
@@ -894,6 +901,39 @@ impl TestCa {
     }
 }
 
+/// A server-side TLS stream over a blocking socket.
+pub type TlsStream = StreamOwned<ServerConnection, TcpStream>;
+
+/// A TLS server on 127.0.0.1:0 with `config` (see [`TestCa::server_config`]):
+/// on its own thread, every connection does the handshake, reads the
+/// request head (byte by byte, so nothing after it is taken), then goes to
+/// `script`. Reads wait at most [`SAFETY_TIMEOUT`]. Returns its address;
+/// the server runs until the test process ends.
+pub fn tls_script_server(config: Arc<ServerConfig>, script: fn(TlsStream)) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            thread::spawn(move || {
+                let _ = socket.set_read_timeout(Some(SAFETY_TIMEOUT));
+                let conn = ServerConnection::new(config).expect("a server connection");
+                let mut stream = StreamOwned::new(conn, socket);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                script(stream);
+            });
+        }
+    });
+    addr
+}
+
 // ---------------------------------------------------------------------------
 // Odds and ends
 // ---------------------------------------------------------------------------
@@ -908,9 +948,96 @@ pub fn closed_port() -> u16 {
 /// The number of file descriptors this process has open.
 #[cfg(target_os = "linux")]
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
+    fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
         .count()
+}
+
+/// A client speaking HTTP/2 from the first byte on `http://` URLs (h2c,
+/// prior knowledge), as the h2c servers here need, with a 5 s connect
+/// timeout and a 30 s request timeout.
+#[cfg(feature = "http2")]
+pub fn h2c_client() -> multifetch::ClientBuilder {
+    multifetch::Client::builder()
+        .http2_prior_knowledge()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+}
+
+/// A sink whose every write fails with `disk on fire`.
+pub struct Broken;
+
+impl Write for Broken {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::other("disk on fire"))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A directory of the test's own under the system's temporary directory,
+/// `multifetch-{test binary}-{name}-{pid}`, emptied when made and removed
+/// when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "multifetch-{}-{name}-{}",
+            env!("CARGO_CRATE_NAME"),
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create the test directory");
+        TempDir(path)
+    }
+
+    /// The path of `name` in the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The directory's path as text, for a command line.
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary directory")
+    }
+
+    /// Every file name in the directory, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.0)
+            .expect("read the test directory")
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The example binary `name`, which `cargo test` builds next to the tests
+/// (in `target/<profile>/examples`); panics, saying how to build it, when
+/// it is missing.
+pub fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let binary = target.join("examples").join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test` builds it; with `--test` alone, run \
+         `cargo build --example {name}` first",
+        binary.display()
+    );
+    binary
 }
 
 /// Polls `condition` every 10 ms for up to `limit`; true once it holds.

@@ -120,6 +120,7 @@ impl Decoder {
                     name,
                     value,
                     sensitive: false,
+                    static_name: static_index(index),
                 });
                 continue;
             }
@@ -150,6 +151,7 @@ impl Decoder {
                 name,
                 value,
                 sensitive,
+                static_name: static_index(index),
             });
             if indexing {
                 self.table.insert(name, value);
@@ -157,6 +159,15 @@ impl Decoder {
         }
         Ok(())
     }
+}
+
+/// `index` as a [`Field::static_name`]: itself within the static table,
+/// else 0.
+fn static_index(index: u64) -> u8 {
+    u8::try_from(index)
+        .ok()
+        .filter(|i| (1..=61).contains(i))
+        .unwrap_or(0)
 }
 
 /// Reads a string literal (§5.2) at `*pos`: raw strings stay in the block,

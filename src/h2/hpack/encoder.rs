@@ -155,6 +155,7 @@ mod tests {
                 name: n.as_bytes(),
                 value: v.as_bytes(),
                 sensitive: false,
+                static_name: 0,
             })
             .collect()
     }
@@ -183,6 +184,7 @@ mod tests {
                 name: n.as_bytes(),
                 value: v.as_bytes(),
                 sensitive: s,
+                static_name: 0,
             }),
             &mut out,
         );

@@ -42,6 +42,11 @@ pub struct Field<'a> {
     /// Never indexed (RFC 7541 §6.2.3): on decoding, the peer marked it so;
     /// on encoding, it is written as a never-indexed literal.
     pub sensitive: bool,
+    /// On decoding, the index (1–61) of the static table entry the name
+    /// was taken from (RFC 7541 Appendix A), 0 when it came from the
+    /// dynamic table or a literal: the session then knows the name without
+    /// parsing it again. Ignored on encoding.
+    pub static_name: u8,
 }
 
 /// What was wrong with a header block. Every variant is a

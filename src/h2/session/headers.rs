@@ -3,10 +3,11 @@
 
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
+use std::sync::OnceLock;
 
 use super::super::error::Violation;
 use super::super::hpack::Field;
-use super::super::hpack::table::ENTRY_OVERHEAD;
+use super::super::hpack::table::{ENTRY_OVERHEAD, STATIC_TABLE};
 
 /// Connection-specific fields (§8.2.2): never sent, and malformed when
 /// received.
@@ -79,16 +80,19 @@ pub(crate) fn request_fields<'a>(
             name,
             value,
             sensitive: false,
+            static_name: 0,
         });
     }
     // Fields the `connection` header names are connection-specific too.
+    let has_connection = headers.contains_key(http::header::CONNECTION);
     let listed_in_connection = |name: &HeaderName| {
-        headers
-            .get_all(http::header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|token| token.trim().eq_ignore_ascii_case(name.as_str()))
+        has_connection
+            && headers
+                .get_all(http::header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|token| token.trim().eq_ignore_ascii_case(name.as_str()))
     };
     let all = headers
         .iter()
@@ -109,6 +113,7 @@ pub(crate) fn request_fields<'a>(
                     name: b"te",
                     value: b"trailers",
                     sensitive: false,
+                    static_name: 0,
                 });
             }
             continue;
@@ -121,12 +126,34 @@ pub(crate) fn request_fields<'a>(
             name: n.as_bytes(),
             value: value.as_bytes(),
             sensitive: value.is_sensitive(),
+            static_name: 0,
         });
     }
     fields
         .iter()
         .map(|f| f.name.len() + f.value.len() + ENTRY_OVERHEAD)
         .sum()
+}
+
+/// The first static table entry that is not a pseudo-header
+/// (`accept-charset`, RFC 7541 Appendix A).
+const FIRST_REGULAR: usize = 15;
+
+/// The name of static table entry `index` (1–61) as a [`HeaderName`],
+/// parsed once; `None` for 0 and the pseudo-headers.
+fn known_name(index: u8) -> Option<HeaderName> {
+    static NAMES: OnceLock<Vec<Option<HeaderName>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        STATIC_TABLE
+            .iter()
+            .skip(FIRST_REGULAR - 1)
+            .map(|(name, _)| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect()
+    });
+    names
+        .get(usize::from(index).checked_sub(FIRST_REGULAR)?)
+        .cloned()
+        .flatten()
 }
 
 /// Builds a response head (or trailers) from decoded fields, recording the
@@ -182,8 +209,9 @@ impl HeadBuilder {
         }
     }
 
-    /// Takes one decoded field.
-    pub(crate) fn field(&mut self, name: &[u8], value: &[u8]) {
+    /// Takes one decoded field; `static_name` is the static table index
+    /// its name came from, or 0 ([`Field::static_name`]).
+    pub(crate) fn field(&mut self, name: &[u8], value: &[u8], static_name: u8) {
         self.size = self
             .size
             .saturating_add(name.len() + value.len() + ENTRY_OVERHEAD);
@@ -200,12 +228,12 @@ impl HeadBuilder {
         if self.error.is_some() {
             return;
         }
-        if let Err(what) = self.take(name, value) {
+        if let Err(what) = self.take(name, value, static_name) {
             self.error = Some(what);
         }
     }
 
-    fn take(&mut self, name: &[u8], value: &[u8]) -> Result<(), Violation> {
+    fn take(&mut self, name: &[u8], value: &[u8], static_name: u8) -> Result<(), Violation> {
         let lossy = || String::from_utf8_lossy(name).into_owned();
         if name.first() == Some(&b':') {
             if self.trailers || name != b":status" {
@@ -233,10 +261,13 @@ impl HeadBuilder {
                 limit: self.max_count,
             });
         }
-        if name.iter().any(u8::is_ascii_uppercase) {
-            return Err(Violation::UppercaseHeaderName(lossy()));
-        }
-        let header = HeaderName::from_bytes(name).map_err(|_| Violation::InvalidHeader(lossy()))?;
+        let header = match known_name(static_name) {
+            Some(header) => header,
+            None if name.iter().any(u8::is_ascii_uppercase) => {
+                return Err(Violation::UppercaseHeaderName(lossy()));
+            }
+            None => HeaderName::from_bytes(name).map_err(|_| Violation::InvalidHeader(lossy()))?,
+        };
         if CONNECTION_SPECIFIC.contains(&header.as_str()) {
             return Err(Violation::ConnectionSpecificHeader(lossy()));
         }
@@ -315,7 +346,7 @@ mod tests {
     fn build(trailers: bool, fields: &[(&str, &str)]) -> HeadBuilder {
         let mut b = HeadBuilder::new(trailers, 16 * 1024, 100, 0, Vec::new());
         for (n, v) in fields {
-            b.field(n.as_bytes(), v.as_bytes());
+            b.field(n.as_bytes(), v.as_bytes(), 0);
         }
         b.finish();
         b
@@ -419,12 +450,38 @@ mod tests {
     }
 
     #[test]
+    fn static_names_are_the_tables() {
+        for (i, (name, _)) in STATIC_TABLE.iter().enumerate() {
+            let index = u8::try_from(i + 1).unwrap();
+            match known_name(index) {
+                Some(known) => assert_eq!(known.as_str(), *name, "entry {index}"),
+                None => assert!(name.starts_with(':'), "entry {index} ({name}) has no name"),
+            }
+        }
+        assert_eq!(known_name(0), None);
+        assert_eq!(known_name(62), None);
+        // A field named by the static table is taken like its literal twin,
+        // connection-specific rules included (`transfer-encoding` is 57).
+        let mut by_index = build(false, &[(":status", "200")]);
+        by_index.field(b"content-type", b"text/plain", 31);
+        by_index.finish();
+        assert_eq!(by_index.error, None);
+        assert_eq!(by_index.headers["content-type"], "text/plain");
+        let mut banned = build(false, &[(":status", "200")]);
+        banned.field(b"transfer-encoding", b"chunked", 57);
+        assert!(matches!(
+            banned.error,
+            Some(Violation::ConnectionSpecificHeader(_))
+        ));
+    }
+
+    #[test]
     fn list_size_limit() {
         let mut b = HeadBuilder::new(false, 100, 100, 10, Vec::new());
-        b.field(b":status", b"200"); // 42
-        b.field(b"x-a", b"12345"); // 40
+        b.field(b":status", b"200", 0); // 42
+        b.field(b"x-a", b"12345", 0); // 40
         assert_eq!(b.error, None);
-        b.field(b"x-b", b"1"); // 36: 118
+        b.field(b"x-b", b"1", 0); // 36: 118
         b.finish();
         assert_eq!(
             b.error,

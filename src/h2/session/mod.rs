@@ -1299,7 +1299,7 @@ impl Session {
         let mut builder = HeadBuilder::new(trailers, limit, max_headers, block.len(), scratch);
         let decoded = self
             .decoder
-            .decode(block, |f| builder.field(f.name, f.value));
+            .decode(block, |f| builder.field(f.name, f.value, f.static_name));
         builder.finish();
         self.head_fields = builder.take_scratch();
         decoded?;

@@ -41,6 +41,7 @@ impl Server {
                 name: n.as_bytes(),
                 value: v.as_bytes(),
                 sensitive: false,
+                static_name: 0,
             }),
             &mut block,
         );
