@@ -78,6 +78,25 @@ impl Origin {
         )
     }
 
+    /// The origin of `url` like [`routed`](Origin::routed), but a copy of
+    /// `recent` (no hashing, no allocation) when that is the same origin
+    /// reached directly and no proxy is configured: a batch usually sends
+    /// request after request to one origin.
+    pub(crate) fn routed_like(url: &Url, proxies: &[Proxy], recent: Option<&Origin>) -> Origin {
+        match recent {
+            Some(recent)
+                if proxies.is_empty()
+                    && recent.route == Route::Direct
+                    && recent.https == (url.scheme() == "https")
+                    && url.port_or_known_default() == Some(recent.port)
+                    && url.host_str() == Some(&*recent.host) =>
+            {
+                recent.clone()
+            }
+            _ => Origin::routed(url, proxies),
+        }
+    }
+
     /// The host the TCP connection goes to: the proxy's, if there is one.
     pub(crate) fn connect_host(&self) -> &str {
         self.route.proxy().map_or(&self.host, |p| &p.host)
@@ -121,6 +140,27 @@ impl fmt::Display for Origin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recent_origin_is_reused_only_when_it_is_the_same() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        let recent = Origin::of(&url("https://h.example/a"));
+        let same = Origin::routed_like(&url("https://h.example:443/b"), &[], Some(&recent));
+        assert!(Arc::ptr_eq(&same.host, &recent.host));
+        assert_eq!(same, recent);
+        for other in [
+            "http://h.example/",
+            "https://h.example:8443/",
+            "https://g.example/",
+        ] {
+            let made = Origin::routed_like(&url(other), &[], Some(&recent));
+            assert_eq!(made, Origin::of(&url(other)), "{other}");
+            assert_ne!(made, recent, "{other}");
+        }
+        let proxies = [Proxy::all("http://proxy.example:3128").unwrap()];
+        let proxied = Origin::routed_like(&url("https://h.example/"), &proxies, Some(&recent));
+        assert_ne!(proxied.route, Route::Direct);
+    }
 
     #[test]
     fn scheme_host_and_port_make_the_key() {

@@ -145,6 +145,8 @@ pub struct Reactor {
     resume: Vec<ConnId>,
     /// The exchange of each unfinished request.
     ids: IdMap<RequestId, ExchangeId>,
+    /// The origin of the last request submitted, for the next to share.
+    recent: Option<Origin>,
     closed: Vec<ConnId>,
     answers: Vec<(Waiter, std::result::Result<Addrs, DnsError>)>,
     /// What connection steps reported, for the exchanges (reused buffer).
@@ -217,6 +219,7 @@ impl Reactor {
             report_progress: false,
             resume: Vec::new(),
             ids: IdMap::default(),
+            recent: None,
             closed: Vec::new(),
             answers: Vec::new(),
             conn_events: Vec::new(),
@@ -243,9 +246,10 @@ impl Reactor {
         self.next_id += 1;
         match request
             .into_request()
-            .and_then(|request| Exchange::new(id, request, now, &self.config))
+            .and_then(|request| Exchange::new(id, request, now, &self.config, self.recent.as_ref()))
         {
             Ok(exchange) => {
+                self.recent = Some(exchange.origin().clone());
                 let exchange = self.exchanges.insert_with(|_| exchange);
                 self.ids.insert(id, exchange);
                 self.queue.push_back(exchange);

@@ -187,7 +187,8 @@ struct Receiving {
 }
 
 impl Exchange {
-    /// A request just submitted at `now`.
+    /// A request just submitted at `now`; `recent` is the origin of the
+    /// request submitted before it, reused when it is the same.
     ///
     /// # Errors
     ///
@@ -198,10 +199,11 @@ impl Exchange {
         request: Request,
         now: Instant,
         config: &Config,
+        recent: Option<&Origin>,
     ) -> Result<Exchange, Error> {
         let sink = Sink::new(request.target(), request.resume_settings())
             .map_err(|reason| Error::new(reason).with_url(request.url().as_str()))?;
-        let origin = Origin::routed(request.url(), &config.proxies);
+        let origin = Origin::routed_like(request.url(), &config.proxies, recent);
         Ok(Exchange {
             id,
             request,

@@ -45,7 +45,7 @@ fn peer() -> SocketAddr {
 
 /// An exchange for `request`, attached and begun on a connection.
 fn begun(request: Request, reused: bool, t0: Instant, config: &Config) -> Exchange {
-    let mut ex = Exchange::new(RequestId(7), request, t0, config).unwrap();
+    let mut ex = Exchange::new(RequestId(7), request, t0, config, None).unwrap();
     ex.attach(ConnId::from_parts(0, 1), t0, config);
     ex.begin(ConnInfo {
         peer: Some(peer()),
@@ -179,6 +179,7 @@ fn coded_bytes_that_came_with_the_head_go_to_the_decoder() {
         Request::get("http://a.test/").unwrap(),
         t0,
         &config,
+        None,
     )
     .unwrap();
     ex.attach(ConnId::from_parts(0, 1), t0, &config);
