@@ -13,51 +13,26 @@
 //! Needs `python3` with the `h2` package (`.ci/run` installs it; `hpack`
 //! comes with it).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
 use std::time::Duration;
 
 use multifetch::{Client, ClientBuilder, ErrorKind, Request, Response, RetryPolicy};
 
 mod support;
 
-/// A scripted server, killed when dropped.
-struct Scripted {
-    child: Child,
-    port: u16,
-}
+use support::python::PythonServer;
+use support::{TempDir, assert_h2_ok as assert_ok};
+
+/// `tests/h2/frame_server.py` running one scenario, killed when dropped.
+struct Scripted(PythonServer);
 
 impl Scripted {
     fn start(scenario: &str) -> Scripted {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/h2/frame_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(scenario)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 must be installed to run the HTTP/2 frame-server tests");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut server = Scripted { child, port: 0 };
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the Python frame server did not print its port within 20 s");
-        server.port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the Python frame server failed to start (is `pip install h2` done?): {line:?}")
-        });
-        server
+        Scripted(PythonServer::start("frame_server.py", &[scenario]))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.0.url(path)
     }
 
     /// How many requests for `path` the server has seen, over every
@@ -75,26 +50,11 @@ impl Scripted {
     }
 }
 
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn client() -> ClientBuilder {
     Client::builder()
         .http2_prior_knowledge()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
-}
-
-#[track_caller]
-fn assert_ok(result: &multifetch::Result<Response>, path: &str) {
-    let response = result.as_ref().unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(response.status(), 200, "{path}");
-    assert_eq!(response.version(), multifetch::Version::HTTP_2, "{path}");
-    assert_eq!(response.text(), format!("body of {path}"), "{path}");
 }
 
 /// Asserts the error's kind and that its message names the URL and each
@@ -118,36 +78,6 @@ fn assert_error(
     }
     assert!(!text.contains("Some("), "no Debug text: {text}");
     text
-}
-
-/// A fresh, empty directory for downloads, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "multifetch-h2-frames-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The bytes `/file/{n}` serves: byte `i` is `i % 251`.
@@ -296,7 +226,7 @@ fn a_download_cut_by_rst_stream_resumes_with_a_range() {
     let server = Scripted::start("file");
     let dir = TempDir::new("resume");
     let client = client().build().unwrap();
-    let path = dir.0.join("f.bin");
+    let path = dir.file("f.bin");
     let url = server.url("/file/150000");
     let response = client
         .fetch(Request::get(&url).unwrap().to_file(&path))
@@ -305,7 +235,7 @@ fn a_download_cut_by_rst_stream_resumes_with_a_range() {
     assert_eq!(download.resumes, 1);
     assert_eq!(download.resumed_from, 75_000);
     assert!(read(&path) == file_bytes(150_000), "the file is whole");
-    assert_eq!(dir.files(), ["f.bin"], "no part file is left");
+    assert_eq!(dir.names(), ["f.bin"], "no part file is left");
 }
 
 #[test]
@@ -314,12 +244,12 @@ fn a_download_cut_every_time_fails_once_resumes_run_out_and_leaves_no_part_file(
     let dir = TempDir::new("always-reset");
     let client = client().build().unwrap();
     let url = server.url("/file/100000");
-    let result = client.fetch(Request::get(&url).unwrap().to_file(dir.0.join("f.bin")));
+    let result = client.fetch(Request::get(&url).unwrap().to_file(dir.file("f.bin")));
     let text = assert_error(&result, ErrorKind::Truncated, &url, &["INTERNAL_ERROR"]);
     eprintln!("{text}");
     // The first attempt and three resumes (DEFAULT_MAX_RESUMES).
     assert_eq!(server.count("/file/100000"), 4);
-    assert!(dir.files().is_empty(), "{:?}", dir.files());
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
 }
 
 #[test]
@@ -327,14 +257,14 @@ fn a_resume_answered_with_the_wrong_range_starts_the_file_again() {
     let server = Scripted::start("file-wrong-range");
     let dir = TempDir::new("wrong-range");
     let client = client().build().unwrap();
-    let path = dir.0.join("f.bin");
+    let path = dir.file("f.bin");
     let url = server.url("/file/100000");
     let response = client
         .fetch(Request::get(&url).unwrap().to_file(&path))
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(read(&path) == file_bytes(100_000), "the file is whole");
-    assert_eq!(dir.files(), ["f.bin"]);
+    assert_eq!(dir.names(), ["f.bin"]);
 }
 
 #[test]
@@ -342,7 +272,7 @@ fn a_partial_answer_to_a_request_without_range_is_not_saved_as_the_file() {
     let server = Scripted::start("file-partial");
     let dir = TempDir::new("partial");
     let client = client().build().unwrap();
-    let path = dir.0.join("f.bin");
+    let path = dir.file("f.bin");
     let url = server.url("/file/100");
     match client.fetch(Request::get(&url).unwrap().to_file(&path)) {
         Ok(response) => panic!(
@@ -358,7 +288,7 @@ fn a_partial_answer_to_a_request_without_range_is_not_saved_as_the_file() {
             eprintln!("{text}");
         }
     }
-    assert!(dir.files().is_empty(), "{:?}", dir.files());
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
     // Kept in memory, the caller sees the 206 as it is.
     let response = client.fetch(url.as_str()).unwrap();
     assert_eq!(response.status(), 206);

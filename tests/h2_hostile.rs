@@ -14,20 +14,12 @@ mod support;
 use std::time::Duration;
 
 use multifetch::{ErrorKind, Phase, Request, Response};
-use support::h2c_client;
 use support::python::PythonServer;
+use support::{assert_h2_ok as assert_ok, h2c_client};
 
 /// `tests/h2/hostile_server.py` running `scenario`.
 fn hostile(scenario: &str) -> PythonServer {
     PythonServer::start("hostile_server.py", &[scenario])
-}
-
-#[track_caller]
-fn assert_ok(result: &multifetch::Result<Response>, path: &str) {
-    let response = result.as_ref().unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(response.status(), 200, "{path}");
-    assert_eq!(response.version(), multifetch::Version::HTTP_2, "{path}");
-    assert_eq!(response.text(), format!("body of {path}"), "{path}");
 }
 
 #[track_caller]

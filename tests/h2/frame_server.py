@@ -50,10 +50,10 @@ import socket
 import struct
 import sys
 import threading
-import traceback
 import urllib.parse
 
 import hpack
+import peer
 
 SCENARIO = sys.argv[1] if len(sys.argv) > 1 else "normal"
 LOCK = threading.Lock()
@@ -87,39 +87,17 @@ def file_byte_string(n):
 
 
 def main():
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(256)
-    listener.settimeout(60)
-    print(listener.getsockname()[1], flush=True)
-    while True:
-        try:
-            sock, _ = listener.accept()
-        except socket.timeout:
-            return
-        threading.Thread(target=serve, args=(sock,), daemon=True).start()
+    peer.serve_forever(serve, backlog=256)
 
 
-def serve(sock):
-    sock.settimeout(10)
-    try:
-        Conn(sock).run()
-        # A graceful close, as servers make it: unread bytes at close()
-        # would send a reset that can overtake the last frames.
-        sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(2)
-        while sock.recv(65536):
-            pass
-    except OSError:
+def serve(sock, _number):
+    Conn(sock).run()
+    # A graceful close, as servers make it: unread bytes at close()
+    # would send a reset that can overtake the last frames.
+    sock.shutdown(socket.SHUT_WR)
+    sock.settimeout(2)
+    while sock.recv(65536):
         pass
-    except Exception:  # a bug in this script: say so on stderr
-        traceback.print_exc()
-    finally:
-        try:
-            sock.close()
-        except OSError:
-            pass
 
 
 class Closed(Exception):

@@ -31,14 +31,14 @@ def listen(backlog=64, idle=60):
     return listener
 
 
-def serve_forever(handle, idle=60, timeout=10):
+def serve_forever(handle, idle=60, timeout=10, backlog=64):
     """Prints the port, then runs `handle(sock, number)` on a thread of its
     own for every connection (numbered from 1 in accept order) until `idle`
     seconds pass without one. Every socket wait is bounded by `timeout`; a
     connection that fails (socket error, or h2 refusing the peer) just ends;
     any other exception is a bug in the script and is printed on stderr.
     The socket is closed when `handle` returns."""
-    listener = listen(idle=idle)
+    listener = listen(backlog=backlog, idle=idle)
     number = 0
     while True:
         try:

@@ -977,6 +977,16 @@ impl Write for Broken {
     }
 }
 
+/// Asserts that `result` is the `200` over HTTP/2 whose body is `body of
+/// {path}`, as the scripted HTTP/2 servers in `tests/h2/` answer.
+#[track_caller]
+pub fn assert_h2_ok(result: &multifetch::Result<multifetch::Response>, path: &str) {
+    let response = result.as_ref().unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(response.status(), 200, "{path}");
+    assert_eq!(response.version(), multifetch::Version::HTTP_2, "{path}");
+    assert_eq!(response.text(), format!("body of {path}"), "{path}");
+}
+
 /// A directory of the test's own under the system's temporary directory,
 /// `multifetch-{test binary}-{name}-{pid}`, emptied when made and removed
 /// when dropped.
