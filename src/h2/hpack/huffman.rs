@@ -7,6 +7,9 @@
 //! to the left, the code length is the first length whose left-aligned limit
 //! is above them (a handful of comparisons for the common 5- to 8-bit
 //! symbols), and the symbol is an offset into the symbols sorted by code.
+//! That canonical path serves the codes longer than 12 bits and the end of
+//! a string; the rest is decoded two symbols per lookup of a table indexed
+//! by the next 12 bits, four lookups per 8-byte refill of a 64-bit window.
 
 use super::HpackError;
 
@@ -355,18 +358,36 @@ const fn build_tables() -> Tables {
 
 static TABLES: Tables = build_tables();
 
-/// How many bits the fast path of [`decode`] looks up at once: a 4 KiB
-/// table, which stays in cache between header blocks better than a larger one.
-const PEEK: u32 = 10;
+/// How many bits the fast path of [`decode`] looks up at once: 2^PEEK
+/// four-byte entries (16 KiB), enough for two of the common 5- and 6-bit
+/// codes (digits, lower-case letters, `-`, `/`, space) per lookup.
+const PEEK: u32 = 12;
+
+// The fields of an entry hold up to 15 bits; a round of lookups fits in the
+// bits a refill leaves, and its symbols in one word.
+const _: () = assert!(PEEK <= 15 && LOOKUPS * PEEK <= 56 && LOOKUPS * 2 <= 8);
+
+/// How many lookups [`decode`] makes between refills: the 56 bits a refill
+/// at least leaves cover this many of [`PEEK`] bits, and their up to two
+/// symbols each fill one 64-bit word at most.
+const LOOKUPS: u32 = if 56 / PEEK < 4 { 56 / PEEK } else { 4 };
 
 /// By the next [`PEEK`] bits of input: the one or two whole symbols whose
-/// codes (at most 10 bits, which covers every letter, digit and the common
-/// punctuation) those bits start with, packed as
-/// `sym1 | sym2 << 8 | len1 << 16 | len_both << 24`. `len1` is the first
-/// code's length, 0 when that code is longer than [`PEEK`] bits;
-/// `len_both` is the two codes' lengths together, or `len1` when the
-/// second does not fit. One lookup thus decodes up to two symbols.
+/// codes those bits start with, packed as
+/// `sym1 | sym2 << 8 | used << 16 | len1 << 20 | (8 * count) << 24`.
+/// `count` is 1 or 2, `used` the length of its codes together (`sym2` is 0
+/// when `count` is 1) and `len1` the first code's length; the entry is 0
+/// when the first code is longer than [`PEEK`] bits. One lookup thus
+/// decodes up to two symbols.
 static MULTI: [u32; 1 << PEEK] = build_multi();
+
+/// The fields of a [`MULTI`] entry.
+const fn used_bits(entry: u32) -> u32 {
+    (entry >> 16) & 0xf
+}
+const fn first_len(entry: u32) -> u32 {
+    (entry >> 20) & 0xf
+}
 
 const fn build_multi() -> [u32; 1 << PEEK] {
     let mut table = [0u32; 1 << PEEK];
@@ -374,11 +395,12 @@ const fn build_multi() -> [u32; 1 << PEEK] {
     let mut symbol = 0;
     while symbol < 256 {
         let (code, len) = CODES[symbol];
-        if len as u32 <= PEEK {
-            let shift = PEEK - len as u32;
+        let len = len as u32;
+        if len <= PEEK {
+            let shift = PEEK - len;
             let mut entry = code << shift;
             while entry < (code + 1) << shift {
-                table[entry as usize] = symbol as u32 | (len as u32) << 16 | (len as u32) << 24;
+                table[entry as usize] = symbol as u32 | len << 16 | len << 20 | 8 << 24;
                 entry += 1;
             }
         }
@@ -389,14 +411,17 @@ const fn build_multi() -> [u32; 1 << PEEK] {
     let mut entry = 0;
     while entry < 1 << PEEK {
         let first = table[entry];
-        let len1 = (first >> 16) & 0xff;
+        let len1 = first_len(first);
         if len1 != 0 && len1 < PEEK {
             let rest = (entry << len1) & ((1 << PEEK) - 1);
             let second = table[rest];
-            let len2 = (second >> 16) & 0xff;
+            let len2 = first_len(second);
             if len2 != 0 && len1 + len2 <= PEEK {
-                table[entry] =
-                    (first & 0xff) | (second & 0xff) << 8 | len1 << 16 | (len1 + len2) << 24;
+                table[entry] = (first & 0xff)
+                    | (second & 0xff) << 8
+                    | (len1 + len2) << 16
+                    | len1 << 20
+                    | 16 << 24;
             }
         }
         entry += 1;
@@ -437,82 +462,167 @@ pub(crate) fn encode(input: &[u8], out: &mut Vec<u8>) {
 
 /// Appends the decoding of `input` to `out`.
 ///
-/// Up to two symbols at a time come from one lookup of the next 10 bits
-/// ([`MULTI`]); longer codes, and the last bits of the input, take the
-/// canonical path (the code length from the left-aligned limits, then an
-/// offset into the symbols).
+/// The input is read into a 64-bit window 8 bytes at a time (the last
+/// bytes followed by ones, as padding is), and up to two symbols at a time
+/// come from one lookup of the window's next [`PEEK`] bits ([`MULTI`]),
+/// [`LOOKUPS`] lookups per refill, their symbols gathered in a word
+/// written out at once into space sized for the longest possible output,
+/// which is then cut to what was decoded. Longer codes, and the end of the
+/// input, take the canonical path ([`decode_one`]).
 ///
 /// # Errors
 ///
 /// [`HpackError::InvalidHuffman`] when the input holds the EOS symbol, ends
 /// in more than 7 bits of padding, or in padding that is not all ones
-/// (RFC 7541 §5.2).
+/// (RFC 7541 §5.2). `out` is then as it was.
 pub(crate) fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
-    // At most 8 symbols per 5 bits of input.
-    out.reserve(input.len() * 8 / 5 + 1);
-    // The bits not yet decoded are the low `nbits` of `acc` (bits above
-    // them are stale and masked off wherever `acc` is read).
-    let mut acc: u64 = 0;
-    let mut nbits: u32 = 0;
-    let mut rest = input;
-    loop {
-        if nbits < 32 {
-            // Refill to more than 56 bits, or to the end of the input.
-            while nbits <= 56 {
-                let Some((&b, tail)) = rest.split_first() else {
-                    break;
-                };
-                acc = (acc << 8) | u64::from(b);
-                nbits += 8;
-                rest = tail;
+    let start = out.len();
+    // At most 8 symbols per 5 bits of input, and 8 bytes more: a round of
+    // lookups always writes a whole word.
+    out.resize(start + input.len() * 8 / 5 + 8, 0);
+    let decoded = decode_into(input, out.get_mut(start..).unwrap_or_default());
+    out.truncate(start + decoded.as_ref().map_or(0, |&n| n));
+    decoded.map(|_| ())
+}
+
+/// The bits of a string not yet decoded, aligned to the left of `bits`:
+/// `avail` of them are input, the rest is what is known to follow (more
+/// input, or ones after the end), or zeros.
+struct Window<'a> {
+    bits: u64,
+    avail: u32,
+    /// The input not yet counted in `avail`.
+    rest: &'a [u8],
+}
+
+impl Window<'_> {
+    /// Tops the window up to 56 bits or more, or to the end of the input.
+    fn refill(&mut self) {
+        if let Some(word) = self.rest.first_chunk::<8>() {
+            // The bits below `avail` are zeros or these same input bits.
+            self.bits |= u64::from_be_bytes(*word) >> self.avail;
+            let bytes = (63 - self.avail) / 8;
+            self.avail += bytes * 8;
+            self.rest = self.rest.get(bytes as usize..).unwrap_or_default();
+        } else if !self.rest.is_empty() {
+            // The last bytes (fewer than 8), then ones.
+            let fit = ((63 - self.avail) / 8) as usize;
+            let (now, later) = self.rest.split_at(fit.min(self.rest.len()));
+            let mut word = 0u64;
+            for &b in now {
+                word = (word << 8) | u64::from(b);
             }
-        }
-        if nbits >= PEEK {
-            let entry = MULTI
-                .get(((acc >> (nbits - PEEK)) & ((1 << PEEK) - 1)) as usize)
-                .copied()
-                .unwrap_or(0);
-            let len1 = (entry >> 16) & 0xff;
-            if len1 != 0 {
-                let len_both = entry >> 24;
-                out.push(entry as u8);
-                if len_both != len1 {
-                    out.push((entry >> 8) as u8);
-                }
-                nbits -= len_both;
-                continue;
+            let n = now.len() as u32 * 8;
+            if n > 0 {
+                let word = (word << (64 - n)) | (u64::MAX >> n);
+                self.bits = (self.bits & !(u64::MAX >> self.avail)) | (word >> self.avail);
+                self.avail += n;
             }
+            self.rest = later;
         }
-        if nbits == 0 {
-            return Ok(());
-        }
-        if !decode_one(acc, &mut nbits, out)? {
-            return Ok(());
-        }
+    }
+
+    fn consume(&mut self, bits: u32) {
+        self.bits <<= bits;
+        self.avail -= bits;
     }
 }
 
-/// Decodes the one symbol that starts the low `*nbits` bits of `acc` by
-/// its code length, for codes longer than [`PEEK`] bits and for the end of
-/// the input. Returns false, decoding nothing, when what is left is valid
-/// padding: the end.
-fn decode_one(acc: u64, nbits: &mut u32, out: &mut Vec<u8>) -> Result<bool, HpackError> {
-    let tables = &TABLES;
-    let n = *nbits;
-    let window = if n >= 32 {
-        (acc >> (n - 32)) as u32
-    } else {
-        (acc << (32 - n)) as u32
+/// Decodes `input` into `dst`, which must hold `input.len() * 8 / 5 + 8`
+/// bytes; returns how many it wrote.
+fn decode_into(input: &[u8], dst: &mut [u8]) -> Result<usize, HpackError> {
+    let mut w = Window {
+        bits: 0,
+        avail: 0,
+        rest: input,
     };
+    let mut len = 0;
+    loop {
+        w.refill();
+        // Up to LOOKUPS lookups, while each finds whole short codes within
+        // the input; their symbols go into `word`, `shift` bits filled.
+        let mut word = 0u64;
+        let mut shift = 0;
+        let mut round = 0;
+        while round < LOOKUPS {
+            let entry = MULTI
+                .get((w.bits >> (64 - PEEK)) as usize)
+                .copied()
+                .unwrap_or(0);
+            let used = used_bits(entry);
+            // 0 (a long code) wraps around: never within `avail`.
+            if used.wrapping_sub(1) >= w.avail {
+                break;
+            }
+            word |= u64::from(entry & 0xffff) << shift;
+            shift += entry >> 24;
+            w.consume(used);
+            round += 1;
+        }
+        let out = dst
+            .get_mut(len..)
+            .and_then(<[u8]>::first_chunk_mut::<8>)
+            .ok_or(HpackError::InvalidHuffman)?;
+        *out = word.to_le_bytes();
+        len += (shift / 8) as usize;
+        if round == LOOKUPS {
+            continue;
+        }
+        // A code longer than PEEK bits, or the end of the input: one
+        // symbol, or the end, the canonical way.
+        w.refill();
+        // Up to 7 ones are padding, never a whole code (only EOS is all
+        // ones): the end, as `decode_one` would find after a longer search.
+        if w.avail <= 7 && w.bits.leading_ones() >= w.avail {
+            return Ok(len);
+        }
+        let symbol = match first_short_code(&w) {
+            Some(entry) => {
+                w.consume(first_len(entry));
+                entry as u8
+            }
+            None => match decode_one(w.bits, w.avail)? {
+                Some((symbol, bits)) => {
+                    w.consume(bits);
+                    symbol
+                }
+                None => return Ok(len),
+            },
+        };
+        let out = dst.get_mut(len).ok_or(HpackError::InvalidHuffman)?;
+        *out = symbol;
+        len += 1;
+    }
+}
+
+/// The [`MULTI`] entry for the window when its first code is short and
+/// within the input (the bits after the input looked up as ones).
+fn first_short_code(w: &Window<'_>) -> Option<u32> {
+    let ones = ((1u64 << PEEK) - 1) >> w.avail.min(PEEK);
+    let entry = MULTI
+        .get(((w.bits >> (64 - PEEK)) | ones) as usize)
+        .copied()
+        .unwrap_or(0);
+    let len1 = first_len(entry);
+    (len1 != 0 && len1 <= w.avail).then_some(entry)
+}
+
+/// Decodes the one symbol that starts the left-aligned `bits`, of which
+/// `avail` (at least 1) are input, by its code length: the symbol and its
+/// length, or `None` when what is left is valid padding (the end). What
+/// follows the input in `bits` does not matter: each step of the length
+/// search reads no further than the length it tries.
+fn decode_one(bits: u64, avail: u32) -> Result<Option<(u8, u32)>, HpackError> {
+    let tables = &TABLES;
+    let window = (bits >> 32) as u32;
     let mut len = MIN_LEN;
     while len < MAX_LEN && u64::from(window) >= tables.limit[len] {
         len += 1;
     }
-    if len as u32 > n {
+    if len as u32 > avail {
         // The input is exhausted: what is left must be padding.
-        let mask = (1u64 << n) - 1;
-        if n <= 7 && acc & mask == mask {
-            return Ok(false);
+        if avail <= 7 && bits.leading_ones() >= avail {
+            return Ok(None);
         }
         return Err(HpackError::InvalidHuffman);
     }
@@ -526,9 +636,7 @@ fn decode_one(acc: u64, nbits: &mut u32, out: &mut Vec<u8>) -> Result<bool, Hpac
     if symbol == EOS {
         return Err(HpackError::InvalidHuffman);
     }
-    out.push(symbol as u8);
-    *nbits = n - len as u32;
-    Ok(true)
+    Ok(Some((symbol as u8, len as u32)))
 }
 
 #[cfg(test)]
@@ -545,24 +653,31 @@ mod tests {
     /// code length. The reference the table-driven decoder must agree with.
     fn decoded_by_length(input: &[u8]) -> Result<Vec<u8>, HpackError> {
         let mut out = Vec::new();
-        let mut acc: u64 = 0;
-        let mut nbits: u32 = 0;
+        // The input's bits, left-aligned: a byte in whenever fewer than
+        // 32 are there, zeros after the end.
+        let mut bits: u64 = 0;
+        let mut avail: u32 = 0;
         let mut bytes = input.iter();
         loop {
-            while nbits <= 56 {
+            while avail <= 56 {
                 match bytes.next() {
                     Some(&b) => {
-                        acc = (acc << 8) | u64::from(b);
-                        nbits += 8;
+                        bits |= u64::from(b) << (56 - avail);
+                        avail += 8;
                     }
                     None => break,
                 }
             }
-            if nbits == 0 {
+            if avail == 0 {
                 return Ok(out);
             }
-            if !decode_one(acc, &mut nbits, &mut out)? {
-                return Ok(out);
+            match decode_one(bits, avail)? {
+                Some((symbol, len)) => {
+                    out.push(symbol);
+                    bits <<= len;
+                    avail -= len;
+                }
+                None => return Ok(out),
             }
         }
     }
@@ -689,6 +804,65 @@ mod tests {
             let noise: Vec<u8> = (0..len).map(|_| (next() >> 24) as u8).collect();
             assert_eq!(decoded(&noise), decoded_by_length(&noise), "{noise:02x?}");
         }
+    }
+
+    /// Longer strings than the 64-byte rounds above, so that codes of
+    /// every length meet the 8-byte refills and the rounds of lookups at
+    /// every bit offset: well-formed encodings of text mixing short and
+    /// long codes, the same with one bit flipped (mostly invalid, or
+    /// decoding to other text), and cut short anywhere.
+    #[test]
+    fn long_strings_agree_with_canonical_decoder() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        };
+        for round in 0..3_000 {
+            let len = (next() % 300) as usize;
+            // From mostly short codes to mostly long ones.
+            let long_share = next() % 5;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 5 < long_share {
+                        (r >> 8) as u8
+                    } else {
+                        b"0123456789abcdefghijklmnopqrstuvwxyz-/:, ="[((r >> 8) % 42) as usize]
+                    }
+                })
+                .collect();
+            let wire = encoded(&text);
+            assert_eq!(decoded(&wire).as_deref(), Ok(&text[..]), "round {round}");
+            if wire.is_empty() {
+                continue;
+            }
+            let mut flipped = wire.clone();
+            let bit = (next() % (wire.len() as u64 * 8)) as usize;
+            flipped[bit / 8] ^= 0x80 >> (bit % 8);
+            assert_eq!(
+                decoded(&flipped),
+                decoded_by_length(&flipped),
+                "round {round}"
+            );
+            let cut = &wire[..(next() % wire.len() as u64) as usize];
+            assert_eq!(decoded(cut), decoded_by_length(cut), "round {round}");
+        }
+    }
+
+    /// The decoding is appended to what `out` holds, which an error leaves
+    /// as it was.
+    #[test]
+    fn appends_and_leaves_out_alone_on_error() {
+        let mut out = b"x-".to_vec();
+        decode(&encoded(b"Mon, 21 Oct 2013 20:13:21 GMT"), &mut out).unwrap();
+        assert_eq!(out, b"x-Mon, 21 Oct 2013 20:13:21 GMT");
+        let mut bad = encoded(b"nginx/1.24.0");
+        bad.push(0xff);
+        assert_eq!(decode(&bad, &mut out), Err(HpackError::InvalidHuffman));
+        assert_eq!(out, b"x-Mon, 21 Oct 2013 20:13:21 GMT");
     }
 
     #[test]
