@@ -138,6 +138,17 @@ pub(crate) fn request_fields<'a>(
 /// The first static table entry that is not a pseudo-header
 /// (`accept-charset`, RFC 7541 Appendix A).
 const FIRST_REGULAR: usize = 15;
+const FIRST_REGULAR_U8: u8 = FIRST_REGULAR as u8;
+/// The last static table entry (`www-authenticate`).
+const LAST_STATIC: u8 = STATIC_TABLE.len() as u8;
+
+/// Whether `name` is one of [`CONNECTION_SPECIFIC`], by one `match`.
+fn is_connection_specific(name: &str) -> bool {
+    matches!(
+        name,
+        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "upgrade"
+    )
+}
 
 /// The name of static table entry `index` (1–61) as a [`HeaderName`],
 /// parsed once; `None` for 0 and the pseudo-headers.
@@ -268,18 +279,25 @@ impl HeadBuilder {
             }
             None => HeaderName::from_bytes(name).map_err(|_| Violation::InvalidHeader(lossy()))?,
         };
-        if CONNECTION_SPECIFIC.contains(&header.as_str()) {
+        // Of the static table's names only `transfer-encoding` (57) is
+        // connection-specific, and `te` is not there.
+        let connection_specific = match static_name {
+            57 => true,
+            FIRST_REGULAR_U8..=LAST_STATIC => false,
+            _ => {
+                is_connection_specific(header.as_str())
+                    || (header == http::header::TE && value != b"trailers")
+            }
+        };
+        if connection_specific {
             return Err(Violation::ConnectionSpecificHeader(lossy()));
         }
-        if header == http::header::TE && value != b"trailers" {
-            return Err(Violation::ConnectionSpecificHeader(lossy()));
-        }
-        // §8.2.1: no leading or trailing whitespace, no NUL, CR or LF (nor
-        // other controls but tab, as the `http` crate wants).
+        // §8.2.1: no leading or trailing whitespace. The other bytes (no
+        // NUL, CR or LF, nor other controls but tab, as the `http` crate
+        // wants) are checked once, by `http`, in `finish`.
         let padded = matches!(value.first(), Some(b' ' | b'\t'))
             || matches!(value.last(), Some(b' ' | b'\t'));
-        let valid = value.iter().all(|&b| (b >= 32 && b != 127) || b == b'\t');
-        if padded || !valid {
+        if padded {
             return Err(Violation::InvalidHeader(lossy()));
         }
         let start = self.values.len();
@@ -289,7 +307,13 @@ impl HeadBuilder {
     }
 
     /// Makes the header map of the fields taken, their values sharing one
-    /// buffer.
+    /// buffer, and checks the values' bytes (§8.2.1: no NUL, CR or LF, nor
+    /// other controls but tab) as `http` does in making each one.
+    ///
+    /// A bad value is the first rule the block broke: the fields taken
+    /// all came before any rule [`field`](HeadBuilder::field) found broken
+    /// (it takes none after one), so its `InvalidHeader` replaces that
+    /// error.
     pub(crate) fn finish(&mut self) {
         if self.fields.is_empty() {
             return;
@@ -301,13 +325,14 @@ impl HeadBuilder {
                 Ok(value) => {
                     self.headers.append(name, value);
                 }
-                // Checked in `take`; kept as an error all the same.
                 Err(_) => {
                     let name = name.as_str().to_owned();
-                    self.error.get_or_insert(Violation::InvalidHeader(name));
+                    self.error = Some(Violation::InvalidHeader(name));
+                    break;
                 }
             }
         }
+        self.fields.clear();
     }
 
     /// The list of fields, empty and with its capacity, for the next
@@ -473,6 +498,65 @@ mod tests {
             banned.error,
             Some(Violation::ConnectionSpecificHeader(_))
         ));
+    }
+
+    /// The `match` for literal names and the shortcut for static ones
+    /// agree with the list `request_fields` drops.
+    #[test]
+    fn connection_specific_names() {
+        for name in CONNECTION_SPECIFIC {
+            assert!(is_connection_specific(name), "{name}");
+        }
+        for (i, (name, _)) in STATIC_TABLE.iter().enumerate() {
+            assert_eq!(
+                is_connection_specific(name),
+                i + 1 == 57,
+                "static entry {} ({name})",
+                i + 1
+            );
+            assert_ne!(*name, "te");
+        }
+        for name in ["te", "connections", "upgrade-insecure-requests", "keep", ""] {
+            assert!(!is_connection_specific(name), "{name}");
+        }
+        let mut by_index = build(false, &[(":status", "200")]);
+        by_index.field(b"content-type", b"text/plain", 31);
+        by_index.field(b"etag", b"\"1\"", 34);
+        by_index.finish();
+        assert_eq!(by_index.error, None);
+    }
+
+    /// Value bytes are checked once, in `finish`, and still reported as
+    /// the first rule the block broke.
+    #[test]
+    fn bad_value_bytes_are_the_first_rule_broken() {
+        let ok = (":status", "200");
+        // Alone, whether the name is literal or static.
+        let b = build(false, &[ok, ("x", "a\0b")]);
+        assert_eq!(b.error, Some(Violation::InvalidHeader("x".into())));
+        assert!(!b.headers.contains_key("x"));
+        let mut by_index = build(false, &[ok]);
+        by_index.field(b"content-type", b"text\rplain", 31);
+        by_index.finish();
+        assert_eq!(
+            by_index.error,
+            Some(Violation::InvalidHeader("content-type".into()))
+        );
+        // Before another broken rule: the bad value is reported.
+        let b = build(false, &[ok, ("a", "1"), ("x", "\x7f"), ("Upper", "1")]);
+        assert_eq!(b.error, Some(Violation::InvalidHeader("x".into())));
+        let b = build(false, &[ok, ("x", "a\nb"), ("connection", "close")]);
+        assert_eq!(b.error, Some(Violation::InvalidHeader("x".into())));
+        // After one: the earlier rule is.
+        let b = build(false, &[ok, ("Upper", "1"), ("x", "a\nb")]);
+        assert_eq!(
+            b.error,
+            Some(Violation::UppercaseHeaderName("Upper".into()))
+        );
+        // Tab is allowed inside a value, as are bytes above 127.
+        let b = build(false, &[ok, ("x", "a\tb"), ("y", "caf\u{e9}")]);
+        assert_eq!(b.error, None);
+        assert_eq!(b.headers["x"].as_bytes(), b"a\tb");
     }
 
     #[test]
