@@ -113,7 +113,7 @@ impl Decoder {
             fields_seen = true;
             if first & 0x80 != 0 {
                 // Indexed field (§6.1).
-                let index = decode_integer(block, &mut pos, 7)?;
+                let index = integer(block, &mut pos, 7)?;
                 let (name, value) =
                     lookup(&self.table, index as usize).ok_or(HpackError::InvalidIndex(index))?;
                 on_field(Field {
@@ -132,7 +132,7 @@ impl Decoder {
             } else {
                 (4, false, first & 0x10 != 0)
             };
-            let index = decode_integer(block, &mut pos, prefix)?;
+            let index = integer(block, &mut pos, prefix)?;
             let name_raw = if index == 0 {
                 read_string(block, &mut pos, &mut self.name_buf)?
             } else if let Some(&(name, _)) = STATIC_TABLE.get(index as usize - 1) {
@@ -170,11 +170,25 @@ fn static_index(index: u64) -> u8 {
         .unwrap_or(0)
 }
 
+/// [`decode_integer`], with the usual one-byte integer (below the
+/// prefix's maximum) read here.
+#[inline]
+fn integer(block: &[u8], pos: &mut usize, prefix_bits: u8) -> Result<u64, HpackError> {
+    let mask = (1u8 << prefix_bits) - 1;
+    match block.get(*pos) {
+        Some(&first) if first & mask < mask => {
+            *pos += 1;
+            Ok(u64::from(first & mask))
+        }
+        _ => decode_integer(block, pos, prefix_bits),
+    }
+}
+
 /// Reads a string literal (§5.2) at `*pos`: raw strings stay in the block,
 /// Huffman-coded ones are decoded into `buf`.
 fn read_string(block: &[u8], pos: &mut usize, buf: &mut Vec<u8>) -> Result<Str, HpackError> {
     let huffman_coded = block.get(*pos).ok_or(HpackError::Truncated)? & 0x80 != 0;
-    let len = decode_integer(block, pos, 7)?;
+    let len = integer(block, pos, 7)?;
     let start = *pos;
     let end = usize::try_from(len)
         .ok()
@@ -469,6 +483,27 @@ pub(crate) mod tests {
                 Err(error),
                 "{block:02x?}"
             );
+        }
+    }
+
+    /// The one-byte shortcut reads what `decode_integer` reads, and leaves
+    /// the rest (and the errors) to it.
+    #[test]
+    fn integer_shortcut_agrees() {
+        let mut inputs: Vec<Vec<u8>> = vec![vec![]];
+        for first in 0..=255u8 {
+            inputs.push(vec![first]);
+            inputs.push(vec![first, 0x05]);
+            inputs.push(vec![first, 0x85, 0x01]);
+            inputs.push(vec![first, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        }
+        for input in &inputs {
+            for prefix in [4, 5, 6, 7] {
+                let (mut a, mut b) = (0, 0);
+                let got = integer(input, &mut a, prefix);
+                let want = decode_integer(input, &mut b, prefix);
+                assert_eq!((got, a), (want, b), "{input:02x?} prefix {prefix}");
+            }
         }
     }
 
