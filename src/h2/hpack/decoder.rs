@@ -25,7 +25,8 @@ pub struct Decoder {
     /// We lowered the setting below the table's size: the next block must
     /// start with a size update.
     update_required: bool,
-    /// Scratch space for Huffman-decoded or table-copied names and values.
+    /// Scratch space for Huffman-decoded or table-copied names and values
+    /// (a string is the front of its buffer: see [`Str::Decoded`]).
     name_buf: Vec<u8>,
     value_buf: Vec<u8>,
 }
@@ -40,7 +41,8 @@ impl Default for Decoder {
 /// or the static table.
 enum Str {
     Raw(Range<usize>),
-    Decoded,
+    /// The first so many bytes of the scratch buffer.
+    Decoded(usize),
     Static(&'static [u8]),
 }
 
@@ -142,7 +144,7 @@ impl Decoder {
                     lookup(&self.table, index as usize).ok_or(HpackError::InvalidIndex(index))?;
                 self.name_buf.clear();
                 self.name_buf.extend_from_slice(name);
-                Str::Decoded
+                Str::Decoded(name.len())
             };
             let value_raw = read_string(block, &mut pos, &mut self.value_buf)?;
             let name = resolve(block, name_raw, &self.name_buf)?;
@@ -185,7 +187,7 @@ fn integer(block: &[u8], pos: &mut usize, prefix_bits: u8) -> Result<u64, HpackE
 }
 
 /// Reads a string literal (§5.2) at `*pos`: raw strings stay in the block,
-/// Huffman-coded ones are decoded into `buf`.
+/// Huffman-coded ones are decoded into the front of `buf`.
 fn read_string(block: &[u8], pos: &mut usize, buf: &mut Vec<u8>) -> Result<Str, HpackError> {
     let huffman_coded = block.get(*pos).ok_or(HpackError::Truncated)? & 0x80 != 0;
     let len = integer(block, pos, 7)?;
@@ -197,10 +199,8 @@ fn read_string(block: &[u8], pos: &mut usize, buf: &mut Vec<u8>) -> Result<Str, 
         .ok_or(HpackError::Truncated)?;
     *pos = end;
     if huffman_coded {
-        buf.clear();
         let coded = block.get(start..end).ok_or(HpackError::Truncated)?;
-        huffman::decode(coded, buf)?;
-        Ok(Str::Decoded)
+        Ok(Str::Decoded(huffman::decode(coded, buf)?))
     } else {
         Ok(Str::Raw(start..end))
     }
@@ -209,7 +209,7 @@ fn read_string(block: &[u8], pos: &mut usize, buf: &mut Vec<u8>) -> Result<Str, 
 fn resolve<'a>(block: &'a [u8], s: Str, buf: &'a [u8]) -> Result<&'a [u8], HpackError> {
     match s {
         Str::Raw(range) => block.get(range).ok_or(HpackError::Truncated),
-        Str::Decoded => Ok(buf),
+        Str::Decoded(len) => buf.get(..len).ok_or(HpackError::Truncated),
         Str::Static(name) => Ok(name),
     }
 }

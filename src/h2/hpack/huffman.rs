@@ -460,29 +460,32 @@ pub(crate) fn encode(input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Appends the decoding of `input` to `out`.
+/// Decodes `input` into the start of `out`, and returns the decoded
+/// length. `out` grows, if it must, to the room the longest decoding of
+/// `input` needs, and keeps that length: the bytes after the decoded ones
+/// are scratch, and a buffer reused for string after string is rarely
+/// grown (or zeroed) again.
 ///
 /// The input is read into a 64-bit window 8 bytes at a time (the last
 /// bytes followed by ones, as padding is), and up to two symbols at a time
 /// come from one lookup of the window's next [`PEEK`] bits ([`MULTI`]),
 /// [`LOOKUPS`] lookups per refill, their symbols gathered in a word
-/// written out at once into space sized for the longest possible output,
-/// which is then cut to what was decoded. Longer codes, and the end of the
-/// input, take the canonical path ([`decode_one`]).
+/// written out at once. Longer codes, and the end of the input, take the
+/// canonical path ([`decode_one`]).
 ///
 /// # Errors
 ///
 /// [`HpackError::InvalidHuffman`] when the input holds the EOS symbol, ends
 /// in more than 7 bits of padding, or in padding that is not all ones
-/// (RFC 7541 §5.2). `out` is then as it was.
-pub(crate) fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
-    let start = out.len();
+/// (RFC 7541 §5.2).
+pub(crate) fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<usize, HpackError> {
     // At most 8 symbols per 5 bits of input, and 8 bytes more: a round of
     // lookups always writes a whole word.
-    out.resize(start + input.len() * 8 / 5 + 8, 0);
-    let decoded = decode_into(input, out.get_mut(start..).unwrap_or_default());
-    out.truncate(start + decoded.as_ref().map_or(0, |&n| n));
-    decoded.map(|_| ())
+    let room = input.len() * 8 / 5 + 8;
+    if out.len() < room {
+        out.resize(room, 0);
+    }
+    decode_into(input, out)
 }
 
 /// The bits of a string not yet decoded, aligned to the left of `bits`:
@@ -646,7 +649,9 @@ mod tests {
 
     fn decoded(input: &[u8]) -> Result<Vec<u8>, HpackError> {
         let mut out = Vec::new();
-        decode(input, &mut out).map(|()| out)
+        let len = decode(input, &mut out)?;
+        out.truncate(len);
+        Ok(out)
     }
 
     /// The decoder before the table lookup: one symbol at a time by its
@@ -852,17 +857,28 @@ mod tests {
         }
     }
 
-    /// The decoding is appended to what `out` holds, which an error leaves
-    /// as it was.
+    /// One buffer serves string after string: each decoding starts at
+    /// its front, whatever an earlier (longer, or failed) one left there.
     #[test]
-    fn appends_and_leaves_out_alone_on_error() {
-        let mut out = b"x-".to_vec();
-        decode(&encoded(b"Mon, 21 Oct 2013 20:13:21 GMT"), &mut out).unwrap();
-        assert_eq!(out, b"x-Mon, 21 Oct 2013 20:13:21 GMT");
-        let mut bad = encoded(b"nginx/1.24.0");
-        bad.push(0xff);
-        assert_eq!(decode(&bad, &mut out), Err(HpackError::InvalidHuffman));
-        assert_eq!(out, b"x-Mon, 21 Oct 2013 20:13:21 GMT");
+    fn reuses_the_buffer() {
+        let mut out = Vec::new();
+        let texts: [&[u8]; 4] = [
+            b"Mon, 21 Oct 2013 20:13:21 GMT",
+            b"",
+            b"nginx",
+            b"\x00\xff~",
+        ];
+        for text in texts {
+            let len = decode(&encoded(text), &mut out).unwrap();
+            assert_eq!(&out[..len], text);
+            let mut bad = encoded(b"nginx/1.24.0");
+            bad.push(0xff);
+            assert_eq!(decode(&bad, &mut out), Err(HpackError::InvalidHuffman));
+        }
+        let grown = out.len();
+        let len = decode(&encoded(b"text/html"), &mut out).unwrap();
+        assert_eq!(&out[..len], b"text/html");
+        assert_eq!(out.len(), grown, "no growth for a shorter string");
     }
 
     #[test]
