@@ -49,7 +49,7 @@ use std::collections::BTreeSet;
 use std::io::{self, IoSlice, Read};
 use std::time::Instant;
 
-use http::Version;
+use http::{HeaderName, HeaderValue, Version};
 use mio::Interest;
 
 use super::clocks::StreamClocks;
@@ -98,6 +98,8 @@ pub(crate) struct H2 {
     finished: Vec<(StreamId, Finish)>,
     releases: Vec<(StreamId, usize)>,
     capacity: Vec<StreamId>,
+    /// The fields a request adds to its own (reused).
+    added: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// An exchange on a stream.
@@ -159,6 +161,7 @@ impl H2 {
             finished: Vec::new(),
             releases: Vec::new(),
             capacity: Vec::new(),
+            added: Vec::new(),
         }
     }
 
@@ -319,7 +322,7 @@ impl Connection {
             return;
         };
         ex.begin(info);
-        let sent = ex.send_h2_request(&mut h2.session, ctx.config);
+        let sent = ex.send_h2_request(&mut h2.session, ctx.config, &mut h2.added);
         let stream = match sent {
             Ok(stream) => stream,
             Err(error) => {
