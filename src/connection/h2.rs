@@ -49,9 +49,10 @@ use std::collections::BTreeSet;
 use std::io::{self, IoSlice, Read};
 use std::time::Instant;
 
-use http::Version;
+use http::{HeaderName, HeaderValue, Version};
 use mio::Interest;
 
+use super::clocks::StreamClocks;
 use super::{Connection, Ctx, Event, Session, State, Transport};
 use crate::config::Config;
 use crate::error::{Phase, Reason};
@@ -62,7 +63,7 @@ use crate::h2::error::{ErrorCode, SendError, StreamFailure};
 use crate::h2::session::{self as h2, Event as H2Event};
 use crate::handle::ExchangeId;
 use crate::id_hash::IdMap;
-use crate::timer::ConnTimer;
+use crate::timer::{ConnTimer, ConnTimers};
 
 /// Most bytes of a GOAWAY's debug data kept for an error message.
 const MAX_DEBUG_TEXT: usize = 200;
@@ -75,10 +76,12 @@ pub(crate) struct H2 {
     written: usize,
     /// The exchange on each open stream, by stream id.
     streams: IdMap<u32, Carried>,
-    /// The whole-request deadline of each stream, earliest first.
-    deadlines: BTreeSet<(Instant, u32)>,
-    /// The read-idle deadline of each stream not held, earliest first.
-    idles: BTreeSet<(Instant, u32)>,
+    /// The whole-request deadline of each stream (`Carried::deadline`),
+    /// earliest first.
+    deadlines: StreamClocks,
+    /// The read-idle deadline of each stream not held (`Carried::idle_at`),
+    /// earliest first.
+    idles: StreamClocks,
     /// Streams whose sink cannot take more (see the module docs).
     held: BTreeSet<u32>,
     /// Tries of held writers since one last took everything: the next
@@ -95,6 +98,8 @@ pub(crate) struct H2 {
     finished: Vec<(StreamId, Finish)>,
     releases: Vec<(StreamId, usize)>,
     capacity: Vec<StreamId>,
+    /// The fields a request adds to its own (reused).
+    added: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// An exchange on a stream.
@@ -146,8 +151,8 @@ impl H2 {
             out: Vec::new(),
             written: 0,
             streams: IdMap::default(),
-            deadlines: BTreeSet::new(),
-            idles: BTreeSet::new(),
+            deadlines: StreamClocks::default(),
+            idles: StreamClocks::default(),
             held: BTreeSet::new(),
             sink_tries: 0,
             max_streams: config.http2.max_concurrent_streams as usize,
@@ -156,6 +161,7 @@ impl H2 {
             finished: Vec::new(),
             releases: Vec::new(),
             capacity: Vec::new(),
+            added: Vec::new(),
         }
     }
 
@@ -209,36 +215,42 @@ impl H2 {
         self.session.set_next_stream_id(id);
     }
 
-    fn earliest_deadline(&self) -> Option<Instant> {
-        self.deadlines.first().map(|&(at, _)| at)
+    /// The earliest whole-request deadline, and its stream.
+    fn earliest_deadline(&mut self) -> Option<(Instant, u32)> {
+        self.deadlines.earliest(&self.streams, |c| c.deadline)
     }
 
-    fn earliest_idle(&self) -> Option<Instant> {
-        self.idles.first().map(|&(at, _)| at)
+    /// The earliest read-idle deadline, and its stream.
+    fn earliest_idle(&mut self) -> Option<(Instant, u32)> {
+        self.idles.earliest(&self.streams, |c| c.idle_at)
     }
 
-    /// Forgets a stream that ended or failed: its clocks, its hold, and
-    /// any bytes not yet released go back to the windows.
-    fn forget(&mut self, id: u32, c: &Carried) {
-        if let Some(at) = c.deadline {
-            self.deadlines.remove(&(at, id));
-        }
-        if let Some(at) = c.idle_at {
-            self.idles.remove(&(at, id));
-        }
+    /// Sets the connection's `Deadline` and `ReadIdle` timers to the
+    /// earliest of its streams' clocks.
+    fn set_timers(&mut self, timers: &mut ConnTimers) {
+        let deadline = self.earliest_deadline().map(|(at, _)| at);
+        timers.set(ConnTimer::Deadline, deadline);
+        let idle = self.earliest_idle().map(|(at, _)| at);
+        timers.set(ConnTimer::ReadIdle, idle);
+    }
+
+    /// Forgets a stream that ended or failed (it is out of `streams`, so
+    /// its clocks are stale): its hold, and any bytes not yet released go
+    /// back to the windows.
+    fn forget(&mut self, id: u32) {
         self.held.remove(&id);
         self.session.release(StreamId::new(id), usize::MAX);
     }
 }
 
-/// Moves stream `id`'s read-idle clock to `at` (or stops it).
-fn set_idle(idles: &mut BTreeSet<(Instant, u32)>, id: u32, c: &mut Carried, at: Option<Instant>) {
-    if let Some(old) = c.idle_at.take() {
-        idles.remove(&(old, id));
-    }
+/// Moves stream `id`'s read-idle clock to `at` (or stops it). A clock
+/// moved later is found by [`StreamClocks::earliest`] on its own.
+fn set_idle(idles: &mut StreamClocks, id: u32, c: &mut Carried, at: Option<Instant>) {
+    let old = std::mem::replace(&mut c.idle_at, at);
     if let Some(at) = at {
-        idles.insert((at, id));
-        c.idle_at = Some(at);
+        if old.is_none_or(|old| at < old) {
+            idles.file(at, id);
+        }
     }
 }
 
@@ -250,7 +262,7 @@ fn after_body(
     ex: &mut Exchange,
     id: u32,
     c: &mut Carried,
-    idles: &mut BTreeSet<(Instant, u32)>,
+    idles: &mut StreamClocks,
     held: &mut BTreeSet<u32>,
     releases: &mut Vec<(StreamId, usize)>,
     idle_at: Option<Instant>,
@@ -310,7 +322,7 @@ impl Connection {
             return;
         };
         ex.begin(info);
-        let sent = ex.send_h2_request(&mut h2.session, ctx.config);
+        let sent = ex.send_h2_request(&mut h2.session, ctx.config, &mut h2.added);
         let stream = match sent {
             Ok(stream) => stream,
             Err(error) => {
@@ -343,11 +355,11 @@ impl Connection {
         let deadline = ex.deadline();
         let has_body = ex.request().body_bytes().is_some_and(|b| !b.is_empty());
         if let Some(at) = deadline {
-            h2.deadlines.insert((at, stream.get()));
+            h2.deadlines.file(at, stream.get());
         }
         let idle_at = ex.read_idle_timeout(ctx.config).map(|d| ctx.now + d);
         if let Some(at) = idle_at {
-            h2.idles.insert((at, stream.get()));
+            h2.idles.file(at, stream.get());
         }
         h2.streams.insert(
             stream.get(),
@@ -368,10 +380,15 @@ impl Connection {
         if std::mem::take(&mut h2.idle) {
             self.timers.set(ConnTimer::Idle, None);
         }
-        let earliest = h2.earliest_deadline();
-        self.timers.set(ConnTimer::Deadline, earliest);
-        let idle = h2.earliest_idle();
-        self.timers.set(ConnTimer::ReadIdle, idle);
+        // The new stream's clocks can only bring the timers closer.
+        for (timer, at) in [
+            (ConnTimer::Deadline, deadline),
+            (ConnTimer::ReadIdle, idle_at),
+        ] {
+            if let Some(at) = at.filter(|&at| self.timers.get(timer).is_none_or(|t| at < t)) {
+                self.timers.set(timer, Some(at));
+            }
+        }
     }
 
     /// The socket is ready: write what waits, read what came, hand it to
@@ -680,7 +697,7 @@ impl Connection {
                     continue;
                 }
             }
-            h2.forget(stream.get(), &c);
+            h2.forget(stream.get());
             let event = match finish {
                 Finish::Complete => {
                     if c.body_sent.is_some() {
@@ -711,10 +728,7 @@ impl Connection {
             ctx.events.push(event);
         }
         h2.finished = finished;
-        let earliest = h2.earliest_deadline();
-        self.timers.set(ConnTimer::Deadline, earliest);
-        let idle = h2.earliest_idle();
-        self.timers.set(ConnTimer::ReadIdle, idle);
+        h2.set_timers(&mut self.timers);
     }
 
     /// Held sinks may take more (the `SinkRetry` timer fired, or the caller
@@ -860,20 +874,19 @@ impl Connection {
             return;
         };
         loop {
-            let deadline = h2.deadlines.first().filter(|&&(at, _)| at <= ctx.now);
-            let idle = h2.idles.first().filter(|&&(at, _)| at <= ctx.now);
+            let deadline = h2.earliest_deadline().filter(|&(at, _)| at <= ctx.now);
+            let idle = h2.earliest_idle().filter(|&(at, _)| at <= ctx.now);
             let (id, whole) = match (deadline, idle) {
-                (Some(&(_, id)), _) => (id, true),
-                (None, Some(&(_, id))) => (id, false),
+                (Some((_, id)), _) => (id, true),
+                (None, Some((_, id))) => (id, false),
                 (None, None) => break,
             };
+            // `earliest_*` answer only for streams still carried.
             let Some(c) = h2.streams.remove(&id) else {
-                h2.deadlines.retain(|&(_, s)| s != id);
-                h2.idles.retain(|&(_, s)| s != id);
-                continue;
+                break;
             };
             h2.session.reset(StreamId::new(id), ErrorCode::CANCEL);
-            h2.forget(id, &c);
+            h2.forget(id);
             let ex = ctx.exchanges.get(c.exchange);
             let (phase, after) = if whole {
                 let phase = if c.head.is_some() {
@@ -896,10 +909,7 @@ impl Connection {
                 replay: Replay::Never,
             });
         }
-        let earliest = h2.earliest_deadline();
-        self.timers.set(ConnTimer::Deadline, earliest);
-        let idle = h2.earliest_idle();
-        self.timers.set(ConnTimer::ReadIdle, idle);
+        h2.set_timers(&mut self.timers);
         if self.h2_flush(ctx) {
             self.h2_settle(ctx);
         }

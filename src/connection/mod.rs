@@ -45,6 +45,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry, Token};
 
+#[cfg(feature = "http2")]
+mod clocks;
 mod connect;
 mod h1;
 #[cfg(feature = "http2")]

@@ -92,9 +92,10 @@ pub(crate) fn write_head(
 /// defaults set one; one field, as RFC 9113 §8.2.3 allows), `range` and
 /// `if-range` for a resumed download, and `content-length` for a body.
 /// Connection-specific fields are never sent
-/// (RFC 9113 §8.2.2). With no body the HEADERS end the stream. Returns the
-/// stream (or why none could be opened) and whether `accept-encoding` was
-/// added.
+/// (RFC 9113 §8.2.2). With no body the HEADERS end the stream. `added`
+/// is scratch space for the fields added (left empty, its capacity kept
+/// for the next request). Returns the stream (or why none could be
+/// opened) and whether `accept-encoding` was added.
 #[cfg(feature = "http2")]
 pub(crate) fn send_h2_request(
     session: &mut crate::h2::session::Session,
@@ -103,6 +104,7 @@ pub(crate) fn send_h2_request(
     decompress: bool,
     cookie: Option<&HeaderValue>,
     range: Option<(u64, Option<&HeaderValue>)>,
+    added: &mut Vec<(http::HeaderName, HeaderValue)>,
 ) -> (
     Result<crate::h2::StreamId, crate::h2::error::SendError>,
     bool,
@@ -120,7 +122,7 @@ pub(crate) fn send_h2_request(
     let accept_encoding =
         decode::accept_encoding(own, defaults, decompress).filter(|_| range.is_none());
     let body = request.body_bytes();
-    let mut added: Vec<(http::HeaderName, HeaderValue)> = Vec::new();
+    added.clear();
     if let Some(value) = accept_encoding {
         added.push((header::ACCEPT_ENCODING, HeaderValue::from_static(value)));
     }
@@ -149,13 +151,12 @@ pub(crate) fn send_h2_request(
     };
     let extra = ExtraFields {
         defaults,
-        added: &added,
+        added: added.as_slice(),
     };
     let end_stream = body.is_none_or(<[u8]>::is_empty);
-    (
-        session.send_request_with(&head, Some(extra), end_stream),
-        accept_encoding.is_some(),
-    )
+    let sent = session.send_request_with(&head, Some(extra), end_stream);
+    added.clear();
+    (sent, accept_encoding.is_some())
 }
 
 #[cfg(test)]

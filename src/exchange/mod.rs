@@ -335,11 +335,14 @@ impl Exchange {
     /// Opens an HTTP/2 stream for this request on `session` (HEADERS, then
     /// as much of the body as the windows take later); whether a coded
     /// response is to be decoded follows from what the fields asked for.
+    /// `added` is the connection's scratch list for the fields the client
+    /// adds.
     #[cfg(feature = "http2")]
     pub(crate) fn send_h2_request(
         &mut self,
         session: &mut crate::h2::session::Session,
         config: &Config,
+        added: &mut Vec<(http::HeaderName, http::HeaderValue)>,
     ) -> Result<crate::h2::StreamId, crate::h2::error::SendError> {
         let cookie = self.cookie_header(config);
         let (sent, wants_decoding) = head::send_h2_request(
@@ -349,6 +352,7 @@ impl Exchange {
             config.decompress,
             cookie.as_ref(),
             self.range_request(),
+            added,
         );
         if let Ok(stream) = sent {
             self.response.body.wants_decoding = wants_decoding;

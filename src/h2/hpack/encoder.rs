@@ -105,8 +105,12 @@ impl Encoder {
     fn encode_field(&mut self, field: Field<'_>, out: &mut Vec<u8>) {
         let Field { name, value, .. } = field;
         let sensitive = field.sensitive || SENSITIVE.contains(&name);
+        let unique = UNIQUE.contains(&name);
         let found = match find_static(name, value) {
             Some(Found::Field(i)) => Some(Found::Field(i)),
+            // This encoder never adds a field that seldom repeats to the
+            // table, and their names are all in the static one.
+            by_static @ Some(_) if unique => by_static,
             by_static => match self.table.find(name, value) {
                 Some(Found::Field(i)) => Some(Found::Field(i)),
                 by_dynamic => by_static.or(by_dynamic),
@@ -122,8 +126,7 @@ impl Encoder {
         };
         let entry_size = name.len() + value.len() + super::table::ENTRY_OVERHEAD;
         // A large field would evict much of the table for one use.
-        let indexing =
-            !sensitive && !UNIQUE.contains(&name) && entry_size <= self.table.max_size() / 4;
+        let indexing = !sensitive && !unique && entry_size <= self.table.max_size() / 4;
         let (prefix, flags) = if sensitive {
             (4, 0x10)
         } else if indexing {

@@ -92,8 +92,6 @@
 mod headers;
 mod stream;
 
-use std::collections::BTreeMap;
-
 use http::header::HeaderName;
 use http::{HeaderMap, Method, StatusCode};
 
@@ -110,6 +108,7 @@ use super::frame::{
 };
 use super::hpack::{self, Decoder, Encoder, Field};
 use crate::h1::MAX_INTERIM_RESPONSES;
+use crate::id_hash::IdMap;
 
 use super::{
     DEFAULT_CONNECTION_WINDOW, DEFAULT_MAX_HEADER_LIST_SIZE, DEFAULT_STREAM_WINDOW,
@@ -419,7 +418,11 @@ pub struct Session {
     /// Scratch list of a response head's fields, kept between blocks.
     head_fields: Vec<(HeaderName, usize, usize)>,
     block: Option<PendingBlock>,
-    streams: BTreeMap<u32, Stream>,
+    /// Every stream not yet forgotten, by id (ids are ours: the server's
+    /// are looked up, never inserted).
+    streams: IdMap<u32, Stream>,
+    /// Scratch list of streams that may send again (reused).
+    ready_scratch: Vec<u32>,
     /// Streams not closed.
     active: usize,
     next_stream_id: u32,
@@ -475,7 +478,8 @@ impl Session {
             block_buf: Vec::new(),
             head_fields: Vec::new(),
             block: None,
-            streams: BTreeMap::new(),
+            streams: IdMap::default(),
+            ready_scratch: Vec::new(),
             active: 0,
             next_stream_id: 1,
             send_window: i64::from(INITIAL_WINDOW),
@@ -626,7 +630,10 @@ impl Session {
                 limit: self.peer.max_concurrent_streams,
             });
         }
-        let mut fields: Vec<Field<'_>> = Vec::with_capacity(head.headers.len() + 4);
+        // The pseudo-headers, the request's fields, and at most every
+        // default and added field: one allocation.
+        let extra_len = extra.map_or(0, |e| e.defaults.len() + e.added.len());
+        let mut fields: Vec<Field<'_>> = Vec::with_capacity(4 + head.headers.len() + extra_len);
         let size = request_fields(head, extra, &mut fields);
         if let Some(limit) = self.peer.max_header_list_size {
             if size > limit as usize {
@@ -1541,12 +1548,14 @@ impl Session {
             code,
             debug_data,
         });
-        let refused: Vec<u32> = self
+        let mut refused: Vec<u32> = self
             .streams
-            .range(last_stream_id.get().saturating_add(1)..)
-            .filter(|(_, s)| !s.is_closed())
+            .iter()
+            .filter(|&(&id, s)| id > last_stream_id.get() && !s.is_closed())
             .map(|(&id, _)| id)
             .collect();
+        // Oldest first, so that retries keep the order of submission.
+        refused.sort_unstable();
         for id in refused {
             let stream = StreamId::new(id);
             if let Some(entry) = self.streams.get_mut(&id) {
@@ -1600,16 +1609,23 @@ impl Session {
         if self.send_window <= 0 {
             return;
         }
+        let mut ready = std::mem::take(&mut self.ready_scratch);
         for (&id, entry) in &mut self.streams {
             if let Some(send) = entry.send() {
                 if send.blocked && send.window > 0 {
                     send.blocked = false;
-                    on_event(Event::SendCapacity {
-                        stream: StreamId::new(id),
-                    });
+                    ready.push(id);
                 }
             }
         }
+        // Oldest first, as the streams were opened.
+        ready.sort_unstable();
+        for id in ready.drain(..) {
+            on_event(Event::SendCapacity {
+                stream: StreamId::new(id),
+            });
+        }
+        self.ready_scratch = ready;
     }
 
     /// Moves the next stream id close to exhaustion (tests only).
