@@ -46,7 +46,7 @@
 //! ```
 
 use std::collections::BTreeSet;
-use std::io::{self, IoSlice, Read};
+use std::io::{self, IoSlice};
 use std::time::Instant;
 
 use http::{HeaderName, HeaderValue, Version};
@@ -189,14 +189,14 @@ impl H2 {
         self.streams.len() < self.max_streams && self.session.can_open_stream()
     }
 
-    /// Readable always (the server may send SETTINGS, PING or GOAWAY at
-    /// any time), writable while bytes wait.
+    /// Readable and writable, always: the server may send SETTINGS, PING
+    /// or GOAWAY at any time, and bytes wait to be written after most
+    /// steps. Readiness is edge-triggered, so a writable socket is
+    /// reported once, not while it stays writable, and the registration
+    /// never changes while the connection is open: no `epoll_ctl` per
+    /// request, where toggling writable interest cost two.
     pub(super) fn wants(&self) -> Interest {
-        if self.written < self.out.len() || self.session.wants_write() {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        }
+        Interest::READABLE | Interest::WRITABLE
     }
 
     /// The phase of the connection's streams, for an I/O error or a
@@ -401,12 +401,18 @@ impl Connection {
             let State::Open(transport, Session::H2(_)) = &mut self.state else {
                 return;
             };
-            match transport.read(ctx.scratch) {
-                Ok(0) => return self.h2_server_closed(ctx),
-                Ok(n) => {
+            match transport.read_drained(ctx.scratch) {
+                Ok((0, _)) => return self.h2_server_closed(ctx),
+                Ok((n, drained)) => {
                     ctx.counters.bytes_received += n as u64;
                     if !self.h2_input(n, ctx) {
                         return;
+                    }
+                    // Nothing more until the next readiness event, which
+                    // the next bytes bring; but a FIN that came with these
+                    // bytes is seen only by reading on to the end.
+                    if drained && !self.peer_closed {
+                        break;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

@@ -32,6 +32,27 @@ impl Read for Transport {
 }
 
 impl Transport {
+    /// Reads application bytes as [`Read::read`] does, and says whether the
+    /// socket is now known to be drained: this very call read it and got
+    /// fewer bytes than it asked for, and (with TLS) every decrypted byte
+    /// was handed out. Readiness is edge-triggered, so whatever arrives
+    /// later is reported anew and the caller can wait for that instead of
+    /// reading once more for `WouldBlock` (epoll(7), Q9; Netty and Tokio
+    /// do the same).
+    pub(crate) fn read_drained(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        match self {
+            Transport::Plain(stream) => {
+                let n = stream.read(buf)?;
+                Ok((n, n > 0 && n < buf.len()))
+            }
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => {
+                let n = tls.read(buf)?;
+                Ok((n, n > 0 && tls.drained()))
+            }
+        }
+    }
+
     /// Writes application bytes from several buffers in one call.
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {

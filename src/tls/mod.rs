@@ -198,6 +198,9 @@ pub(crate) fn default_config(http2: bool) -> Result<Arc<ClientConfig>, String> {
 pub(crate) struct TlsStream {
     conn: ClientConnection,
     socket: Stream,
+    /// The last [`read`](Read::read) read the socket, got fewer bytes than
+    /// it asked for, and handed out every decrypted byte.
+    drained: bool,
 }
 
 impl TlsStream {
@@ -216,7 +219,11 @@ impl TlsStream {
             .map_err(|_| TlsError::General(format!("`{host}` is not a valid server name")))
             .and_then(|name| ClientConnection::new(config, name));
         match conn {
-            Ok(conn) => Ok(TlsStream { conn, socket }),
+            Ok(conn) => Ok(TlsStream {
+                conn,
+                socket,
+                drained: false,
+            }),
             Err(error) => Err((error, socket)),
         }
     }
@@ -295,6 +302,13 @@ impl TlsStream {
             .map_or(true, |state| state.plaintext_bytes_to_read() > 0)
     }
 
+    /// Whether the last [`read`](Read::read) read the socket, got fewer
+    /// bytes than it asked for, and handed out every decrypted byte: the
+    /// socket had nothing more then (see `Transport::read_drained`).
+    pub(crate) fn drained(&self) -> bool {
+        self.drained
+    }
+
     pub(crate) fn socket(&mut self) -> &mut Stream {
         &mut self.socket
     }
@@ -339,19 +353,32 @@ impl Read for TlsStream {
     /// socket has nothing more. `Ok(0)` is the end of the stream, with or
     /// without `close_notify`.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Whether this call read the socket, and got less than asked.
+        let mut socket_short = false;
+        self.drained = false;
         loop {
             match self.conn.reader().read(buf) {
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.drained = socket_short && n < buf.len();
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 // TCP ended without close_notify: let the HTTP framing decide
                 // whether the response was complete.
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
                 Err(e) => return Err(e),
             }
-            match self.conn.read_tls(&mut self.socket) {
+            let mut socket = Measured {
+                socket: &mut self.socket,
+                short: false,
+            };
+            match self.conn.read_tls(&mut socket) {
                 // Seen by rustls; `reader()` reports it once the records
                 // before it have been read.
-                Ok(_) => self.process()?,
+                Ok(_) => {
+                    socket_short = socket.short;
+                    self.process()?;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.flush()?;
                     return Err(e);
@@ -359,6 +386,21 @@ impl Read for TlsStream {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// The socket as rustls reads it, noting whether a read got fewer bytes
+/// than asked for (the socket was drained then).
+struct Measured<'a> {
+    socket: &'a mut Stream,
+    short: bool,
+}
+
+impl Read for Measured<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.socket.read(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
     }
 }
 
