@@ -150,3 +150,51 @@ fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
     // The exhausted connection closed once its last stream ended.
     assert_eq!(s.reactor.connections(), 1);
 }
+
+/// A read that gets fewer bytes than it asked for drained the socket: the
+/// connection waits for the next readiness instead of reading once more
+/// only to hear `WouldBlock`; but when the server's FIN came with the bytes
+/// it reads on to the end, as no readiness will say so again.
+#[test]
+fn a_short_read_is_the_last_until_the_next_readiness() {
+    for fin in [false, true] {
+        let mut s = h2c();
+        s.submit("http://10.0.0.1/a");
+        s.run();
+        let peer = s.peer();
+        let mut server = Server::preface(None);
+        peer.send(server.take());
+        s.step();
+        let before = peer.read_calls();
+        peer.send(server.ok(1, "a").take());
+        if fin {
+            peer.close();
+        }
+        s.step();
+        assert_eq!(s.response().body(), b"a", "fin {fin}");
+        let reads = peer.read_calls() - before;
+        // The response in one read; with the FIN, one more finds the end.
+        assert_eq!(reads, if fin { 2 } else { 1 }, "fin {fin}");
+        assert_eq!(s.reactor.connections(), usize::from(!fin), "fin {fin}");
+    }
+}
+
+/// An open connection's registration never changes: readable and writable
+/// (edge-triggered, so writable is reported once, not while it lasts),
+/// with bytes waiting to be written or not.
+#[test]
+fn an_open_connection_stays_registered_readable_and_writable() {
+    let both = Some(mio::Interest::READABLE | mio::Interest::WRITABLE);
+    let mut s = h2c();
+    s.submit("http://10.0.0.1/a");
+    s.run();
+    let peer = s.peer();
+    let mut server = Server::preface(None);
+    peer.send(server.take());
+    s.run();
+    assert_eq!(s.reactor.interests(), [both], "a stream open");
+    peer.send(server.ok(1, "a").take());
+    s.run();
+    assert_eq!(s.response().body(), b"a");
+    assert_eq!(s.reactor.interests(), [both], "idle");
+}
