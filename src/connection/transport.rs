@@ -39,6 +39,7 @@ impl Transport {
     /// later is reported anew and the caller can wait for that instead of
     /// reading once more for `WouldBlock` (epoll(7), Q9; Netty and Tokio
     /// do the same).
+    #[cfg(feature = "http2")]
     pub(crate) fn read_drained(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
         match self {
             Transport::Plain(stream) => {

@@ -305,6 +305,7 @@ impl TlsStream {
     /// Whether the last [`read`](Read::read) read the socket, got fewer
     /// bytes than it asked for, and handed out every decrypted byte: the
     /// socket had nothing more then (see `Transport::read_drained`).
+    #[cfg(feature = "http2")]
     pub(crate) fn drained(&self) -> bool {
         self.drained
     }
