@@ -79,6 +79,9 @@ pub(crate) enum ConnTimer {
     /// waiting for the server's SETTINGS (its connection preface, RFC 9113
     /// §3.4).
     ServerPreface,
+    /// The latest time requests held back to go out together on a busy
+    /// HTTP/2 connection are written (see `connection/h2.rs`).
+    Coalesce,
 }
 
 impl TimerName for ConnTimer {
@@ -92,6 +95,7 @@ impl TimerName for ConnTimer {
         ConnTimer::ReadIdle,
         ConnTimer::SinkRetry,
         ConnTimer::ServerPreface,
+        ConnTimer::Coalesce,
     ];
     fn index(self) -> usize {
         self as usize
@@ -125,7 +129,7 @@ pub(crate) struct TimerTable<T, const N: usize> {
 }
 
 /// A connection's timers.
-pub(crate) type ConnTimers = TimerTable<ConnTimer, 9>;
+pub(crate) type ConnTimers = TimerTable<ConnTimer, 10>;
 /// An exchange's timers.
 pub(crate) type ExchangeTimers = TimerTable<ExchangeTimer, 2>;
 

@@ -47,7 +47,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, IoSlice};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Version};
 use mio::Interest;
@@ -67,6 +67,12 @@ use crate::timer::{ConnTimer, ConnTimers};
 
 /// Most bytes of a GOAWAY's debug data kept for an error message.
 const MAX_DEBUG_TEXT: usize = 200;
+
+/// On a busy connection (at least half its stream slots taken), new
+/// requests alone in the output wait until this many are there...
+const COALESCE_REQUESTS: usize = 8;
+/// ...or this long, whichever comes first, and go out together.
+const COALESCE_WAIT: Duration = Duration::from_millis(1);
 
 /// An HTTP/2 session and the exchanges on its streams.
 pub(crate) struct H2 {
@@ -182,6 +188,19 @@ impl H2 {
     pub(super) fn stream_limit(&self) -> usize {
         let peer = usize::try_from(self.session.max_concurrent_streams()).unwrap_or(usize::MAX);
         self.max_streams.min(peer)
+    }
+
+    /// Whether the output should wait for more requests: the connection is
+    /// busy (half its stream slots or more taken), and all that waits is
+    /// fewer than [`COALESCE_REQUESTS`] new requests without bodies.
+    fn may_coalesce(&self) -> bool {
+        let waiting = self.session.queued_requests_alone();
+        let limit = self
+            .max_streams
+            .min(self.session.max_concurrent_streams() as usize);
+        self.written >= self.out.len()
+            && (1..COALESCE_REQUESTS).contains(&waiting)
+            && self.streams.len() * 2 >= limit
     }
 
     /// Whether a stream may be opened now.
@@ -394,7 +413,7 @@ impl Connection {
     /// The socket is ready: write what waits, read what came, hand it to
     /// the session and its events to the exchanges, write the answers.
     pub(super) fn h2_ready(&mut self, ctx: &mut Ctx<'_>) {
-        if !self.h2_flush(ctx) {
+        if !self.h2_flush_coalesced(ctx) {
             return;
         }
         loop {
@@ -423,9 +442,29 @@ impl Connection {
                 }
             }
         }
-        if self.h2_flush(ctx) {
+        if self.h2_flush_coalesced(ctx) {
             self.h2_settle(ctx);
         }
+    }
+
+    /// [`h2_flush`](Self::h2_flush), except that on a busy connection a
+    /// few new requests alone in the output wait, [`COALESCE_WAIT`] at most,
+    /// for more to go out with: one TLS record, one write and one wakeup of
+    /// the server for several requests instead of one each. The server is
+    /// busy with half the stream slots or more meanwhile. False when the
+    /// connection failed.
+    pub(super) fn h2_flush_coalesced(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let State::Open(_, Session::H2(h2)) = &self.state else {
+            return false;
+        };
+        if h2.may_coalesce() {
+            if self.timers.get(ConnTimer::Coalesce).is_none() {
+                self.timers
+                    .set(ConnTimer::Coalesce, Some(ctx.now + COALESCE_WAIT));
+            }
+            return true;
+        }
+        self.h2_flush(ctx)
     }
 
     /// Writes what the session has queued; false when the connection
@@ -439,6 +478,7 @@ impl Connection {
                 h2.out.clear();
                 h2.written = 0;
                 h2.session.data_to_send(&mut h2.out);
+                self.timers.set(ConnTimer::Coalesce, None);
                 if h2.out.is_empty() {
                     return true;
                 }

@@ -330,7 +330,7 @@ impl Connection {
     pub(crate) fn flush(&mut self, ctx: &mut Ctx<'_>) {
         #[cfg(feature = "http2")]
         if let State::Open(_, Session::H2(_)) = self.state {
-            self.h2_flush(ctx);
+            self.h2_flush_coalesced(ctx);
         }
         #[cfg(not(feature = "http2"))]
         let _ = ctx;
@@ -457,8 +457,15 @@ impl Connection {
             if due(ConnTimer::ServerPreface) {
                 return self.h2_preface_timeout(ctx);
             }
+            let coalesced = due(ConnTimer::Coalesce);
             let expired = due(ConnTimer::Deadline) || due(ConnTimer::ReadIdle);
             let sink_retry = due(ConnTimer::SinkRetry);
+            if coalesced {
+                self.timers.set(ConnTimer::Coalesce, None);
+                if !self.h2_flush(ctx) {
+                    return;
+                }
+            }
             if expired {
                 self.h2_expire(ctx);
             }

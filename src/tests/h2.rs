@@ -9,7 +9,8 @@ use super::Scenario;
 use crate::error::{ErrorKind, Phase};
 use crate::h2::StreamId;
 use crate::h2::frame::{
-    SettingId, encode_data, encode_headers, encode_settings, encode_settings_ack,
+    Decoded, Frame, MAX_MAX_FRAME_SIZE, SettingId, decode, encode_data, encode_headers,
+    encode_settings, encode_settings_ack,
 };
 use crate::h2::hpack::{Encoder, Field};
 
@@ -197,4 +198,71 @@ fn an_open_connection_stays_registered_readable_and_writable() {
     s.run();
     assert_eq!(s.response().body(), b"a");
     assert_eq!(s.reactor.interests(), [both], "idle");
+}
+
+/// The streams of the HEADERS frames in what the client wrote.
+fn headers_written(bytes: &[u8]) -> Vec<u32> {
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut at = if bytes.starts_with(preface) {
+        preface.len()
+    } else {
+        0
+    };
+    let mut streams = Vec::new();
+    while let Ok(Decoded::Complete(frame, used)) = decode(&bytes[at..], MAX_MAX_FRAME_SIZE) {
+        if let Frame::Headers { stream, .. } = frame {
+            streams.push(stream.get());
+        }
+        at += used;
+    }
+    streams
+}
+
+/// On a busy connection (half its stream slots or more taken) a few new
+/// requests wait for more, up to 8 or 1 ms, and go out in one write; on a
+/// connection that is not busy, each goes at once.
+#[test]
+fn requests_on_a_busy_connection_go_out_together() {
+    let mut s = h2c();
+    s.submit("http://10.0.0.1/0");
+    s.run();
+    let peer = s.peer();
+    let mut server = Server::preface(Some(20));
+    peer.send(server.take());
+    s.run();
+    assert_eq!(
+        headers_written(&peer.take_written()),
+        [1],
+        "not busy: at once"
+    );
+    for i in 1..10 {
+        s.submit(format!("http://10.0.0.1/{i}").as_str());
+    }
+    s.run();
+    assert_eq!(
+        headers_written(&peer.take_written()).len(),
+        9,
+        "one dispatch, one write"
+    );
+    // Ten streams of twenty: busy. Seven more wait...
+    for i in 10..17 {
+        s.submit(format!("http://10.0.0.1/{i}").as_str());
+        s.run();
+    }
+    assert_eq!(
+        headers_written(&peer.take_written()),
+        [] as [u32; 0],
+        "held back"
+    );
+    // ...until the eighth.
+    s.submit("http://10.0.0.1/17");
+    s.run();
+    let together = headers_written(&peer.take_written());
+    assert_eq!(together, (21..=35).step_by(2).collect::<Vec<u32>>());
+    // One alone waits 1 ms at most.
+    s.submit("http://10.0.0.1/18");
+    s.run();
+    assert_eq!(headers_written(&peer.take_written()), [] as [u32; 0]);
+    s.advance(Duration::from_millis(1));
+    assert_eq!(headers_written(&peer.take_written()), [37]);
 }

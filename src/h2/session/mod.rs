@@ -407,6 +407,12 @@ pub struct Session {
     /// Control frames (acknowledgements, PING answers, resets) queued
     /// since the caller last took `out`.
     queued_control: usize,
+    /// Requests whose HEADERS (ending their streams: no body follows) were
+    /// queued since the caller last took `out`, and their bytes: when these
+    /// are all of `out`, nothing else waits (see
+    /// [`queued_requests_alone`](Session::queued_requests_alone)).
+    queued_requests: usize,
+    queued_request_bytes: usize,
     /// The start of a frame split across reads.
     partial: Vec<u8>,
     /// Our SETTINGS frames not yet acknowledged.
@@ -471,6 +477,8 @@ impl Session {
             peer: PeerSettings::default(),
             out,
             queued_control: 0,
+            queued_requests: 0,
+            queued_request_bytes: 0,
             partial: Vec::new(),
             settings_unacked: 1,
             encoder: Encoder::new(),
@@ -582,6 +590,22 @@ impl Session {
             buf.append(&mut self.out);
         }
         self.queued_control = 0;
+        self.queued_requests = 0;
+        self.queued_request_bytes = 0;
+    }
+
+    /// How many requests wait in the output with nothing else: HEADERS
+    /// that end their streams, queued since the last
+    /// [`data_to_send`](Self::data_to_send), and no other frame (no
+    /// acknowledgement, WINDOW_UPDATE, DATA or reset). 0 when the output is
+    /// empty or holds anything else. The connection uses it to write a few
+    /// requests at once while it is busy.
+    pub fn queued_requests_alone(&self) -> usize {
+        if self.queued_request_bytes == self.out.len() {
+            self.queued_requests
+        } else {
+            0
+        }
     }
 
     // ----- sending -------------------------------------------------------
@@ -644,6 +668,7 @@ impl Session {
         self.next_stream_id += 2;
         self.block_buf.clear();
         self.encoder.encode(fields, &mut self.block_buf);
+        let before = self.out.len();
         frame::encode_headers(
             &mut self.out,
             id,
@@ -651,6 +676,10 @@ impl Session {
             end_stream,
             self.peer.max_frame_size,
         );
+        if end_stream {
+            self.queued_requests += 1;
+            self.queued_request_bytes += self.out.len() - before;
+        }
         // Credit beyond the initial window, up to one byte past the body limit.
         let budget = self
             .settings

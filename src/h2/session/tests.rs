@@ -1177,3 +1177,34 @@ fn header_block_split_at_every_offset() {
         }
     }
 }
+
+/// Only HEADERS that end their streams count as requests alone in the
+/// output; anything else queued (an acknowledgement, a PING answer, a
+/// request with a body) makes it 0 until the output is taken.
+#[test]
+fn requests_alone_in_the_output_are_counted() {
+    let mut c = Client::new();
+    c.ok(&hello().out);
+    c.output();
+    assert_eq!(c.session.queued_requests_alone(), 0, "nothing queued");
+    c.request("/a", true);
+    c.request("/b", true);
+    assert_eq!(c.session.queued_requests_alone(), 2);
+    assert_eq!(c.output(), ["HEADERS 1", "HEADERS 3"]);
+    assert_eq!(c.session.queued_requests_alone(), 0, "taken");
+
+    c.request("/c", true);
+    c.ok(&Server::new().ping([7; 8]).out);
+    assert_eq!(
+        c.session.queued_requests_alone(),
+        0,
+        "a PING answer waits too"
+    );
+    c.output();
+
+    c.request("/d", false);
+    assert_eq!(c.session.queued_requests_alone(), 0, "a body follows");
+    c.output();
+    c.request("/e", true);
+    assert_eq!(c.session.queued_requests_alone(), 1);
+}
