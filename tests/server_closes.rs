@@ -336,6 +336,77 @@ mod tls {
         );
     }
 
+    /// Reads the client's HTTP/2 preface rest and frames until the HEADERS
+    /// of stream 1.
+    #[cfg(feature = "http2")]
+    fn read_h2_request(stream: &mut support::TlsStream) -> bool {
+        let mut rest = [0u8; 6];
+        if stream.read_exact(&mut rest).is_err() || &rest != b"SM\r\n\r\n" {
+            return false;
+        }
+        for _ in 0..16 {
+            let mut head = [0u8; 9];
+            if stream.read_exact(&mut head).is_err() {
+                return false;
+            }
+            let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+            let mut payload = vec![0u8; len];
+            if stream.read_exact(&mut payload).is_err() {
+                return false;
+            }
+            if head[3] == 1 {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// An HTTP/2 server that answers with a head and part of a body, then
+    /// `close_notify` in the same TCP segment, and keeps the TCP connection
+    /// open (no FIN): the client must see the end of the TLS stream in the
+    /// read that brought it, not wait for readiness that never comes.
+    #[cfg(feature = "http2")]
+    #[test]
+    fn close_notify_with_the_last_h2_bytes_and_no_fin() {
+        let ca = TestCa::new();
+        let addr = tls_script_server(ca.server_config(&[b"h2"]), |mut stream| {
+            if !read_h2_request(&mut stream) {
+                return;
+            }
+            let mut frames = vec![0, 0, 0, 4, 0, 0, 0, 0, 0]; // SETTINGS
+            frames.extend_from_slice(&[0, 0, 1, 1, 4, 0, 0, 0, 1, 0x88]); // HEADERS :status 200
+            frames.extend_from_slice(&[0, 0, 5, 0, 0, 0, 0, 0, 1]); // DATA, no END_STREAM
+            frames.extend_from_slice(b"hello");
+            let _ = stream.conn.writer().write_all(&frames);
+            stream.conn.send_close_notify();
+            let mut wire = Vec::new();
+            while stream.conn.wants_write() {
+                if stream.conn.write_tls(&mut wire).is_err() {
+                    return;
+                }
+            }
+            let _ = stream.sock.set_nodelay(true);
+            let _ = stream.sock.write_all(&wire);
+            drain(&mut stream.sock);
+        });
+        let url = format!("https://localhost:{}/close-notify", addr.port());
+        let client = Client::builder()
+            .add_root_certificate_pem(ca.pem().as_bytes())
+            .unwrap()
+            .resolve("localhost", [IpAddr::V4(Ipv4Addr::LOCALHOST)])
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let error = client.fetch(&url).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Truncated, "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "HTTP/2: server closed the connection before the body was complete from {addr} ({url})"
+            )
+        );
+    }
+
     #[test]
     fn a_reset_in_the_body_over_tls_is_a_truncation() {
         let ca = TestCa::new();

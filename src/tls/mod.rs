@@ -254,7 +254,9 @@ impl TlsStream {
                         "the server closed the connection",
                     ));
                 }
-                Ok(_) => self.process()?,
+                Ok(_) => {
+                    self.process()?;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -322,11 +324,12 @@ impl TlsStream {
     }
 
     /// Hands what the TLS layer has received to rustls; on a TLS error, tries
-    /// to send the alert rustls queued before giving up.
-    fn process(&mut self) -> io::Result<()> {
+    /// to send the alert rustls queued before giving up. True once the
+    /// server's `close_notify` has come.
+    fn process(&mut self) -> io::Result<bool> {
         match self.conn.process_new_packets() {
             // Post-handshake messages (a key update) may need an answer.
-            Ok(_) => self.flush(),
+            Ok(state) => self.flush().map(|()| state.peer_has_closed()),
             Err(error) => {
                 let _ = self.flush();
                 Err(io::Error::new(io::ErrorKind::InvalidData, error))
@@ -376,9 +379,11 @@ impl Read for TlsStream {
             match self.conn.read_tls(&mut socket) {
                 // Seen by rustls; `reader()` reports it once the records
                 // before it have been read.
+                // A close_notify among these records is an end of stream
+                // still to be read: not drained, whatever the socket had.
                 Ok(_) => {
                     socket_short = socket.short;
-                    self.process()?;
+                    socket_short &= !self.process()?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.flush()?;
