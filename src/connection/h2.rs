@@ -17,6 +17,21 @@
 //!  GOAWAY received or stream ids used up: no new streams; Closed once the last stream ends
 //! ```
 //!
+//! The socket stays registered readable and writable while the
+//! connection is open (readiness is edge-triggered: no `epoll_ctl` per
+//! request), and a read that gets fewer bytes than it asked for is the last
+//! until the next readiness, unless the server's FIN came with it
+//! (epoll(7), Q9).
+//!
+//! On a busy connection, one with half its stream slots or more taken, new
+//! requests without bodies that are all that waits to be written are held
+//! back until eight are there or 1 ms has passed ([`ConnTimer::Coalesce`]),
+//! then go out in one write: one TLS record and one wakeup of the server
+//! for eight requests, where each would cost its own. The server has the
+//! other streams to work on meanwhile; a connection that is not busy, or
+//! anything else to write (a body, an acknowledgement, WINDOW_UPDATE),
+//! writes at once.
+//!
 //! Reads are handed to [`h2::Session::recv`] straight from the reactor's
 //! scratch buffer; DATA bytes are copied into the exchange's body (or on to
 //! its sink) and released as the exchange takes them
