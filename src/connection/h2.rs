@@ -20,8 +20,8 @@
 //! The socket stays registered readable and writable while the
 //! connection is open (readiness is edge-triggered: no `epoll_ctl` per
 //! request), and a read that gets fewer bytes than it asked for is the last
-//! until the next readiness, unless the server's FIN came with it
-//! (epoll(7), Q9).
+//! until the next readiness, unless the server's FIN or TLS `close_notify`
+//! came with it (epoll(7), Q9).
 //!
 //! On a busy connection, one with half its stream slots or more taken, new
 //! requests without bodies that are all that waits to be written are held
