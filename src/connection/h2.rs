@@ -23,9 +23,10 @@
 //! until the next readiness, unless the server's FIN or TLS `close_notify`
 //! came with it (epoll(7), Q9).
 //!
-//! On a busy connection, one with half its stream slots or more taken, new
-//! requests without bodies that are all that waits to be written are held
-//! back until eight are there or 1 ms has passed ([`ConnTimer::Coalesce`]),
+//! On a busy connection, one that allows 16 streams or more with half of
+//! them taken, new requests without bodies that are all that waits to be
+//! written are held back until eight are there or 1 ms has passed
+//! ([`ConnTimer::Coalesce`]),
 //! then go out in one write: one TLS record and one wakeup of the server
 //! for eight requests, where each would cost its own. The server has the
 //! other streams to work on meanwhile; a connection that is not busy, or
@@ -83,7 +84,7 @@ use crate::timer::{ConnTimer, ConnTimers};
 /// Most bytes of a GOAWAY's debug data kept for an error message.
 const MAX_DEBUG_TEXT: usize = 200;
 
-/// On a busy connection (at least half its stream slots taken), new
+/// On a busy connection (16 stream slots or more, half of them taken), new
 /// requests alone in the output wait until this many are there...
 const COALESCE_REQUESTS: usize = 8;
 /// ...or this long, whichever comes first, and go out together.
@@ -206,8 +207,9 @@ impl H2 {
     }
 
     /// Whether the output should wait for more requests: the connection is
-    /// busy (half its stream slots or more taken), and all that waits is
-    /// fewer than [`COALESCE_REQUESTS`] new requests without bodies.
+    /// busy (it allows twice [`COALESCE_REQUESTS`] streams or more, and half
+    /// of them are taken), and all that waits is fewer than
+    /// [`COALESCE_REQUESTS`] new requests without bodies.
     fn may_coalesce(&self) -> bool {
         let waiting = self.session.queued_requests_alone();
         let limit = self
@@ -215,6 +217,7 @@ impl H2 {
             .min(self.session.max_concurrent_streams() as usize);
         self.written >= self.out.len()
             && (1..COALESCE_REQUESTS).contains(&waiting)
+            && limit >= 2 * COALESCE_REQUESTS
             && self.streams.len() * 2 >= limit
     }
 

@@ -266,3 +266,25 @@ fn requests_on_a_busy_connection_go_out_together() {
     s.advance(Duration::from_millis(1));
     assert_eq!(headers_written(&peer.take_written()), [37]);
 }
+
+/// A server that allows few streams gets each request at once, busy or
+/// not: holding requests back for eight makes no sense there.
+#[test]
+fn requests_under_a_small_stream_limit_go_at_once() {
+    let mut s = h2c();
+    s.submit("http://10.0.0.1/0");
+    s.run();
+    let peer = s.peer();
+    peer.send(Server::preface(Some(4)).take());
+    s.run();
+    assert_eq!(headers_written(&peer.take_written()), [1]);
+    for (i, stream) in [(1, 3), (2, 5), (3, 7)] {
+        s.submit(format!("http://10.0.0.1/{i}").as_str());
+        s.run();
+        assert_eq!(
+            headers_written(&peer.take_written()),
+            [stream],
+            "request {i}"
+        );
+    }
+}
