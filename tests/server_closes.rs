@@ -390,14 +390,7 @@ mod tls {
             drain(&mut stream.sock);
         });
         let url = format!("https://localhost:{}/close-notify", addr.port());
-        let client = Client::builder()
-            .add_root_certificate_pem(ca.pem().as_bytes())
-            .unwrap()
-            .resolve("localhost", [IpAddr::V4(Ipv4Addr::LOCALHOST)])
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
-        let error = client.fetch(&url).unwrap_err();
+        let error = client(&ca.pem()).fetch(&url).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Truncated, "{error}");
         assert_eq!(
             error.to_string(),

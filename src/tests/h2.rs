@@ -13,6 +13,7 @@ use crate::h2::frame::{
     encode_settings, encode_settings_ack,
 };
 use crate::h2::hpack::{Encoder, Field};
+use crate::stream::fake::FakePeer;
 
 /// What a server sends, frame by frame.
 #[derive(Default)]
@@ -60,6 +61,20 @@ impl Server {
 
 fn h2c() -> Scenario {
     Scenario::new(|b| b.http2_prior_knowledge().timeout(Duration::from_secs(10)))
+}
+
+/// An h2c scenario whose first request (`/a`, stream 1) went out and whose
+/// server sent its preface (allowing `max_streams`): the scenario, the
+/// server's end of the connection, and the server's encoder state.
+fn connected(max_streams: Option<u32>) -> (Scenario, FakePeer, Server) {
+    let mut s = h2c();
+    s.submit("http://10.0.0.1/a");
+    s.run();
+    let peer = s.peer();
+    let mut server = Server::preface(max_streams);
+    peer.send(server.take());
+    s.run();
+    (s, peer, server)
 }
 
 #[test]
@@ -116,13 +131,7 @@ fn a_stream_past_its_deadline_fails_alone() {
 
 #[test]
 fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
-    let mut s = h2c();
-    s.submit("http://10.0.0.1/a");
-    s.run();
-    let first = s.peer();
-    let mut server = Server::preface(None);
-    first.send(server.take());
-    s.run();
+    let (mut s, first, mut server) = connected(None);
     // Two ids left: 2^31-3 and 2^31-1.
     s.reactor.set_next_stream_id_for_test((1 << 31) - 3);
     s.submit("http://10.0.0.1/b");
@@ -159,13 +168,7 @@ fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
 #[test]
 fn a_short_read_is_the_last_until_the_next_readiness() {
     for fin in [false, true] {
-        let mut s = h2c();
-        s.submit("http://10.0.0.1/a");
-        s.run();
-        let peer = s.peer();
-        let mut server = Server::preface(None);
-        peer.send(server.take());
-        s.step();
+        let (mut s, peer, mut server) = connected(None);
         let before = peer.read_calls();
         peer.send(server.ok(1, "a").take());
         if fin {
@@ -186,13 +189,7 @@ fn a_short_read_is_the_last_until_the_next_readiness() {
 #[test]
 fn an_open_connection_stays_registered_readable_and_writable() {
     let both = Some(mio::Interest::READABLE | mio::Interest::WRITABLE);
-    let mut s = h2c();
-    s.submit("http://10.0.0.1/a");
-    s.run();
-    let peer = s.peer();
-    let mut server = Server::preface(None);
-    peer.send(server.take());
-    s.run();
+    let (mut s, peer, mut server) = connected(None);
     assert_eq!(s.reactor.interests(), [both], "a stream open");
     peer.send(server.ok(1, "a").take());
     s.run();
@@ -223,13 +220,7 @@ fn headers_written(bytes: &[u8]) -> Vec<u32> {
 /// connection that is not busy, each goes at once.
 #[test]
 fn requests_on_a_busy_connection_go_out_together() {
-    let mut s = h2c();
-    s.submit("http://10.0.0.1/0");
-    s.run();
-    let peer = s.peer();
-    let mut server = Server::preface(Some(20));
-    peer.send(server.take());
-    s.run();
+    let (mut s, peer, _) = connected(Some(20));
     assert_eq!(
         headers_written(&peer.take_written()),
         [1],
@@ -271,12 +262,7 @@ fn requests_on_a_busy_connection_go_out_together() {
 /// not: holding requests back for eight makes no sense there.
 #[test]
 fn requests_under_a_small_stream_limit_go_at_once() {
-    let mut s = h2c();
-    s.submit("http://10.0.0.1/0");
-    s.run();
-    let peer = s.peer();
-    peer.send(Server::preface(Some(4)).take());
-    s.run();
+    let (mut s, peer, _) = connected(Some(4));
     assert_eq!(headers_written(&peer.take_written()), [1]);
     for (i, stream) in [(1, 3), (2, 5), (3, 7)] {
         s.submit(format!("http://10.0.0.1/{i}").as_str());
