@@ -131,7 +131,7 @@ fn a_stream_past_its_deadline_fails_alone() {
 
 #[test]
 fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
-    let (mut s, first, mut server) = connected(None);
+    let (mut s, first, server) = connected(None);
     // Two ids left: 2^31-3 and 2^31-1.
     s.reactor.set_next_stream_id_for_test((1 << 31) - 3);
     s.submit("http://10.0.0.1/b");
@@ -168,7 +168,7 @@ fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
 #[test]
 fn a_short_read_is_the_last_until_the_next_readiness() {
     for fin in [false, true] {
-        let (mut s, peer, mut server) = connected(None);
+        let (mut s, peer, server) = connected(None);
         let before = peer.read_calls();
         peer.send(server.ok(1, "a").take());
         if fin {
@@ -189,7 +189,7 @@ fn a_short_read_is_the_last_until_the_next_readiness() {
 #[test]
 fn an_open_connection_stays_registered_readable_and_writable() {
     let both = Some(mio::Interest::READABLE | mio::Interest::WRITABLE);
-    let (mut s, peer, mut server) = connected(None);
+    let (mut s, peer, server) = connected(None);
     assert_eq!(s.reactor.interests(), [both], "a stream open");
     peer.send(server.ok(1, "a").take());
     s.run();
