@@ -26,9 +26,9 @@
 //! On a busy connection, one that allows 16 streams or more with half of
 //! them taken, new requests without bodies that are all that waits to be
 //! written are held back until eight are there or 1 ms has passed
-//! ([`ConnTimer::Coalesce`]),
-//! then go out in one write: one TLS record and one wakeup of the server
-//! for eight requests, where each would cost its own. The server has the
+//! ([`ConnTimer::Coalesce`]), then go out in one write: one TLS record and
+//! one wakeup of the server for eight requests, where each would cost its
+//! own. The server has the
 //! other streams to work on meanwhile; a connection that is not busy, or
 //! anything else to write (a body, an acknowledgement, WINDOW_UPDATE),
 //! writes at once.

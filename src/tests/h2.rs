@@ -63,12 +63,12 @@ fn h2c() -> Scenario {
     Scenario::new(|b| b.http2_prior_knowledge().timeout(Duration::from_secs(10)))
 }
 
-/// An h2c scenario whose first request (`/a`, stream 1) went out and whose
-/// server sent its preface (allowing `max_streams`): the scenario, the
-/// server's end of the connection, and the server's encoder state.
-fn connected(max_streams: Option<u32>) -> (Scenario, FakePeer, Server) {
+/// An h2c scenario whose first request (`path`, stream 1) went out and
+/// whose server sent its preface (allowing `max_streams`): the scenario,
+/// the server's end of the connection, and the server's encoder state.
+fn connected(path: &str, max_streams: Option<u32>) -> (Scenario, FakePeer, Server) {
     let mut s = h2c();
-    s.submit("http://10.0.0.1/a");
+    s.submit(format!("http://10.0.0.1{path}").as_str());
     s.run();
     let peer = s.peer();
     let mut server = Server::preface(max_streams);
@@ -108,12 +108,7 @@ fn requests_share_one_connection_and_a_response_split_anywhere_reads_the_same() 
 
 #[test]
 fn a_stream_past_its_deadline_fails_alone() {
-    let mut s = h2c();
-    s.submit("http://10.0.0.1/slow");
-    s.run();
-    let peer = s.peer();
-    let mut server = Server::preface(None);
-    peer.send(server.take());
+    let (mut s, peer, server) = connected("/slow", None);
     s.advance(Duration::from_secs(5));
     s.submit("http://10.0.0.1/fast");
     s.run();
@@ -131,7 +126,7 @@ fn a_stream_past_its_deadline_fails_alone() {
 
 #[test]
 fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
-    let (mut s, first, server) = connected(None);
+    let (mut s, first, server) = connected("/a", None);
     // Two ids left: 2^31-3 and 2^31-1.
     s.reactor.set_next_stream_id_for_test((1 << 31) - 3);
     s.submit("http://10.0.0.1/b");
@@ -168,7 +163,7 @@ fn stream_ids_running_out_move_new_requests_to_a_new_connection() {
 #[test]
 fn a_short_read_is_the_last_until_the_next_readiness() {
     for fin in [false, true] {
-        let (mut s, peer, server) = connected(None);
+        let (mut s, peer, server) = connected("/a", None);
         let before = peer.read_calls();
         peer.send(server.ok(1, "a").take());
         if fin {
@@ -189,7 +184,7 @@ fn a_short_read_is_the_last_until_the_next_readiness() {
 #[test]
 fn an_open_connection_stays_registered_readable_and_writable() {
     let both = Some(mio::Interest::READABLE | mio::Interest::WRITABLE);
-    let (mut s, peer, server) = connected(None);
+    let (mut s, peer, server) = connected("/a", None);
     assert_eq!(s.reactor.interests(), [both], "a stream open");
     peer.send(server.ok(1, "a").take());
     s.run();
@@ -220,7 +215,7 @@ fn headers_written(bytes: &[u8]) -> Vec<u32> {
 /// connection that is not busy, each goes at once.
 #[test]
 fn requests_on_a_busy_connection_go_out_together() {
-    let (mut s, peer, _) = connected(Some(20));
+    let (mut s, peer, _) = connected("/a", Some(20));
     assert_eq!(
         headers_written(&peer.take_written()),
         [1],
@@ -262,7 +257,7 @@ fn requests_on_a_busy_connection_go_out_together() {
 /// not: holding requests back for eight makes no sense there.
 #[test]
 fn requests_under_a_small_stream_limit_go_at_once() {
-    let (mut s, peer, _) = connected(Some(4));
+    let (mut s, peer, _) = connected("/a", Some(4));
     assert_eq!(headers_written(&peer.take_written()), [1]);
     for (i, stream) in [(1, 3), (2, 5), (3, 7)] {
         s.submit(format!("http://10.0.0.1/{i}").as_str());

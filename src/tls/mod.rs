@@ -382,8 +382,9 @@ impl Read for TlsStream {
                 // A close_notify among these records is an end of stream
                 // still to be read: not drained, whatever the socket had.
                 Ok(_) => {
-                    socket_short = socket.short;
-                    socket_short &= !self.process()?;
+                    let short = socket.short;
+                    let closed = self.process()?;
+                    socket_short = short && !closed;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.flush()?;
