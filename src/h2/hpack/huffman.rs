@@ -782,14 +782,7 @@ mod tests {
                 }
             }
         }
-        // xorshift64*: deterministic, no dependency.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..20_000 {
             let len = (next() % 65) as usize;
             let text: Vec<u8> = (0..len)
@@ -811,6 +804,18 @@ mod tests {
         }
     }
 
+    /// A xorshift64* generator from `seed` (not 0): deterministic, no
+    /// dependency.
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
     /// Longer strings than the 64-byte rounds above, so that codes of
     /// every length meet the 8-byte refills and the rounds of lookups at
     /// every bit offset: well-formed encodings of text mixing short and
@@ -818,13 +823,7 @@ mod tests {
     /// decoding to other text), and cut short anywhere.
     #[test]
     fn long_strings_agree_with_canonical_decoder() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            state.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for round in 0..3_000 {
             let len = (next() % 300) as usize;
             // From mostly short codes to mostly long ones.
