@@ -17,6 +17,11 @@
 //!  GOAWAY received or stream ids used up: no new streams; Closed once the last stream ends
 //! ```
 //!
+//! Idle and Busy are not variants of their own: both are the connection's
+//! `State::Open` with an [`H2`] session, Busy while [`H2`]'s `streams` holds
+//! an exchange and Idle (its `idle` flag set, the connection in the pool)
+//! once it holds none; Closed is `State::Closed`.
+//!
 //! The socket stays registered readable and writable while the
 //! connection is open (readiness is edge-triggered: no `epoll_ctl` per
 //! request), and a read that gets fewer bytes than it asked for is the last
