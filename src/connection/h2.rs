@@ -217,9 +217,7 @@ impl H2 {
     /// [`COALESCE_REQUESTS`] new requests without bodies.
     fn may_coalesce(&self) -> bool {
         let waiting = self.session.queued_requests_alone();
-        let limit = self
-            .max_streams
-            .min(self.session.max_concurrent_streams() as usize);
+        let limit = self.stream_limit();
         self.written >= self.out.len()
             && (1..COALESCE_REQUESTS).contains(&waiting)
             && limit >= 2 * COALESCE_REQUESTS
